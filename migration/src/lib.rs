@@ -1,0 +1,29 @@
+//! Database migrations for Crowdlend.
+//!
+//! Migrations are append-only: never edit one that has landed on `main`,
+//! add a new one instead (see `migration/README.md`). The entities in
+//! `src/db/entities` mirror the resulting schema and must be changed together
+//! with any new migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_users_and_sessions;
+mod m20261122_000002_create_profiles;
+mod m20261122_000003_create_loans;
+mod m20261122_000004_create_ledger;
+mod m20261122_000005_create_audit_and_settings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_users_and_sessions::Migration),
+            Box::new(m20261122_000002_create_profiles::Migration),
+            Box::new(m20261122_000003_create_loans::Migration),
+            Box::new(m20261122_000004_create_ledger::Migration),
+            Box::new(m20261122_000005_create_audit_and_settings::Migration),
+        ]
+    }
+}

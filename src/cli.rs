@@ -1,0 +1,170 @@
+//! The `crowdlend` command line (DESIGN.md section 11).
+
+use std::{io::IsTerminal, process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    clock::{Clock, SharedClock, SystemClock},
+    config::{SecretKeySource, Settings},
+    db::{self, session_store::DbSessionStore},
+    domain::user::{Email, NewPassword, PersonName, Role},
+    error::AppError,
+    services::{
+        RequestMeta,
+        auth::{self, NewAccount},
+        demo,
+    },
+    startup::Application,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "crowdlend", version, about = "Crowdlend peer-to-peer lending platform")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the web application.
+    Serve {
+        /// Fill an empty database with demo accounts first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create an administrator (password from ADMIN_PASSWORD, else a prompt).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Fill an empty database with demo accounts and print them.
+    Demo,
+}
+
+/// Runs a command with loaded settings.
+pub async fn run(command: Command, settings: Settings, key_source: SecretKeySource) -> ExitCode {
+    if key_source == SecretKeySource::Generated {
+        tracing::warn!(
+            "SECRET_KEY is not set: generated one and saved it in {}; set SECRET_KEY (the same on \
+             every instance) in production",
+            settings.data_dir.join("secret_key").display()
+        );
+    }
+    match execute(command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let db = db::connect(&settings.database_url).await?;
+    let applied = db::migrate(&db).await?;
+    match command {
+        Command::Migrate => {
+            println!("{applied} migration(s) applied; the schema is up to date.");
+            Ok(())
+        }
+        Command::CreateAdmin { email, name } => create_admin(&db, clock.as_ref(), &email, &name).await,
+        Command::Demo => {
+            seed_demo(&db, clock.as_ref()).await
+        }
+        Command::Serve { demo } => {
+            if demo {
+                seed_demo(&db, clock.as_ref()).await?;
+            }
+            serve(settings, db, clock).await
+        }
+    }
+}
+
+async fn seed_demo(db: &sea_orm::DatabaseConnection, clock: &dyn Clock) -> anyhow::Result<()> {
+    if demo::seed(db, clock).await.map_err(app_error)? {
+        println!("Demo accounts (password: {}):", demo::DEMO_PASSWORD);
+        for (email, name, role) in demo::DEMO_ACCOUNTS {
+            println!("  {:<10} {email:<24} {name}", role.as_str());
+        }
+    } else {
+        println!("The database already has accounts; demo data was not added.");
+    }
+    Ok(())
+}
+
+async fn serve(
+    settings: Settings,
+    db: sea_orm::DatabaseConnection,
+    clock: SharedClock,
+) -> anyhow::Result<()> {
+    let sessions = DbSessionStore::new(db.clone(), clock.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match sessions.purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
+                Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+            }
+        }
+    });
+    let base_url = settings.base_url.clone();
+    let app = Application::build(settings, db, clock)?;
+    tracing::info!(port = app.port(), "listening");
+    println!("Crowdlend is running: open {base_url}");
+    app.run_until_stopped().await.context("the server stopped with an error")
+}
+
+async fn create_admin(
+    db: &sea_orm::DatabaseConnection,
+    clock: &dyn Clock,
+    email: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let name = PersonName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let raw = match std::env::var("ADMIN_PASSWORD") {
+        Ok(password) => password,
+        Err(_) if std::io::stdin().is_terminal() => {
+            let first = rpassword::prompt_password("Password for the new admin: ")?;
+            let second = rpassword::prompt_password("Repeat the password: ")?;
+            if first != second {
+                anyhow::bail!("the two passwords do not match");
+            }
+            first
+        }
+        Err(_) => anyhow::bail!("set ADMIN_PASSWORD or run from a terminal to be prompted"),
+    };
+    let password =
+        NewPassword::parse(&raw, Some(&email)).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let account = NewAccount {
+        email: email.clone(),
+        full_name: name,
+        password,
+        role: Role::Admin,
+    };
+    auth::create_account(db, clock, None, account, &RequestMeta::default())
+        .await
+        .map_err(app_error)?;
+    println!("Admin {email} created. Sign in at /login.");
+    Ok(())
+}
+
+fn app_error(err: AppError) -> anyhow::Error {
+    match err {
+        AppError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors.iter().map(|(field, msg)| format!("{field}: {msg}")).collect::<Vec<_>>().join("; ")
+        ),
+        AppError::Unexpected(err) => err,
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,320 @@
+//! Settings from the environment (and an optional `.env`). Every variable is
+//! read here and nowhere else; a bad value stops start-up with one line that
+//! names the variable. `.env.example` documents each one.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use rand::{Rng, distributions::Alphanumeric};
+use url::Url;
+
+/// Secrets shorter than this are refused: the cookie signing key is derived from it.
+pub const MIN_SECRET_KEY_LEN: usize = 64;
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub base_url: Url,
+    pub data_dir: PathBuf,
+    pub secret_key: SecretKey,
+    /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a
+    /// reverse proxy that sets them; otherwise anyone could spoof their address).
+    pub trust_proxy_headers: bool,
+}
+
+/// A secret that never appears in `Debug` output or logs.
+#[derive(Clone)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url.as_str())
+            .field("data_dir", &self.data_dir)
+            .field("secret_key", &self.secret_key)
+            .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .finish()
+    }
+}
+
+/// A configuration problem, shown to the operator as one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+/// Whether a generated secret key was written during loading (the caller logs a warning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKeySource {
+    Environment,
+    DataDir,
+    Generated,
+}
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable with a bad value.
+    pub fn from_env() -> Result<(Self, SecretKeySource), ConfigError> {
+        // A missing .env is normal; a malformed one is an operator error worth reporting.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(err) if err.not_found() => {}
+            Err(err) => return Err(ConfigError::new(".env", err.to_string())),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any variable source (tests pass a map).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable with a bad value.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Self, SecretKeySource), ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        if data_dir.exists() && !data_dir.is_dir() {
+            return Err(ConfigError::new("DATA_DIR", "exists but is not a directory"));
+        }
+
+        let bind = match get("BIND") {
+            Some(raw) => raw.trim().parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new("BIND", format!("`{raw}` is not an address like 127.0.0.1:8080"))
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("sqlite:") || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "must start with sqlite: or postgres:// (e.g. sqlite://./data/crowdlend.db?mode=rwc)",
+                    ));
+                }
+                url
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("crowdlend.db").to_string_lossy()
+            ),
+        };
+
+        let base_url = match get("BASE_URL") {
+            Some(raw) => {
+                let url = Url::parse(raw.trim()).map_err(|err| {
+                    ConfigError::new("BASE_URL", format!("`{raw}` is not a URL ({err})"))
+                })?;
+                if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                    return Err(ConfigError::new(
+                        "BASE_URL",
+                        "must be an http:// or https:// URL with a host",
+                    ));
+                }
+                url
+            }
+            None => Url::parse(&format!("http://{bind}"))
+                .map_err(|err| ConfigError::new("BIND", err.to_string()))?,
+        };
+
+        let trust_proxy_headers = match get("TRUST_PROXY_HEADERS").as_deref() {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "TRUST_PROXY_HEADERS",
+                    format!("`{other}` is not true or false"),
+                ));
+            }
+        };
+
+        let (secret_key, source) = match get("SECRET_KEY") {
+            Some(key) => (check_secret(&key)?, SecretKeySource::Environment),
+            None => load_or_generate_secret(&data_dir)?,
+        };
+
+        Ok((
+            Self {
+                database_url,
+                bind,
+                base_url,
+                data_dir,
+                secret_key,
+                trust_proxy_headers,
+            },
+            source,
+        ))
+    }
+
+    /// Cookies get the `Secure` flag only when the site is served over https,
+    /// or logins over plain http on localhost would silently fail.
+    #[must_use]
+    pub fn cookies_secure(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+}
+
+fn check_secret(key: &str) -> Result<SecretKey, ConfigError> {
+    if key.chars().count() < MIN_SECRET_KEY_LEN {
+        return Err(ConfigError::new(
+            "SECRET_KEY",
+            format!("must be at least {MIN_SECRET_KEY_LEN} characters long"),
+        ));
+    }
+    Ok(SecretKey(key.to_owned()))
+}
+
+const SECRET_FILE: &str = "secret_key";
+
+fn load_or_generate_secret(data_dir: &Path) -> Result<(SecretKey, SecretKeySource), ConfigError> {
+    let path = data_dir.join(SECRET_FILE);
+    if path.exists() {
+        let stored = std::fs::read_to_string(&path).map_err(|err| {
+            ConfigError::new("SECRET_KEY", format!("cannot read {}: {err}", path.display()))
+        })?;
+        return Ok((check_secret(stored.trim())?, SecretKeySource::DataDir));
+    }
+    let key: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(MIN_SECRET_KEY_LEN * 2)
+        .map(char::from)
+        .collect();
+    std::fs::create_dir_all(data_dir).map_err(|err| {
+        ConfigError::new("DATA_DIR", format!("cannot create {}: {err}", data_dir.display()))
+    })?;
+    write_private_file(&path, &key).map_err(|err| {
+        ConfigError::new("SECRET_KEY", format!("cannot write {}: {err}", path.display()))
+    })?;
+    Ok((SecretKey(key), SecretKeySource::Generated))
+}
+
+#[cfg(unix)]
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// Hides the password part of a database URL.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("crowdlend-config-{}", uuid::Uuid::new_v4()));
+        let mut map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        map.entry("DATA_DIR".into()).or_insert_with(|| dir.to_string_lossy().into_owned());
+        Settings::from_lookup(|name| map.get(name).cloned()).map(|(settings, _)| settings)
+    }
+
+    #[test]
+    fn defaults_are_sqlite_under_the_data_dir_on_localhost() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert!(s.database_url.ends_with("crowdlend.db?mode=rwc"));
+        assert!(!s.cookies_secure());
+    }
+
+    #[test]
+    fn a_generated_secret_is_kept_and_reused() {
+        let dir = std::env::temp_dir().join(format!("crowdlend-secret-{}", uuid::Uuid::new_v4()));
+        let dir_str = dir.to_string_lossy().into_owned();
+        let lookup = |name: &str| (name == "DATA_DIR").then(|| dir_str.clone());
+        let (first, source) = Settings::from_lookup(lookup).unwrap();
+        assert_eq!(source, SecretKeySource::Generated);
+        let (second, source) = Settings::from_lookup(lookup).unwrap();
+        assert_eq!(source, SecretKeySource::DataDir);
+        assert_eq!(first.secret_key.expose(), second.secret_key.expose());
+        assert!(first.secret_key.expose().len() >= MIN_SECRET_KEY_LEN);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("BIND", "not-an-address"),
+            ("DATABASE_URL", "mysql://x"),
+            ("BASE_URL", "ftp://example.com"),
+            ("SECRET_KEY", "short"),
+            ("TRUST_PROXY_HEADERS", "maybe"),
+        ] {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(var), "{err}");
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn https_base_url_makes_cookies_secure_and_debug_hides_secrets() {
+        let key = "k".repeat(64);
+        let s = settings(&[
+            ("BASE_URL", "https://lend.example"),
+            ("SECRET_KEY", &key),
+            ("DATABASE_URL", "postgres://app:hunter2@db/crowdlend"),
+        ])
+        .unwrap();
+        assert!(s.cookies_secure());
+        let debug = format!("{s:?}");
+        assert!(!debug.contains(&key));
+        assert!(!debug.contains("hunter2"));
+    }
+}

@@ -1,0 +1,24 @@
+//! SeaORM entities; they mirror the migrations in `migration/` and must be changed together with a new migration.
+//!
+//! One module per table, in the classic `DeriveEntityModel` form. Table and
+//! column names are a public contract (outside audit queries read them), so
+//! they are never renamed in place. Conventions, as in the migrations: ids are
+//! app-generated v7 UUIDs, money is `i64` minor units (kopecks), rates are
+//! `i32` basis points, statuses are lowercase strings checked by the database.
+
+pub mod prelude;
+
+pub mod audit_log;
+pub mod borrower_assets;
+pub mod borrower_liabilities;
+pub mod borrower_profiles;
+pub mod investments;
+pub mod investor_profiles;
+pub mod ledger_entries;
+pub mod loan_requests;
+pub mod platform_settings;
+pub mod repayment_schedule;
+pub mod sessions;
+pub mod users;
+pub mod wallet_transactions;
+pub mod wallets;

@@ -1,0 +1,122 @@
+//! Accounts as the back office and the account pages show them.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{Page, clamp_page};
+use crate::db::entities::{users, wallets};
+
+pub const USERS_PER_PAGE: u64 = 25;
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub role: String,
+    pub kyc_status: String,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// All accounts, newest first, optionally of one role.
+///
+/// # Errors
+/// On database failure.
+pub async fn list(
+    db: &DatabaseConnection,
+    role: Option<&str>,
+    page: Option<u64>,
+) -> Result<Page<UserRow>, DbErr> {
+    let mut query = users::Entity::find()
+        .select_only()
+        .columns([
+            users::Column::Id,
+            users::Column::Email,
+            users::Column::FullName,
+            users::Column::Role,
+            users::Column::KycStatus,
+            users::Column::LockedUntil,
+            users::Column::CreatedAt,
+        ])
+        .order_by_desc(users::Column::CreatedAt)
+        .order_by_desc(users::Column::Id);
+    if let Some(role) = role {
+        query = query.filter(users::Column::Role.eq(role));
+    }
+    let paginator = query.into_model::<UserRow>().paginate(db, USERS_PER_PAGE);
+    let totals = paginator.num_items_and_pages().await?;
+    let pages = totals.number_of_pages.max(1);
+    let page = clamp_page(page).min(pages);
+    let items = paginator.fetch_page(page - 1).await?;
+    Ok(Page {
+        items,
+        page,
+        pages,
+        total: totals.number_of_items,
+    })
+}
+
+/// How many accounts hold each role, in `Role::ALL` order.
+///
+/// # Errors
+/// On database failure.
+pub async fn count_by_role(db: &DatabaseConnection) -> Result<Vec<(String, u64)>, DbErr> {
+    let mut counts = Vec::new();
+    for role in crate::domain::user::Role::ALL {
+        let count = users::Entity::find()
+            .filter(users::Column::Role.eq(role.as_str()))
+            .count(db)
+            .await?;
+        counts.push((role.as_str().to_owned(), count));
+    }
+    Ok(counts)
+}
+
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    pub email: String,
+    pub full_name: String,
+    pub role: String,
+    pub kyc_status: String,
+    pub created_at: DateTime<Utc>,
+    pub wallet: Option<WalletSummary>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WalletSummary {
+    pub currency: String,
+    pub balance: i64,
+    pub reserved: i64,
+}
+
+/// One account with its wallet, for the dashboards.
+///
+/// # Errors
+/// On database failure.
+pub async fn account(db: &DatabaseConnection, user_id: Uuid) -> Result<Option<AccountSummary>, DbErr> {
+    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let wallet = wallets::Entity::find()
+        .filter(wallets::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .map(|wallet| WalletSummary {
+            currency: wallet.currency,
+            balance: wallet.balance,
+            reserved: wallet.reserved,
+        });
+    Ok(Some(AccountSummary {
+        email: user.email,
+        full_name: user.full_name,
+        role: user.role,
+        kyc_status: user.kyc_status,
+        created_at: user.created_at,
+        wallet,
+    }))
+}

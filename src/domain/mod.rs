@@ -1,0 +1,4 @@
+//! The pure core: rules and types with no I/O, no database, no clock.
+//! Time comes in as an argument; errors are enums named for the rule.
+
+pub mod user;

@@ -1,0 +1,11 @@
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,18 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use crowdlend::{cli::Cli, config::Settings, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (settings, key_source) = match Settings::from_env() {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_subscriber(telemetry::get_subscriber("info", std::io::stdout));
+    crowdlend::cli::run(cli.command, settings, key_source).await
+}

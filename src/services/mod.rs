@@ -1,0 +1,14 @@
+//! Use cases: one public async fn per user intent, each in exactly one database
+//! transaction (or none for pure reads). The only code that changes state.
+
+pub mod audit;
+pub mod demo;
+pub mod auth;
+pub mod password;
+
+/// Where a request came from, for the audit log and throttling.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,2 @@
+pub mod dashboard;
+pub mod users;

@@ -1,0 +1,106 @@
+//! What every page shares: the user for the navigation, flash messages, the
+//! CSRF token for forms, and the one way to send a rendered page.
+
+use actix_session::{Session, SessionExt};
+use actix_web::{
+    FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode,
+};
+use askama::Template;
+use std::future::{Ready, ready};
+
+use crate::{
+    domain::user::Role,
+    web::{
+        error::WebError,
+        session::{self, Flash, SessionUser},
+    },
+};
+
+/// Embedded in every page struct as `base`.
+#[derive(Debug, Clone)]
+pub struct BaseCtx {
+    pub user: Option<SessionUser>,
+    pub flashes: Vec<Flash>,
+    pub csrf_token: String,
+    pub path: String,
+}
+
+impl BaseCtx {
+    /// For pages with a form shown to anonymous visitors (sign-in,
+    /// registration): makes sure the session has a CSRF token.
+    ///
+    /// # Errors
+    /// When the session cannot be written.
+    pub fn with_form(mut self, session: &Session) -> Result<Self, WebError> {
+        self.csrf_token = session::csrf_token(session)?;
+        Ok(self)
+    }
+
+    #[must_use]
+    pub fn role(&self) -> Option<Role> {
+        self.user.as_ref().map(|user| user.role)
+    }
+
+    #[must_use]
+    pub fn is(&self, role: &str) -> bool {
+        self.role().is_some_and(|r| r.as_str() == role)
+    }
+
+    #[must_use]
+    pub fn is_staff(&self) -> bool {
+        self.role().is_some_and(Role::is_staff)
+    }
+
+    /// `aria-current="page"` for the navigation link of the current area.
+    #[must_use]
+    pub fn current(&self, prefix: &str) -> &'static str {
+        let here = self.path.as_str();
+        let matches = if prefix == "/" {
+            here == "/"
+        } else {
+            here == prefix || here.starts_with(&format!("{prefix}/"))
+        };
+        if matches { "page" } else { "false" }
+    }
+}
+
+impl FromRequest for BaseCtx {
+    type Error = WebError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        ready(Ok(Self {
+            user: session::current_user(&session),
+            flashes: session::take_flashes(&session),
+            csrf_token: session::existing_csrf_token(&session).unwrap_or_default(),
+            path: req.path().to_owned(),
+        }))
+    }
+}
+
+/// Renders a page with the given status (200 for pages, 422 for a form with errors).
+///
+/// # Errors
+/// When the template fails to render.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, WebError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+/// Renders a page with status 200.
+///
+/// # Errors
+/// When the template fails to render.
+pub fn page(page: &impl Template) -> Result<HttpResponse, WebError> {
+    render(StatusCode::OK, page)
+}
+
+/// 303 See Other: the answer to every successful POST.
+#[must_use]
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}

@@ -1,0 +1,87 @@
+//! The HTTP layer: thin handlers that read input, call one service or query,
+//! and render a page or redirect. The route table below is the public
+//! contract of DESIGN.md section 10.
+
+pub mod account;
+pub mod admin;
+pub mod assets;
+pub mod auth;
+pub mod borrower;
+pub mod csrf;
+pub mod error;
+pub mod extractors;
+pub mod forms;
+pub mod format;
+pub mod guards;
+pub mod headers;
+pub mod investor;
+pub mod layout;
+pub mod observe;
+pub mod public;
+pub mod session;
+pub mod wallet;
+
+use actix_web::{
+    middleware::from_fn,
+    web::{self, get, post, resource, scope},
+};
+
+use crate::web::error::WebError;
+
+/// The one route table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", get().to(public::home::show))
+        .route("/healthz", get().to(public::health::healthz))
+        .route("/metrics", get().to(public::health::metrics))
+        .route("/static/{path:.*}", get().to(assets::serve))
+        .service(
+            resource("/register")
+                .route(get().to(auth::register::form))
+                .route(post().to(auth::register::submit)),
+        )
+        .service(
+            resource("/login")
+                .route(get().to(auth::login::form))
+                .route(post().to(auth::login::submit)),
+        )
+        .route("/logout", post().to(auth::logout::submit))
+        .service(
+            scope("/account").wrap(from_fn(guards::signed_in)).service(
+                resource("/password")
+                    .route(get().to(account::password::form))
+                    .route(post().to(account::password::submit)),
+            ),
+        )
+        .service(
+            scope("/borrower")
+                .wrap(from_fn(guards::borrowers))
+                .route("", get().to(borrower::dashboard::show)),
+        )
+        .service(
+            scope("/investor")
+                .wrap(from_fn(guards::investors))
+                .route("", get().to(investor::dashboard::show)),
+        )
+        .service(
+            scope("/wallet")
+                .wrap(from_fn(guards::wallet_holders))
+                .route("", get().to(wallet::show)),
+        )
+        .service(
+            scope("/admin")
+                .wrap(from_fn(guards::staff))
+                .route("", get().to(admin::dashboard::show))
+                .service(
+                    scope("/users").wrap(from_fn(guards::admins)).service(
+                        resource("")
+                            .route(get().to(admin::users::index))
+                            .route(post().to(admin::users::create)),
+                    ),
+                ),
+        );
+}
+
+/// Anything no route matched.
+pub async fn not_found() -> Result<actix_web::HttpResponse, WebError> {
+    Err(WebError::NotFound)
+}
