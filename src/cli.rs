@@ -20,7 +20,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "crowdlend", version, about = "Crowdlend peer-to-peer lending platform")]
+#[command(
+    name = "crowdlend",
+    version,
+    about = "Crowdlend peer-to-peer lending platform"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -74,10 +78,10 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{applied} migration(s) applied; the schema is up to date.");
             Ok(())
         }
-        Command::CreateAdmin { email, name } => create_admin(&db, clock.as_ref(), &email, &name).await,
-        Command::Demo => {
-            seed_demo(&db, clock.as_ref()).await
+        Command::CreateAdmin { email, name } => {
+            create_admin(&db, clock.as_ref(), &email, &name).await
         }
+        Command::Demo => seed_demo(&db, clock.as_ref()).await,
         Command::Serve { demo } => {
             if demo {
                 seed_demo(&db, clock.as_ref()).await?;
@@ -120,7 +124,9 @@ async fn serve(
     let app = Application::build(settings, db, clock)?;
     tracing::info!(port = app.port(), "listening");
     println!("Crowdlend is running: open {base_url}");
-    app.run_until_stopped().await.context("the server stopped with an error")
+    app.run_until_stopped()
+        .await
+        .context("the server stopped with an error")
 }
 
 async fn create_admin(
@@ -162,7 +168,11 @@ fn app_error(err: AppError) -> anyhow::Error {
     match err {
         AppError::Validation(errors) => anyhow::anyhow!(
             "{}",
-            errors.iter().map(|(field, msg)| format!("{field}: {msg}")).collect::<Vec<_>>().join("; ")
+            errors
+                .iter()
+                .map(|(field, msg)| format!("{field}: {msg}"))
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         AppError::Unexpected(err) => err,
         other => anyhow::anyhow!("{other}"),

@@ -107,19 +107,26 @@ impl Settings {
 
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
         if data_dir.exists() && !data_dir.is_dir() {
-            return Err(ConfigError::new("DATA_DIR", "exists but is not a directory"));
+            return Err(ConfigError::new(
+                "DATA_DIR",
+                "exists but is not a directory",
+            ));
         }
 
         let bind = match get("BIND") {
             Some(raw) => raw.trim().parse::<SocketAddr>().map_err(|_| {
-                ConfigError::new("BIND", format!("`{raw}` is not an address like 127.0.0.1:8080"))
+                ConfigError::new(
+                    "BIND",
+                    format!("`{raw}` is not an address like 127.0.0.1:8080"),
+                )
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
 
         let database_url = match get("DATABASE_URL") {
             Some(url) => {
-                if !(url.starts_with("sqlite:") || url.starts_with("postgres://")
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
                     || url.starts_with("postgresql://"))
                 {
                     return Err(ConfigError::new(
@@ -205,7 +212,10 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<(SecretKey, SecretKeySourc
     let path = data_dir.join(SECRET_FILE);
     if path.exists() {
         let stored = std::fs::read_to_string(&path).map_err(|err| {
-            ConfigError::new("SECRET_KEY", format!("cannot read {}: {err}", path.display()))
+            ConfigError::new(
+                "SECRET_KEY",
+                format!("cannot read {}: {err}", path.display()),
+            )
         })?;
         return Ok((check_secret(stored.trim())?, SecretKeySource::DataDir));
     }
@@ -215,10 +225,16 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<(SecretKey, SecretKeySourc
         .map(char::from)
         .collect();
     std::fs::create_dir_all(data_dir).map_err(|err| {
-        ConfigError::new("DATA_DIR", format!("cannot create {}: {err}", data_dir.display()))
+        ConfigError::new(
+            "DATA_DIR",
+            format!("cannot create {}: {err}", data_dir.display()),
+        )
     })?;
     write_private_file(&path, &key).map_err(|err| {
-        ConfigError::new("SECRET_KEY", format!("cannot write {}: {err}", path.display()))
+        ConfigError::new(
+            "SECRET_KEY",
+            format!("cannot write {}: {err}", path.display()),
+        )
     })?;
     Ok((SecretKey(key), SecretKeySource::Generated))
 }
@@ -259,9 +275,12 @@ mod tests {
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let dir = std::env::temp_dir().join(format!("crowdlend-config-{}", uuid::Uuid::new_v4()));
-        let mut map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        map.entry("DATA_DIR".into()).or_insert_with(|| dir.to_string_lossy().into_owned());
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        map.entry("DATA_DIR".into())
+            .or_insert_with(|| dir.to_string_lossy().into_owned());
         Settings::from_lookup(|name| map.get(name).cloned()).map(|(settings, _)| settings)
     }
 

@@ -39,7 +39,9 @@ impl FieldErrors {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(field, message)| (field.as_str(), message.as_str()))
+        self.0
+            .iter()
+            .map(|(field, message)| (field.as_str(), message.as_str()))
     }
 
     /// `Ok(())` when nothing was added, otherwise the errors.

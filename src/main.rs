@@ -13,6 +13,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init_subscriber(telemetry::get_subscriber("info", std::io::stdout));
+    telemetry::init_subscriber(telemetry::get_subscriber("info", std::io::stderr));
     crowdlend::cli::run(cli.command, settings, key_source).await
 }

@@ -68,7 +68,11 @@ fn run(
 ) -> anyhow::Result<Server> {
     let secure = settings.cookies_secure();
     let key = Key::derive_from(settings.secret_key.expose().as_bytes());
-    let cookie_name = if secure { "__Host-crowdlend" } else { "crowdlend_session" };
+    let cookie_name = if secure {
+        "__Host-crowdlend"
+    } else {
+        "crowdlend_session"
+    };
     let store = DbSessionStore::new(db.clone(), clock.clone());
     let metrics = Data::new(observe::Metrics::new().context("cannot register metrics")?);
     let state = Data::new(AppState {
@@ -97,9 +101,10 @@ fn run(
             .app_data(state.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(csrf::MAX_FORM_BYTES))
-            .app_data(web::PathConfig::default().error_handler(|_, _| {
-                routes::error::WebError::NotFound.into()
-            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| routes::error::WebError::NotFound.into()),
+            )
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 routes::error::WebError::BadRequest(format!(
                     "The address has a parameter this page cannot read ({err})."

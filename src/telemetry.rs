@@ -14,7 +14,7 @@ where
         tracing_subscriber::fmt::layer()
             .with_writer(sink)
             .with_target(false)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .compact(),
     )
 }

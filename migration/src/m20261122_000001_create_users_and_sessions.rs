@@ -20,12 +20,10 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Users::Email).text().not_null().unique_key())
                     .col(ColumnDef::new(Users::PasswordHash).text().not_null())
                     .col(ColumnDef::new(Users::FullName).text().not_null())
-                    .col(
-                        ColumnDef::new(Users::Role).text().not_null().check((
-                            "ck_users_role",
-                            Expr::col(Users::Role).is_in(["borrower", "investor", "staff", "admin"]),
-                        )),
-                    )
+                    .col(ColumnDef::new(Users::Role).text().not_null().check((
+                        "ck_users_role",
+                        Expr::col(Users::Role).is_in(["borrower", "investor", "staff", "admin"]),
+                    )))
                     .col(
                         ColumnDef::new(Users::KycStatus)
                             .text()
@@ -89,7 +87,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Sessions::Id).uuid().not_null().primary_key())
                     // SHA-256 hex of the cookie's session key; the raw key is
                     // never stored, so a leaked table cannot hijack sessions.
-                    .col(ColumnDef::new(Sessions::KeyHash).text().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Sessions::KeyHash)
+                            .text()
+                            .not_null()
+                            .unique_key(),
+                    )
                     // NULL for anonymous sessions (e.g. CSRF token before login).
                     .col(ColumnDef::new(Sessions::UserId).uuid().null())
                     .col(ColumnDef::new(Sessions::State).text().not_null())

@@ -23,7 +23,11 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(BorrowerProfiles::BirthDate).date().not_null())
+                    .col(
+                        ColumnDef::new(BorrowerProfiles::BirthDate)
+                            .date()
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(BorrowerProfiles::EmploymentStatus)
                             .text()
@@ -41,7 +45,11 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(BorrowerProfiles::Employer).text().null())
                     .col(ColumnDef::new(BorrowerProfiles::Position).text().null())
-                    .col(ColumnDef::new(BorrowerProfiles::EmployedSince).date().null())
+                    .col(
+                        ColumnDef::new(BorrowerProfiles::EmployedSince)
+                            .date()
+                            .null(),
+                    )
                     .col(
                         ColumnDef::new(BorrowerProfiles::MonthlyIncome)
                             .big_integer()
@@ -158,7 +166,11 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(BorrowerLiabilities::UserId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(BorrowerLiabilities::UserId)
+                            .uuid()
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(BorrowerLiabilities::Kind)
                             .text()
@@ -236,16 +248,19 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(BorrowerAssets::UserId).uuid().not_null())
                     .col(
-                        ColumnDef::new(BorrowerAssets::Kind).text().not_null().check((
-                            "ck_borrower_assets_kind",
-                            Expr::col(BorrowerAssets::Kind).is_in([
-                                "real_estate",
-                                "vehicle",
-                                "deposit",
-                                "securities",
-                                "other",
-                            ]),
-                        )),
+                        ColumnDef::new(BorrowerAssets::Kind)
+                            .text()
+                            .not_null()
+                            .check((
+                                "ck_borrower_assets_kind",
+                                Expr::col(BorrowerAssets::Kind).is_in([
+                                    "real_estate",
+                                    "vehicle",
+                                    "deposit",
+                                    "securities",
+                                    "other",
+                                ]),
+                            )),
                     )
                     .col(
                         ColumnDef::new(BorrowerAssets::Value)

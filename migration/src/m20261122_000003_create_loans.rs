@@ -222,9 +222,9 @@ async fn create_loan_requests(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
                 // if two concurrent investments both pass the app's check.
                 .check((
                     "ck_loan_requests_funded_amount",
-                    Expr::col(LoanRequests::FundedAmount)
-                        .gte(0)
-                        .and(Expr::col(LoanRequests::FundedAmount).lte(Expr::col(LoanRequests::Amount))),
+                    Expr::col(LoanRequests::FundedAmount).gte(0).and(
+                        Expr::col(LoanRequests::FundedAmount).lte(Expr::col(LoanRequests::Amount)),
+                    ),
                 ))
                 .foreign_key(
                     ForeignKey::create()

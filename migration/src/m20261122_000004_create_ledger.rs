@@ -90,9 +90,11 @@ async fn create_wallets(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 // negative by design, mirroring money that entered the platform.
                 .check((
                     "ck_wallets_user_balance",
-                    Expr::col(Wallets::Kind).ne("user").or(Expr::col(Wallets::Balance)
-                        .gte(0)
-                        .and(Expr::col(Wallets::Reserved).lte(Expr::col(Wallets::Balance)))),
+                    Expr::col(Wallets::Kind)
+                        .ne("user")
+                        .or(Expr::col(Wallets::Balance)
+                            .gte(0)
+                            .and(Expr::col(Wallets::Reserved).lte(Expr::col(Wallets::Balance)))),
                 ))
                 .foreign_key(
                     ForeignKey::create()
@@ -174,7 +176,12 @@ async fn create_ledger_entries(manager: &SchemaManager<'_>) -> Result<(), DbErr>
                         .not_null(),
                 )
                 // SHA-256 hex over this entry and prev_hash (tamper evidence).
-                .col(ColumnDef::new(LedgerEntries::Hash).text().not_null().unique_key())
+                .col(
+                    ColumnDef::new(LedgerEntries::Hash)
+                        .text()
+                        .not_null()
+                        .unique_key(),
+                )
                 // NULL only for the genesis entry.
                 .col(ColumnDef::new(LedgerEntries::PrevHash).text().null())
                 .foreign_key(
@@ -212,8 +219,16 @@ async fn create_wallet_transactions(manager: &SchemaManager<'_>) -> Result<(), D
                         .not_null()
                         .primary_key(),
                 )
-                .col(ColumnDef::new(WalletTransactions::EntryId).uuid().not_null())
-                .col(ColumnDef::new(WalletTransactions::WalletId).uuid().not_null())
+                .col(
+                    ColumnDef::new(WalletTransactions::EntryId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(WalletTransactions::WalletId)
+                        .uuid()
+                        .not_null(),
+                )
                 // Signed posting (credit > 0, debit < 0); a zero posting is
                 // meaningless and would only pad the journal.
                 .col(

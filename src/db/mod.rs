@@ -56,9 +56,12 @@ pub async fn connect_with_schema(
             options.set_schema_search_path(schema.to_owned());
         }
     }
-    Database::connect(options)
-        .await
-        .with_context(|| format!("cannot open the database {}", crate::config::redact_url(url)))
+    Database::connect(options).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            crate::config::redact_url(url)
+        )
+    })
 }
 
 fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {

@@ -289,7 +289,10 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {
-        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
         assert_eq!(Email::parse(""), Err(EmailError::Empty));
         assert_eq!(Email::parse("no-at-sign"), Err(EmailError::Malformed));
         assert_eq!(Email::parse("a@"), Err(EmailError::Malformed));
@@ -299,28 +302,52 @@ mod tests {
 
     #[test]
     fn names_refuse_markup_and_control_characters() {
-        assert_eq!(PersonName::parse(" Анна Петрова ").unwrap().as_str(), "Анна Петрова");
+        assert_eq!(
+            PersonName::parse(" Анна Петрова ").unwrap().as_str(),
+            "Анна Петрова"
+        );
         assert_eq!(PersonName::parse("   "), Err(PersonNameError::Empty));
-        assert_eq!(PersonName::parse("<script>"), Err(PersonNameError::ForbiddenCharacters));
-        assert_eq!(PersonName::parse("a\nb"), Err(PersonNameError::ForbiddenCharacters));
-        assert_eq!(PersonName::parse(&"x".repeat(101)), Err(PersonNameError::TooLong));
+        assert_eq!(
+            PersonName::parse("<script>"),
+            Err(PersonNameError::ForbiddenCharacters)
+        );
+        assert_eq!(
+            PersonName::parse("a\nb"),
+            Err(PersonNameError::ForbiddenCharacters)
+        );
+        assert_eq!(
+            PersonName::parse(&"x".repeat(101)),
+            Err(PersonNameError::TooLong)
+        );
     }
 
     #[test]
     fn password_length_is_counted_in_characters_with_bounds_12_and_128() {
-        assert_eq!(NewPassword::parse("short-pass1", None).unwrap_err(), PasswordError::TooShort);
+        assert_eq!(
+            NewPassword::parse("short-pass1", None).unwrap_err(),
+            PasswordError::TooShort
+        );
         assert!(NewPassword::parse("correct-horse", None).is_ok());
         assert!(NewPassword::parse(&"ab".repeat(32), None).is_ok());
         assert!(NewPassword::parse(&"ab".repeat(64), None).is_ok());
-        assert_eq!(NewPassword::parse(&"abc".repeat(43), None).unwrap_err(), PasswordError::TooLong);
+        assert_eq!(
+            NewPassword::parse(&"abc".repeat(43), None).unwrap_err(),
+            PasswordError::TooLong
+        );
         // Twelve Cyrillic letters are twelve characters, though 24 bytes.
         assert!(NewPassword::parse("пароль-вишня", None).is_ok());
     }
 
     #[test]
     fn common_passwords_and_the_email_are_refused() {
-        assert_eq!(NewPassword::parse("Password1234", None).unwrap_err(), PasswordError::TooCommon);
-        assert_eq!(NewPassword::parse("zzzzzzzzzzzzzz", None).unwrap_err(), PasswordError::TooCommon);
+        assert_eq!(
+            NewPassword::parse("Password1234", None).unwrap_err(),
+            PasswordError::TooCommon
+        );
+        assert_eq!(
+            NewPassword::parse("zzzzzzzzzzzzzz", None).unwrap_err(),
+            PasswordError::TooCommon
+        );
         let email = Email::parse("marina@example.com").unwrap();
         assert_eq!(
             NewPassword::parse("marina-is-great", Some(&email)).unwrap_err(),

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -47,8 +48,9 @@ pub struct SignedIn {
 
 impl SignedIn {
     fn from_model(user: &users::Model) -> Result<Self, AppError> {
-        let role = Role::parse(&user.role)
-            .ok_or_else(|| anyhow::anyhow!("user {} has an unknown role {:?}", user.id, user.role))?;
+        let role = Role::parse(&user.role).ok_or_else(|| {
+            anyhow::anyhow!("user {} has an unknown role {:?}", user.id, user.role)
+        })?;
         Ok(Self {
             user_id: user.id,
             role,
@@ -164,7 +166,9 @@ async fn create_user(
             action,
             entity: Some(("user", user.id.to_string())),
             before: None,
-            after: Some(json!({ "email": user.email, "role": user.role, "full_name": user.full_name })),
+            after: Some(
+                json!({ "email": user.email, "role": user.role, "full_name": user.full_name }),
+            ),
             meta,
             at: now,
         },
@@ -249,7 +253,10 @@ pub async fn authenticate(
             let txn = db::begin_write(db).await.map_err(AppError::from)?;
             users::Entity::update_many()
                 .col_expr(users::Column::FailedLoginCount, Expr::value(0))
-                .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    users::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(users::Column::Id.eq(user.id))
                 .exec(&txn)
                 .await
@@ -272,7 +279,8 @@ pub async fn authenticate(
             Ok(SignedIn::from_model(&user)?)
         }
         Some(user) => {
-            let locked_until = record_failure(db, clock, Some(user.id), "wrong_password", meta).await?;
+            let locked_until =
+                record_failure(db, clock, Some(user.id), "wrong_password", meta).await?;
             match locked_until {
                 Some(until) => Err(LoginError::Locked { until }),
                 None => Err(LoginError::InvalidCredentials),

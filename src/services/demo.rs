@@ -54,7 +54,10 @@ pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, Ap
     // Demo people have passed the identity check, so every feature is open to them.
     let txn = db::begin_write(db).await?;
     users::Entity::update_many()
-        .col_expr(users::Column::KycStatus, Expr::value(KycStatus::Verified.as_str()))
+        .col_expr(
+            users::Column::KycStatus,
+            Expr::value(KycStatus::Verified.as_str()),
+        )
         .filter(users::Column::Role.is_in([Role::Borrower.as_str(), Role::Investor.as_str()]))
         .exec(&txn)
         .await?;

@@ -2,8 +2,8 @@
 //! transaction (or none for pure reads). The only code that changes state.
 
 pub mod audit;
-pub mod demo;
 pub mod auth;
+pub mod demo;
 pub mod password;
 
 /// Where a request came from, for the audit log and throttling.

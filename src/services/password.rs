@@ -56,8 +56,16 @@ mod tests {
         let second = hash("correct-horse-battery".into()).await.unwrap();
         assert!(first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert_ne!(first, second, "each hash has its own salt");
-        assert!(verify("correct-horse-battery".into(), Some(first.clone())).await.unwrap());
-        assert!(!verify("correct-horse-batter".into(), Some(first)).await.unwrap());
+        assert!(
+            verify("correct-horse-battery".into(), Some(first.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("correct-horse-batter".into(), Some(first))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

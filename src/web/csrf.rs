@@ -27,7 +27,10 @@ pub async fn verify_csrf(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     }
     if req.content_type() != "application/x-www-form-urlencoded" {
         return Ok(req.into_response(WebError::UnsupportedMediaType.error_response()));
@@ -65,5 +68,7 @@ pub async fn verify_csrf(
     let (_, mut replay) = actix_http::h1::Payload::create(true);
     replay.unread_data(body);
     req.set_payload(replay.into());
-    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }

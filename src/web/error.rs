@@ -6,9 +6,9 @@
 use actix_session::{Session, SessionExt};
 use actix_web::{
     Error, HttpMessage, HttpResponse, ResponseError,
-    error::InternalError,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
+    error::InternalError,
     http::{StatusCode, header},
     middleware::Next,
 };
@@ -186,7 +186,13 @@ pub async fn error_pages(
             // connection, an internal actix failure).
             let status = err.as_response_error().status_code();
             log_server_error(status, request_id.as_deref(), &format!("{err:?}"));
-            let page = render_error_page(&session, &path, status, default_message(status).to_owned(), request_id);
+            let page = render_error_page(
+                &session,
+                &path,
+                status,
+                default_message(status).to_owned(),
+                request_id,
+            );
             return Err(InternalError::from_response(err, page).into());
         }
     };
@@ -216,7 +222,11 @@ pub async fn error_pages(
 
 fn log_server_error(status: StatusCode, request_id: Option<&str>, detail: &str) {
     if status.is_server_error() {
-        tracing::error!(request_id = request_id.unwrap_or("-"), error = detail, "request failed");
+        tracing::error!(
+            request_id = request_id.unwrap_or("-"),
+            error = detail,
+            "request failed"
+        );
     }
 }
 

@@ -47,7 +47,9 @@ impl FromRequest for ClientMeta {
             .app_data::<Data<AppState>>()
             .is_some_and(|state| state.settings.trust_proxy_headers);
         let ip = if trust_proxy {
-            req.connection_info().realip_remote_addr().map(str::to_owned)
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_owned)
         } else {
             req.peer_addr().map(|addr| addr.ip().to_string())
         };

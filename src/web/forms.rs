@@ -10,7 +10,10 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web::Bytes};
 use serde::de::DeserializeOwned;
 use validator::ValidationErrors;
 
-use crate::{error::FieldErrors, web::{csrf, error::WebError}};
+use crate::{
+    error::FieldErrors,
+    web::{csrf, error::WebError},
+};
 
 /// A form body deserialized into `T` (use `#[serde(deny_unknown_fields)]` on `T`).
 #[derive(Debug)]
@@ -67,10 +70,10 @@ pub fn field_errors(errors: &ValidationErrors) -> FieldErrors {
     let mut out = FieldErrors::new();
     for (field, field_errors) in errors.field_errors() {
         if let Some(first) = field_errors.first() {
-            let message = first
-                .message
-                .as_ref()
-                .map_or_else(|| "This value is not valid.".to_owned(), ToString::to_string);
+            let message = first.message.as_ref().map_or_else(
+                || "This value is not valid.".to_owned(),
+                ToString::to_string,
+            );
             out.add(field.to_string(), message);
         }
     }

@@ -34,7 +34,10 @@ async fn require(
     };
     match refusal {
         Some(err) => Ok(req.into_response(err.error_response())),
-        None => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        None => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body),
     }
 }
 
@@ -111,8 +114,18 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_accepted_as_next() {
-        assert_eq!(safe_next(Some("/investor?page=2")).as_deref(), Some("/investor?page=2"));
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "/a\nb", ""] {
+        assert_eq!(
+            safe_next(Some("/investor?page=2")).as_deref(),
+            Some("/investor?page=2")
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "/a\nb",
+            "",
+        ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
         assert_eq!(safe_next(None), None);

@@ -17,12 +17,17 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
         .add(("Cache-Control", "no-store"));
     if https {
-        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ))
     } else {
         headers
     }
 }
-

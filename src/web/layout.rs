@@ -2,9 +2,7 @@
 //! CSRF token for forms, and the one way to send a rendered page.
 
 use actix_session::{Session, SessionExt};
-use actix_web::{
-    FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode,
-};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode};
 use askama::Template;
 use std::future::{Ready, ready};
 

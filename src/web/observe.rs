@@ -11,7 +11,9 @@ use actix_web::{
     middleware::Next,
     web,
 };
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// The id of the current request, quoted on error pages and in logs.
 #[derive(Debug, Clone)]
@@ -31,7 +33,10 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by method, route and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route and status",
+            ),
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
@@ -85,7 +90,10 @@ pub async fn observe(
                 .match_pattern()
                 .unwrap_or_else(|| "unmatched".to_owned()),
         ),
-        Err(err) => (err.as_response_error().status_code().as_u16(), "unmatched".to_owned()),
+        Err(err) => (
+            err.as_response_error().status_code().as_u16(),
+            "unmatched".to_owned(),
+        ),
     };
     tracing::info!(
         request_id = %request_id,

@@ -85,16 +85,24 @@ pub fn sign_in(session: &Session, user: &SignedIn, meta: &RequestMeta) -> Result
     let flashes = pending_flashes(session);
     session.clear();
     session.renew();
-    session.insert(USER_ID_KEY, user.user_id).map_err(session_error)?;
+    session
+        .insert(USER_ID_KEY, user.user_id)
+        .map_err(session_error)?;
     session.insert(ROLE_KEY, user.role).map_err(session_error)?;
-    session.insert(NAME_KEY, &user.full_name).map_err(session_error)?;
-    session.insert(CSRF_KEY, new_token()).map_err(session_error)?;
+    session
+        .insert(NAME_KEY, &user.full_name)
+        .map_err(session_error)?;
+    session
+        .insert(CSRF_KEY, new_token())
+        .map_err(session_error)?;
     if let Some(ip) = &meta.ip {
         session.insert(IP_KEY, ip).map_err(session_error)?;
     }
     if let Some(agent) = &meta.user_agent {
         let agent: String = agent.chars().take(300).collect();
-        session.insert(USER_AGENT_KEY, agent).map_err(session_error)?;
+        session
+            .insert(USER_AGENT_KEY, agent)
+            .map_err(session_error)?;
     }
     if !flashes.is_empty() {
         session.insert(FLASH_KEY, flashes).map_err(session_error)?;

@@ -98,7 +98,10 @@ pub struct WalletSummary {
 ///
 /// # Errors
 /// On database failure.
-pub async fn account(db: &DatabaseConnection, user_id: Uuid) -> Result<Option<AccountSummary>, DbErr> {
+pub async fn account(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+) -> Result<Option<AccountSummary>, DbErr> {
     let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };

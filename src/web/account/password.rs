@@ -92,9 +92,10 @@ pub async fn submit(
             );
             Ok(see_other(user.role.home_path()))
         }
-        Err(AppError::Validation(errors)) => {
-            render(StatusCode::UNPROCESSABLE_ENTITY, &PasswordPage { base, errors })
-        }
+        Err(AppError::Validation(errors)) => render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &PasswordPage { base, errors },
+        ),
         Err(other) => Err(other.into()),
     }
 }

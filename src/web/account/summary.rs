@@ -1,10 +1,6 @@
 //! The account facts every dashboard starts with.
 
-use crate::{
-    db::queries::users::AccountSummary,
-    domain::user::KycStatus,
-    web::format,
-};
+use crate::{db::queries::users::AccountSummary, domain::user::KycStatus, web::format};
 
 /// An account as the dashboards show it.
 #[derive(Debug, Clone)]
@@ -21,9 +17,9 @@ pub struct AccountView {
 impl From<AccountSummary> for AccountView {
     fn from(account: AccountSummary) -> Self {
         let kyc = KycStatus::parse(&account.kyc_status).unwrap_or(KycStatus::None);
-        let (currency, balance, reserved) = account
-            .wallet
-            .map_or(("RUB".to_owned(), 0, 0), |w| (w.currency, w.balance, w.reserved));
+        let (currency, balance, reserved) = account.wallet.map_or(("RUB".to_owned(), 0, 0), |w| {
+            (w.currency, w.balance, w.reserved)
+        });
         Self {
             email: account.email,
             kyc_status: kyc.as_str().to_owned(),

@@ -1,12 +1,19 @@
 //! `GET,POST /admin/users`: every account, and creating staff (admins only).
 
 use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, web::{Data, Query}};
+use actix_web::{
+    HttpResponse,
+    http::StatusCode,
+    web::{Data, Query},
+};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::{
-    db::queries::{Page, users::{self, UserRow}},
+    db::queries::{
+        Page,
+        users::{self, UserRow},
+    },
     domain::user::{Email, KycStatus, NewPassword, PersonName, Role},
     error::{AppError, FieldErrors},
     services::auth::{self, NewAccount},
@@ -104,12 +111,21 @@ pub async fn index(
     state: Data<AppState>,
     query: Query<UsersQuery>,
 ) -> Result<HttpResponse, WebError> {
-    render_page(base, &state, &query, NewStaffForm::default(), FieldErrors::new()).await
+    render_page(
+        base,
+        &state,
+        &query,
+        NewStaffForm::default(),
+        FieldErrors::new(),
+    )
+    .await
 }
 
 fn validate(form: &NewStaffForm) -> Result<NewAccount, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let email = Email::parse(&form.email).map_err(|e| errors.add("email", e.to_string())).ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.add("email", e.to_string()))
+        .ok();
     let full_name = PersonName::parse(&form.full_name)
         .map_err(|e| errors.add("full_name", e.to_string()))
         .ok();
@@ -137,8 +153,14 @@ pub async fn create(
 ) -> Result<HttpResponse, WebError> {
     let result = match validate(&form) {
         Ok(account) => {
-            auth::create_account(&state.db, state.clock.as_ref(), Some(admin.id), account, &meta)
-                .await
+            auth::create_account(
+                &state.db,
+                state.clock.as_ref(),
+                Some(admin.id),
+                account,
+                &meta,
+            )
+            .await
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
@@ -147,12 +169,18 @@ pub async fn create(
             session::flash(
                 &session,
                 FlashLevel::Success,
-                format!("Staff account created for {}.", form.email.trim().to_lowercase()),
+                format!(
+                    "Staff account created for {}.",
+                    form.email.trim().to_lowercase()
+                ),
             );
             Ok(see_other("/admin/users?role=staff"))
         }
         Err(AppError::Validation(errors)) => {
-            let query = UsersQuery { role: None, page: None };
+            let query = UsersQuery {
+                role: None,
+                page: None,
+            };
             render_page(base, &state, &query, form, errors).await
         }
         Err(other) => Err(other.into()),

@@ -1,7 +1,11 @@
 //! `GET,POST /login`.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, web::{Data, Query}};
+use actix_web::{
+    HttpResponse,
+    http::StatusCode,
+    web::{Data, Query},
+};
 use askama::Template;
 use serde::Deserialize;
 
@@ -78,8 +82,14 @@ pub async fn submit(
         errors.add("password", "Enter your password.");
     }
     let (status, notice) = if errors.is_empty() {
-        match auth::authenticate(&state.db, state.clock.as_ref(), &form.email, form.password, &meta)
-            .await
+        match auth::authenticate(
+            &state.db,
+            state.clock.as_ref(),
+            &form.email,
+            form.password,
+            &meta,
+        )
+        .await
         {
             Ok(user) => {
                 session::sign_in(&session, &user, &meta)?;

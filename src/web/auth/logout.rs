@@ -4,8 +4,8 @@ use actix_session::Session;
 use actix_web::{HttpResponse, web::Data};
 
 use crate::{
-    state::AppState,
     services::auth,
+    state::AppState,
     web::{
         error::WebError,
         extractors::ClientMeta,

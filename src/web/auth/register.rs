@@ -1,7 +1,11 @@
 //! `GET,POST /register`: borrowers and investors open their own accounts.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, web::{Data, Query}};
+use actix_web::{
+    HttpResponse,
+    http::StatusCode,
+    web::{Data, Query},
+};
 use askama::Template;
 use serde::Deserialize;
 
@@ -74,7 +78,9 @@ pub async fn form(
 
 fn validate(form: &RegisterForm) -> Result<NewAccount, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let email = Email::parse(&form.email).map_err(|e| errors.add("email", e.to_string())).ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.add("email", e.to_string()))
+        .ok();
     let full_name = PersonName::parse(&form.full_name)
         .map_err(|e| errors.add("full_name", e.to_string()))
         .ok();
@@ -89,7 +95,10 @@ fn validate(form: &RegisterForm) -> Result<NewAccount, FieldErrors> {
         errors.add("role", "Choose whether you want to borrow or to invest.");
     }
     if !checked(form.accept_terms.as_ref()) {
-        errors.add("accept_terms", "You need to accept the terms of use to open an account.");
+        errors.add(
+            "accept_terms",
+            "You need to accept the terms of use to open an account.",
+        );
     }
     match (email, full_name, password, role) {
         (Some(email), Some(full_name), Some(password), Some(role)) if errors.is_empty() => {
@@ -121,7 +130,10 @@ pub async fn submit(
             session::flash(
                 &session,
                 FlashLevel::Success,
-                format!("Welcome to Crowdlend, {}. Your account is ready.", user.full_name),
+                format!(
+                    "Welcome to Crowdlend, {}. Your account is ready.",
+                    user.full_name
+                ),
             );
             Ok(see_other(user.role.home_path()))
         }

@@ -1,0 +1,521 @@
+//! Registration, sign-in, sign-out, sessions, lockout and throttling.
+
+use chrono::TimeDelta;
+use crowdlend::domain::user::Role;
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    Browser, TestUser, assert_redirects_to, captured_logs, field_error, input_value, spawn_app,
+};
+
+#[tokio::test]
+async fn registering_as_an_investor_signs_in_and_opens_the_dashboard() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let user = TestUser::new(Role::Investor);
+
+    // Act
+    let response = browser.register(&user).await;
+
+    // Assert
+    assert_redirects_to(&response, "/investor");
+    let dashboard = browser.get_html("/investor").await;
+    assert!(
+        dashboard.contains("Welcome to Crowdlend"),
+        "flash after registration"
+    );
+    assert!(dashboard.contains(&user.name));
+    assert!(dashboard.contains(&user.email));
+    let again = browser.get_html("/investor").await;
+    assert!(
+        !again.contains("Welcome to Crowdlend"),
+        "a flash is shown once"
+    );
+    let wallets = app
+        .count("SELECT COUNT(*) FROM wallets w JOIN users u ON u.id = w.user_id WHERE u.role = 'investor'")
+        .await;
+    assert_eq!(wallets, 1, "the account opens with its wallet");
+}
+
+#[tokio::test]
+async fn each_invalid_registration_field_gets_its_message_and_the_form_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let good = TestUser::new(Role::Borrower);
+    let cases: [(&str, &str, &str, &str); 9] = [
+        ("email", "", "email", "Enter your email address."),
+        (
+            "email",
+            "not-an-email",
+            "email",
+            "Enter an email address like name@example.com.",
+        ),
+        ("full_name", "", "full_name", "Enter your full name."),
+        (
+            "full_name",
+            "<b>Mallory</b>",
+            "full_name",
+            "Names cannot contain",
+        ),
+        (
+            "password",
+            "short-pass1",
+            "password",
+            "Use at least 12 characters.",
+        ),
+        (
+            "password_confirm",
+            "something-else-entirely",
+            "password_confirm",
+            "do not match",
+        ),
+        (
+            "role",
+            "",
+            "role",
+            "Choose whether you want to borrow or to invest.",
+        ),
+        (
+            "role",
+            "admin",
+            "role",
+            "Choose whether you want to borrow or to invest.",
+        ),
+        ("accept_terms", "", "accept_terms", "accept the terms"),
+    ];
+    for (field, value, error_field, message) in cases {
+        let mut fields = vec![
+            ("email", good.email.as_str()),
+            ("password", good.password.as_str()),
+            ("password_confirm", good.password.as_str()),
+            ("full_name", good.name.as_str()),
+            ("role", "borrower"),
+            ("accept_terms", "on"),
+        ];
+        if field == "password" {
+            fields.retain(|(k, _)| *k != "password_confirm");
+            fields.push(("password_confirm", value));
+        }
+        fields.retain(|(k, _)| *k != field);
+        if !value.is_empty() {
+            fields.push((field, value));
+        }
+
+        let response = browser.submit("/register", "/register", &fields).await;
+
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}={value}"
+        );
+        let html = response.text().await.unwrap();
+        let shown = field_error(&html, error_field).unwrap_or_default();
+        assert!(shown.contains(message), "{field}={value:?}: got {shown:?}");
+        assert!(
+            !html.contains(&good.password),
+            "a password is never sent back"
+        );
+        if field != "email" {
+            assert_eq!(
+                input_value(&html, "email").as_deref(),
+                Some(good.email.as_str())
+            );
+        }
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users").await,
+        0,
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn an_email_is_taken_whatever_its_letter_case() {
+    let app = spawn_app().await;
+    let first = TestUser::new(Role::Investor);
+    assert_eq!(
+        app.browser().register(&first).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let mut second = TestUser::new(Role::Borrower);
+    second.email = format!("  {}  ", first.email.to_uppercase());
+    let response = app.browser().register(&second).await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        field_error(&html, "email")
+            .unwrap()
+            .contains("already exists")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+}
+
+#[tokio::test]
+async fn signing_in_is_case_insensitive_and_signing_out_ends_the_session() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Borrower);
+    app.browser().register(&user).await;
+    let browser = app.browser();
+
+    let response = browser
+        .login(&user.email.to_uppercase(), &user.password)
+        .await;
+    assert_redirects_to(&response, "/borrower");
+    assert!(browser.get_html("/borrower").await.contains(&user.name));
+
+    let response = browser.logout("/borrower").await;
+    assert_redirects_to(&response, "/");
+    assert!(
+        browser
+            .get_html("/")
+            .await
+            .contains("You have been signed out.")
+    );
+    assert_redirects_to(&browser.get("/borrower").await, "/login?next=%2Fborrower");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_with_a_message_and_422() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    app.browser().register(&user).await;
+
+    for (email, password) in [
+        (user.email.as_str(), "wrong-password-123"),
+        ("nobody@example.com", user.password.as_str()),
+    ] {
+        let response = app.browser().login(email, password).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = response.text().await.unwrap();
+        assert_eq!(
+            field_error(&html, "password").as_deref(),
+            Some("The email or password is incorrect."),
+            "the same message whether or not the email exists"
+        );
+        assert_eq!(input_value(&html, "email").as_deref(), Some(email));
+        assert_eq!(input_value(&html, "password").as_deref(), Some(""));
+    }
+    let response = app.browser().login("", "").await;
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        field_error(&html, "email").as_deref(),
+        Some("Enter your email address.")
+    );
+    assert_eq!(
+        field_error(&html, "password").as_deref(),
+        Some("Enter your password.")
+    );
+}
+
+#[tokio::test]
+async fn a_session_cookie_replayed_after_logout_is_refused() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    let browser = app.browser();
+    browser.register(&user).await;
+    browser.logout("/investor").await;
+    let response = browser.login(&user.email, &user.password).await;
+    let stolen = Browser::session_cookie(&response).expect("sign-in sets the session cookie");
+
+    browser.logout("/investor").await;
+
+    let attacker = app.browser();
+    let response = attacker
+        .client
+        .get(attacker.url("/investor"))
+        .header("Cookie", format!("crowdlend_session={stolen}"))
+        .send()
+        .await
+        .unwrap();
+    assert_redirects_to(&response, "/login?next=%2Finvestor");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL")
+            .await,
+        0,
+        "no signed-in session is left on the server"
+    );
+}
+
+#[tokio::test]
+async fn signing_in_replaces_the_session_id_so_a_planted_one_is_worthless() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    app.browser().register(&user).await;
+    let browser = app.browser();
+    let before =
+        Browser::session_cookie(&browser.get("/login").await).expect("the form starts a session");
+
+    let response = browser.login(&user.email, &user.password).await;
+
+    let after = Browser::session_cookie(&response).expect("sign-in sets a new cookie");
+    assert_ne!(before, after);
+    let attacker = app.browser();
+    let response = attacker
+        .client
+        .get(attacker.url("/investor"))
+        .header("Cookie", format!("crowdlend_session={before}"))
+        .send()
+        .await
+        .unwrap();
+    assert_redirects_to(&response, "/login?next=%2Finvestor");
+}
+
+#[tokio::test]
+async fn session_cookies_are_http_only_and_same_site_lax() {
+    let app = spawn_app().await;
+    let response = app.browser().get("/login").await;
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("crowdlend_session="))
+        .unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http on localhost must still work: {cookie}"
+    );
+}
+
+#[tokio::test]
+async fn five_failed_sign_ins_lock_the_account_for_fifteen_minutes() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    app.browser().register(&user).await;
+    let browser = app.browser();
+
+    for attempt in 1..=4 {
+        let html = browser
+            .login(&user.email, "not-the-password")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !html.contains("locked"),
+            "attempt {attempt} does not lock yet"
+        );
+    }
+    let fifth = browser
+        .login(&user.email, "not-the-password")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fifth.contains("This account is locked for 15 minutes"),
+        "the user is told"
+    );
+
+    let with_right_password = browser.login(&user.email, &user.password).await;
+    assert_eq!(
+        with_right_password.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(with_right_password.text().await.unwrap().contains("locked"));
+
+    app.clock.advance(TimeDelta::minutes(16));
+    assert_redirects_to(
+        &browser.login(&user.email, &user.password).await,
+        "/investor",
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_from_one_address_are_throttled_but_successful_ones_are_not() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    app.browser().register(&user).await;
+
+    // An office behind one router: many people sign in successfully.
+    for _ in 0..25 {
+        let browser = app.browser();
+        assert_redirects_to(
+            &browser.login(&user.email, &user.password).await,
+            "/investor",
+        );
+    }
+    // Someone guesses passwords of accounts that do not exist.
+    let attacker = app.browser();
+    for n in 0..20 {
+        let response = attacker
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let response = attacker.login(&user.email, &user.password).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-in attempts")
+    );
+
+    app.clock.advance(TimeDelta::minutes(16));
+    assert_redirects_to(
+        &app.browser().login(&user.email, &user.password).await,
+        "/investor",
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_after_thirty_minutes() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in(Role::Borrower).await;
+
+    app.clock.advance(TimeDelta::minutes(29));
+    assert_eq!(
+        browser.get("/borrower").await.status(),
+        StatusCode::OK,
+        "activity keeps it alive"
+    );
+    app.clock.advance(TimeDelta::minutes(29));
+    assert_eq!(browser.get("/borrower").await.status(), StatusCode::OK);
+
+    app.clock.advance(TimeDelta::minutes(31));
+    assert_redirects_to(&browser.get("/borrower").await, "/login?next=%2Fborrower");
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_every_other_session() {
+    let app = spawn_app().await;
+    let (laptop, user) = app.signed_in(Role::Investor).await;
+    let phone = app.browser();
+    phone.login(&user.email, &user.password).await;
+    let new_password = "a-brand-new-long-password";
+
+    let wrong = laptop
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", "not-my-password"),
+                ("new_password", new_password),
+                ("new_password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&wrong.text().await.unwrap(), "current_password").is_some());
+
+    let response = laptop
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", &user.password),
+                ("new_password", new_password),
+                ("new_password_confirm", new_password),
+            ],
+        )
+        .await;
+
+    assert_redirects_to(&response, "/investor");
+    assert!(
+        laptop
+            .get_html("/investor")
+            .await
+            .contains("Your password has been changed")
+    );
+    assert_redirects_to(&phone.get("/investor").await, "/login?next=%2Finvestor");
+    assert_eq!(
+        app.browser()
+            .login(&user.email, &user.password)
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_redirects_to(
+        &app.browser().login(&user.email, new_password).await,
+        "/investor",
+    );
+}
+
+#[tokio::test]
+async fn passwords_are_stored_as_argon2id_hashes() {
+    let app = spawn_app().await;
+    let (_, user) = app.signed_in(Role::Investor).await;
+    let stored: Vec<String> = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        crowdlend::db::entities::users::Entity::find()
+            .filter(crowdlend::db::entities::users::Column::Email.eq(user.email.clone()))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.password_hash)
+            .collect()
+    };
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        stored[0]
+    );
+    assert!(!stored[0].contains(&user.password));
+}
+
+#[tokio::test]
+async fn passwords_and_session_cookies_never_reach_the_logs() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Borrower);
+    let browser = app.browser();
+    browser.register(&user).await;
+    browser.logout("/borrower").await;
+    let response = browser.login(&user.email, &user.password).await;
+    let cookie = Browser::session_cookie(&response).unwrap();
+    app.browser()
+        .login(&user.email, "a-wrong-password-attempt")
+        .await;
+    let token = browser.csrf_token("/borrower").await;
+
+    let logs = captured_logs();
+    assert!(logs.contains("route=/login"), "requests are logged");
+    for secret in [
+        user.password.as_str(),
+        "a-wrong-password-attempt",
+        cookie.as_str(),
+        token.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a secret leaked into the logs");
+    }
+}
+
+#[tokio::test]
+async fn sign_ins_and_failures_are_audited_with_the_address() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    app.browser().register(&user).await;
+    app.browser()
+        .login(&user.email, "wrong-password-here")
+        .await;
+    app.browser().login(&user.email, &user.password).await;
+
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'user_registered'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND ip = '127.0.0.1'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_succeeded' AND ip = '127.0.0.1'"
+        )
+        .await,
+        1
+    );
+}

@@ -1,0 +1,126 @@
+//! The `crowdlend` binary itself: configuration errors, `migrate`, `create-admin`.
+
+use std::process::{Command, Output};
+
+use crowdlend::db;
+use reqwest::StatusCode;
+
+use crate::helpers::{assert_redirects_to, spawn_app_on};
+
+fn crowdlend(dir: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crowdlend"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", dir.join("data"))
+        .env("RUST_LOG", "warn");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("BIND", "localhost-ish"),
+        ("SECRET_KEY", "too-short"),
+        ("DATABASE_URL", "mysql://x"),
+    ] {
+        let output = crowdlend(dir.path(), &["migrate"], &[(var, value)]);
+        assert_eq!(output.status.code(), Some(2), "{var}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+    }
+}
+
+#[test]
+fn migrate_creates_the_database_and_running_it_again_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = crowdlend(dir.path(), &["migrate"], &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).starts_with("5 migration(s) applied"));
+    assert!(
+        dir.path().join("data/crowdlend.db").exists(),
+        "SQLite under the data folder by default"
+    );
+    assert!(
+        dir.path().join("data/secret_key").exists(),
+        "a generated secret is kept"
+    );
+
+    let second = crowdlend(dir.path(), &["migrate"], &[]);
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).starts_with("0 migration(s) applied"));
+}
+
+#[tokio::test]
+async fn create_admin_makes_an_admin_who_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let password = "admin-password-for-tests";
+
+    let weak = crowdlend(
+        dir.path(),
+        &[
+            "create-admin",
+            "--email",
+            "Root@Example.com",
+            "--name",
+            "Root Admin",
+        ],
+        &[("DATABASE_URL", &database_url), ("ADMIN_PASSWORD", "short")],
+    );
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 12 characters"));
+
+    let output = crowdlend(
+        dir.path(),
+        &[
+            "create-admin",
+            "--email",
+            "Root@Example.com",
+            "--name",
+            "Root Admin",
+        ],
+        &[
+            ("DATABASE_URL", &database_url),
+            ("ADMIN_PASSWORD", password),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let again = crowdlend(
+        dir.path(),
+        &[
+            "create-admin",
+            "--email",
+            "root@example.com",
+            "--name",
+            "Root Admin",
+        ],
+        &[
+            ("DATABASE_URL", &database_url),
+            ("ADMIN_PASSWORD", password),
+        ],
+    );
+    assert!(!again.status.success(), "the email is taken");
+
+    let db = db::connect(&database_url).await.unwrap();
+    let app = spawn_app_on(database_url, db, dir).await;
+    let browser = app.browser();
+    assert_redirects_to(&browser.login("root@example.com", password).await, "/admin");
+    assert_eq!(browser.get("/admin/users").await.status(), StatusCode::OK);
+}

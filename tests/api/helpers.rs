@@ -1,0 +1,353 @@
+//! The one way tests start the app and talk to it.
+//!
+//! `spawn_app()` gives each test a fresh database: a temporary SQLite file, or,
+//! when `TEST_DATABASE_URL` is set, a new schema of its own in that PostgreSQL
+//! database. `Browser` is an HTTP client that keeps cookies, never follows
+//! redirects, and reads the CSRF token from forms like a browser would.
+
+use std::{
+    io::Write,
+    sync::{Arc, LazyLock, Mutex},
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use crowdlend::{
+    clock::FixedClock,
+    config::Settings,
+    db,
+    domain::user::{Email, NewPassword, PersonName, Role},
+    services::{RequestMeta, auth},
+    startup::Application,
+    telemetry,
+};
+use reqwest::{StatusCode, header::LOCATION};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// Everything the app logged while the tests ran (to check what never appears in logs).
+pub static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = LogSink(buffer.clone());
+    telemetry::init_subscriber(telemetry::get_subscriber("info", move || sink.clone()));
+    buffer
+});
+
+#[derive(Clone)]
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: DatabaseConnection,
+    pub clock: FixedClock,
+    _data_dir: TempDir,
+}
+
+/// Starts the app with a fresh, migrated database.
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (database_url, schema) = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("t_{}", Uuid::new_v4().simple());
+            let admin = db::connect(&url).await.unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            (url, Some(schema))
+        }
+        _ => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.path().join("app.db").display()
+            ),
+            None,
+        ),
+    };
+    let db = db::connect_with_schema(&database_url, schema.as_deref())
+        .await
+        .unwrap();
+    db::migrate(&db).await.unwrap();
+    spawn_app_on(database_url, db, data_dir).await
+}
+
+/// Starts the app on an existing database (already migrated).
+pub async fn spawn_app_on(
+    database_url: String,
+    db: DatabaseConnection,
+    data_dir: TempDir,
+) -> TestApp {
+    LazyLock::force(&LOGS);
+    let secret = "s".repeat(64);
+    let dir = data_dir.path().to_string_lossy().into_owned();
+    let vars = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("BIND", "127.0.0.1:0"),
+        ("SECRET_KEY", secret.as_str()),
+        ("DATA_DIR", dir.as_str()),
+    ];
+    let (settings, _) = Settings::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    let clock = FixedClock::at(start_time());
+    let app = Application::build(settings, db.clone(), Arc::new(clock.clone())).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db,
+        clock,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    /// A new browser with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            address: self.address.clone(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// A browser signed in as a new account of `role` (staff and admins are
+    /// created as the CLI or an admin would).
+    pub async fn signed_in(&self, role: Role) -> (Browser, TestUser) {
+        let user = TestUser::new(role);
+        let browser = self.browser();
+        match role {
+            Role::Borrower | Role::Investor => {
+                let response = browser.register(&user).await;
+                assert_eq!(
+                    response.status(),
+                    StatusCode::SEE_OTHER,
+                    "registration failed"
+                );
+            }
+            Role::Staff | Role::Admin => {
+                self.create_account(&user).await;
+                let response = browser.login(&user.email, &user.password).await;
+                assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in failed");
+            }
+        }
+        (browser, user)
+    }
+
+    pub async fn create_account(&self, user: &TestUser) {
+        let email = Email::parse(&user.email).unwrap();
+        let account = auth::NewAccount {
+            password: NewPassword::parse(&user.password, Some(&email)).unwrap(),
+            email,
+            full_name: PersonName::parse(&user.name).unwrap(),
+            role: user.role,
+        };
+        auth::create_account(
+            &self.db,
+            &self.clock,
+            None,
+            account,
+            &RequestMeta::default(),
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    pub role: Role,
+}
+
+impl TestUser {
+    pub fn new(role: Role) -> Self {
+        let id = Uuid::new_v4().simple().to_string();
+        Self {
+            email: format!("{}-{}@example.com", role.as_str(), &id[..12]),
+            name: format!("Test {}", role.label()),
+            password: format!("{PASSWORD}-{}", &id[..6]),
+            role,
+        }
+    }
+}
+
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    /// The CSRF token in the forms of the page at `path`.
+    pub async fn csrf_token(&self, path: &str) -> String {
+        csrf_token_in(&self.get_html(path).await)
+    }
+
+    /// Posts `fields` as a form, exactly as given (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Fills in the form found on `form_page` and submits it to `action`.
+    pub async fn submit(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf_token(form_page).await;
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all).await
+    }
+
+    pub async fn register(&self, user: &TestUser) -> reqwest::Response {
+        self.submit(
+            "/register",
+            "/register",
+            &[
+                ("email", &user.email),
+                ("password", &user.password),
+                ("password_confirm", &user.password),
+                ("full_name", &user.name),
+                ("role", user.role.as_str()),
+                ("accept_terms", "on"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Signs out using the token from any signed-in page.
+    pub async fn logout(&self, from_page: &str) -> reqwest::Response {
+        self.submit(from_page, "/logout", &[]).await
+    }
+
+    /// The value of the session cookie the server last set, if any.
+    pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+        response
+            .cookies()
+            .find(|cookie| cookie.name() == "crowdlend_session")
+            .map(|cookie| cookie.value().to_owned())
+    }
+}
+
+pub fn csrf_token_in(html: &str) -> String {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(r#"input[name="csrf_token"]"#).unwrap();
+    document
+        .select(&selector)
+        .next()
+        .and_then(|input| input.value().attr("value"))
+        .filter(|token| !token.is_empty())
+        .expect("the page has a form with a CSRF token")
+        .to_owned()
+}
+
+pub fn assert_redirects_to(response: &reqwest::Response, location: &str) {
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "expected a redirect to {location}"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some(location)
+    );
+}
+
+/// The message shown next to a form field, if any.
+pub fn field_error(html: &str, field: &str) -> Option<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(&format!("#{field}-error")).unwrap();
+    document
+        .select(&selector)
+        .next()
+        .map(|node| node.text().collect::<String>().trim().to_owned())
+}
+
+/// The value attribute of the input named `field`.
+pub fn input_value(html: &str, field: &str) -> Option<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(&format!(r#"input[name="{field}"]"#)).unwrap();
+    document
+        .select(&selector)
+        .next()
+        .and_then(|input| input.value().attr("value").map(str::to_owned))
+}

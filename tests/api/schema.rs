@@ -1,0 +1,134 @@
+//! The schema: migrations apply once, and the constraints hold the data to its
+//! rules on SQLite and PostgreSQL alike.
+
+use crowdlend::db;
+use sea_orm::ConnectionTrait;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn migrating_an_up_to_date_database_changes_nothing() {
+    let app = spawn_app().await;
+    assert_eq!(db::migrate(&app.db).await.unwrap(), 0);
+    assert_eq!(db::migrate(&app.db).await.unwrap(), 0);
+}
+
+async fn refused(app: &crate::helpers::TestApp, sql: &str) -> bool {
+    app.db.execute_unprepared(sql).await.is_err()
+}
+
+#[tokio::test]
+async fn the_database_refuses_rows_that_break_the_money_rules() {
+    let app = spawn_app().await;
+    let now = "'2026-11-23 09:30:00+00'";
+    let user = "'0193f000-0000-7000-8000-000000000001'";
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO users (id, email, password_hash, full_name, role, kyc_status, failed_login_count, \
+             password_changed_at, created_at, updated_at) VALUES ({user}, 'b@example.com', 'x', 'B', 'borrower', \
+             'none', 0, {now}, {now}, {now})"
+        ))
+        .await
+        .unwrap();
+
+    let wallet = |id: &str, user_id: &str, kind: &str, balance: i64, reserved: i64| {
+        format!(
+            "INSERT INTO wallets (id, user_id, kind, currency, balance, reserved, created_at, updated_at) \
+             VALUES ('{id}', {user_id}, '{kind}', 'RUB', {balance}, {reserved}, {now}, {now})"
+        )
+    };
+    assert!(
+        refused(
+            &app,
+            &wallet("0193f000-0000-7000-8000-0000000000a1", user, "user", -1, 0)
+        )
+        .await,
+        "negative user balance"
+    );
+    assert!(
+        refused(
+            &app,
+            &wallet("0193f000-0000-7000-8000-0000000000a2", user, "user", 10, 11)
+        )
+        .await,
+        "reserved above balance"
+    );
+    assert!(
+        refused(
+            &app,
+            &wallet("0193f000-0000-7000-8000-0000000000a3", "NULL", "user", 0, 0)
+        )
+        .await,
+        "user wallet without user"
+    );
+    app.db
+        .execute_unprepared(&wallet(
+            "0193f000-0000-7000-8000-0000000000a4",
+            "NULL",
+            "settlement",
+            -500,
+            0,
+        ))
+        .await
+        .expect("the settlement wallet mirrors money in and may go negative");
+    assert!(
+        refused(
+            &app,
+            &wallet(
+                "0193f000-0000-7000-8000-0000000000a5",
+                "NULL",
+                "settlement",
+                0,
+                0
+            )
+        )
+        .await,
+        "one settlement wallet per currency"
+    );
+
+    let loan = |id: &str, amount: i64, funded: i64, status: &str| {
+        format!(
+            "INSERT INTO loan_requests (id, borrower_id, amount, currency, term_months, requested_amount, \
+             requested_term_months, purpose, description, status, funded_amount, listing_mode, created_at, updated_at) \
+             VALUES ('{id}', {user}, {amount}, 'RUB', 12, {amount}, 12, 'car', '', '{status}', {funded}, 'fixed', {now}, {now})"
+        )
+    };
+    assert!(
+        refused(
+            &app,
+            &loan(
+                "0193f000-0000-7000-8000-0000000000b1",
+                1000,
+                1001,
+                "funding"
+            )
+        )
+        .await,
+        "over-funded"
+    );
+    assert!(
+        refused(
+            &app,
+            &loan("0193f000-0000-7000-8000-0000000000b2", 1000, 0, "lost")
+        )
+        .await,
+        "unknown status"
+    );
+    assert!(
+        refused(
+            &app,
+            &loan("0193f000-0000-7000-8000-0000000000b3", 0, 0, "pending")
+        )
+        .await,
+        "zero amount"
+    );
+    app.db
+        .execute_unprepared(&loan(
+            "0193f000-0000-7000-8000-0000000000b4",
+            1000,
+            1000,
+            "funded",
+        ))
+        .await
+        .expect("a fully funded loan is fine");
+}
