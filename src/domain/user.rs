@@ -264,7 +264,7 @@ impl NewPassword {
         }
         let lowered = raw.to_lowercase();
         if COMMON_PASSWORDS.contains(&lowered.as_str())
-            || lowered.chars().all(|c| Some(c) == lowered.chars().next())
+            || lowered.chars().all(|c| lowered.starts_with(c))
         {
             return Err(PasswordError::TooCommon);
         }

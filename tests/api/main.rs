@@ -1,6 +1,8 @@
 //! The one integration test binary: black-box tests over HTTP against the app
 //! started in-process on a random port with a fresh database.
 
+// A failed step in a test should stop the test where it failed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod access;
 mod auth;
 mod cli;
