@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{
     Browser, TestUser, assert_redirects_to, captured_logs, field_error, input_value, spawn_app,
+    spawn_app_with,
 };
 
 #[tokio::test]
@@ -517,5 +518,27 @@ async fn sign_ins_and_failures_are_audited_with_the_address() {
         )
         .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
+    let app = spawn_app_with(&[("BASE_URL", "https://lend.example")]).await;
+    let response = app.browser().get("/login").await;
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("__Host-crowdlend="))
+        .expect("a __Host- cookie");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_some(),
+        "HSTS over https"
     );
 }

@@ -3,6 +3,8 @@
 use crowdlend::domain::user::Role;
 use reqwest::StatusCode;
 
+use sea_orm::ConnectionTrait;
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -44,4 +46,49 @@ async fn the_landing_page_shows_live_figures() {
         r#"<span class="stat-value">1</span><span class="stat-label">borrowers registered</span>"#
     ));
     assert!(html.contains(r#"href="/register?role=investor""#));
+}
+
+#[tokio::test]
+async fn healthz_reports_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.db.clone().close().await.unwrap();
+    let response = app.browser().get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.text().await.unwrap(), "database unavailable\n");
+}
+
+#[tokio::test]
+async fn a_server_error_shows_a_page_with_a_reference_and_no_internals() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in(Role::Investor).await;
+    // Break the database under the running app.
+    app.db
+        .execute_unprepared("ALTER TABLE wallets RENAME TO wallets_gone")
+        .await
+        .unwrap();
+
+    let response = browser.get("/wallet").await;
+
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Something went wrong"));
+    assert!(html.contains("Nothing was changed"));
+    assert!(
+        html.contains("quote reference <code>"),
+        "a request id to quote"
+    );
+    assert!(html.contains("Sign out"), "the page keeps the navigation");
+    for leak in [
+        "wallets",
+        "sqlx",
+        "sea_orm",
+        "no such table",
+        "relation",
+        "SELECT",
+    ] {
+        assert!(
+            !html.to_lowercase().contains(&leak.to_lowercase()),
+            "the page mentions {leak}"
+        );
+    }
 }

@@ -69,6 +69,11 @@ pub struct TestApp {
 
 /// Starts the app with a fresh, migrated database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// As [`spawn_app`], with extra settings (e.g. `BASE_URL`).
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let (database_url, schema) = match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
@@ -93,7 +98,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .unwrap();
     db::migrate(&db).await.unwrap();
-    spawn_app_on(database_url, db, data_dir).await
+    start(database_url, db, data_dir, extra).await
 }
 
 /// Starts the app on an existing database (already migrated).
@@ -101,6 +106,15 @@ pub async fn spawn_app_on(
     database_url: String,
     db: DatabaseConnection,
     data_dir: TempDir,
+) -> TestApp {
+    start(database_url, db, data_dir, &[]).await
+}
+
+async fn start(
+    database_url: String,
+    db: DatabaseConnection,
+    data_dir: TempDir,
+    extra: &[(&str, &str)],
 ) -> TestApp {
     LazyLock::force(&LOGS);
     let secret = "s".repeat(64);
@@ -112,7 +126,9 @@ pub async fn spawn_app_on(
         ("DATA_DIR", dir.as_str()),
     ];
     let (settings, _) = Settings::from_lookup(|name| {
-        vars.iter()
+        extra
+            .iter()
+            .chain(vars.iter())
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
     })

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod access;
 mod auth;
+mod browser;
 mod cli;
 mod health;
 mod helpers;

@@ -1,0 +1,234 @@
+//! Journeys in a real headless Chromium, driven over WebDriver, with
+//! screenshots. They run when `chromedriver` is installed (`.ci/run` installs
+//! it and sets `BROWSER_TESTS=required`, so there a missing driver fails the
+//! run instead of skipping).
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use crowdlend::domain::user::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::helpers::{TestUser, spawn_app};
+
+struct Driver {
+    process: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn chromedriver_path() -> Option<PathBuf> {
+    let candidate = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    candidate.exists().then_some(candidate)
+}
+
+/// Starts chromedriver and a browser session, or explains why the test is skipped.
+async fn browser() -> Option<(Driver, Client)> {
+    let Some(path) = chromedriver_path() else {
+        assert!(
+            std::env::var("BROWSER_TESTS").as_deref() != Ok("required"),
+            "BROWSER_TESTS=required but chromedriver is not installed"
+        );
+        eprintln!("browser test skipped: chromedriver is not installed");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let process = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver {
+        process,
+        port,
+        _profile: profile,
+    };
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic",
+                "--window-size=1200,900",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ]
+        }),
+    );
+    let mut last_error = String::new();
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+        {
+            Ok(client) => return Some((driver, client)),
+            Err(err) => last_error = err.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("could not start a browser session: {last_error}");
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::env::var_os("SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("crowdlend-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn fill(client: &Client, field: &str, value: &str) {
+    let input = client.find(Locator::Id(field)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+async fn text(client: &Client) -> String {
+    client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits (up to ten seconds) for the navigation a click started to land on `expected`.
+async fn wait_for_path(client: &Client, expected: &str) {
+    let mut current = String::new();
+    for _ in 0..100 {
+        current = client.current_url().await.unwrap().path().to_owned();
+        if current == expected && client.find(Locator::Css("main")).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected to arrive at {expected}, still at {current}");
+}
+
+#[tokio::test]
+async fn a_newcomer_registers_as_an_investor_signs_out_and_signs_back_in() {
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+
+    client.goto(&app.address).await.unwrap();
+    screenshot(&client, "01-landing").await;
+    client
+        .find(Locator::LinkText("Start investing"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/register").await;
+
+    // A first try with a short password: the message sits next to the field
+    // and what was typed is still there.
+    fill(&client, "full_name", &user.name).await;
+    fill(&client, "email", &user.email).await;
+    fill(&client, "password", "too-short").await;
+    fill(&client, "password_confirm", "too-short").await;
+    client
+        .find(Locator::Id("accept_terms"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.stacked button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = client
+        .wait()
+        .for_element(Locator::Id("password-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(error, "Use at least 12 characters.");
+    let kept = client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(user.email.as_str()));
+    screenshot(&client, "02-register-error").await;
+
+    fill(&client, "password", &user.password).await;
+    fill(&client, "password_confirm", &user.password).await;
+    client
+        .find(Locator::Css("form.stacked button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/investor").await;
+    assert!(text(&client).await.contains("Welcome to Crowdlend"));
+    screenshot(&client, "03-investor-dashboard").await;
+
+    client
+        .find(Locator::Css("button.link-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/").await;
+    assert!(text(&client).await.contains("You have been signed out."));
+
+    client
+        .goto(&format!("{}/investor", app.address))
+        .await
+        .unwrap();
+    wait_for_path(&client, "/login").await;
+    fill(&client, "email", &user.email).await;
+    fill(&client, "password", &user.password).await;
+    client
+        .find(Locator::Css("form.stacked button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/investor").await;
+    assert!(text(&client).await.contains(&user.name));
+    screenshot(&client, "04-signed-in-again").await;
+
+    client.close().await.unwrap();
+}
