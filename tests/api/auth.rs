@@ -314,6 +314,13 @@ async fn five_failed_sign_ins_lock_the_account_for_fifteen_minutes() {
         "the user is told"
     );
 
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let users_page = admin.get_html("/admin/users?role=investor").await;
+    assert!(
+        users_page.contains(r#"<span class="badge badge-warn">locked</span>"#),
+        "staff see the lock"
+    );
+
     let with_right_password = browser.login(&user.email, &user.password).await;
     assert_eq!(
         with_right_password.status(),

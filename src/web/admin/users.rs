@@ -7,6 +7,7 @@ use actix_web::{
     web::{Data, Query},
 };
 use askama::Template;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::{
@@ -46,6 +47,7 @@ pub struct NewStaffForm {
 #[template(path = "admin/users/index.html")]
 struct UsersPage {
     base: BaseCtx,
+    now: DateTime<Utc>,
     users: Page<UserRow>,
     role_filter: String,
     email: String,
@@ -64,6 +66,10 @@ impl UsersPage {
 
     fn is_filter(&self, role: &str) -> bool {
         self.role_filter == role
+    }
+
+    fn is_locked(&self, row: &UserRow) -> bool {
+        row.locked_until.is_some_and(|until| until > self.now)
     }
 
     fn joined(&self, row: &UserRow) -> String {
@@ -97,6 +103,7 @@ async fn render_page(
         status,
         &UsersPage {
             base,
+            now: state.clock.now(),
             users,
             role_filter: role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
             email: form.email,
