@@ -285,6 +285,31 @@ mod tests {
     }
 
     #[test]
+    fn env_example_documents_every_setting() {
+        let example = include_str!("../.env.example");
+        for var in [
+            "DATABASE_URL",
+            "BIND",
+            "BASE_URL",
+            "DATA_DIR",
+            "SECRET_KEY",
+            "TRUST_PROXY_HEADERS",
+            "RUST_LOG",
+        ] {
+            assert!(
+                example.contains(&format!("{var}=")),
+                "{var} is missing from .env.example"
+            );
+        }
+        let source = include_str!("config.rs");
+        let read = source.matches("get(\"").count();
+        assert_eq!(
+            read, 6,
+            "a setting was added: document it in .env.example and here"
+        );
+    }
+
+    #[test]
     fn defaults_are_sqlite_under_the_data_dir_on_localhost() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
