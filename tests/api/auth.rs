@@ -223,14 +223,7 @@ async fn a_session_cookie_replayed_after_logout_is_refused() {
 
     browser.logout("/investor").await;
 
-    let attacker = app.browser();
-    let response = attacker
-        .client
-        .get(attacker.url("/investor"))
-        .header("Cookie", format!("crowdlend_session={stolen}"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.browser().get_with_session("/investor", &stolen).await;
     assert_redirects_to(&response, "/login?next=%2Finvestor");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL")
@@ -253,14 +246,7 @@ async fn signing_in_replaces_the_session_id_so_a_planted_one_is_worthless() {
 
     let after = Browser::session_cookie(&response).expect("sign-in sets a new cookie");
     assert_ne!(before, after);
-    let attacker = app.browser();
-    let response = attacker
-        .client
-        .get(attacker.url("/investor"))
-        .header("Cookie", format!("crowdlend_session={before}"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.browser().get_with_session("/investor", &before).await;
     assert_redirects_to(&response, "/login?next=%2Finvestor");
 }
 

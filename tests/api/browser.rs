@@ -108,6 +108,14 @@ async fn fill(client: &Client, field: &str, value: &str) {
     input.send_keys(value).await.unwrap();
 }
 
+async fn submit(client: &Client) {
+    let button = client
+        .find(Locator::Css("form.stacked button[type=submit]"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+}
+
 async fn text(client: &Client) -> String {
     client
         .find(Locator::Css("main"))
@@ -163,13 +171,7 @@ async fn a_newcomer_registers_as_an_investor_signs_out_and_signs_back_in() {
         .click()
         .await
         .unwrap();
-    client
-        .find(Locator::Css("form.stacked button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&client).await;
     let error = client
         .wait()
         .for_element(Locator::Id("password-error"))
@@ -191,13 +193,7 @@ async fn a_newcomer_registers_as_an_investor_signs_out_and_signs_back_in() {
 
     fill(&client, "password", &user.password).await;
     fill(&client, "password_confirm", &user.password).await;
-    client
-        .find(Locator::Css("form.stacked button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&client).await;
     wait_for_path(&client, "/investor").await;
     assert!(text(&client).await.contains("Welcome to Crowdlend"));
     screenshot(&client, "03-investor-dashboard").await;
@@ -219,13 +215,7 @@ async fn a_newcomer_registers_as_an_investor_signs_out_and_signs_back_in() {
     wait_for_path(&client, "/login").await;
     fill(&client, "email", &user.email).await;
     fill(&client, "password", &user.password).await;
-    client
-        .find(Locator::Css("form.stacked button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&client).await;
     wait_for_path(&client, "/investor").await;
     assert!(text(&client).await.contains(&user.name));
     screenshot(&client, "04-signed-in-again").await;

@@ -254,6 +254,16 @@ impl Browser {
         response.text().await.unwrap()
     }
 
+    /// A GET that presents `session_key` as the session cookie (a replayed or planted cookie).
+    pub async fn get_with_session(&self, path: &str, session_key: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("Cookie", format!("crowdlend_session={session_key}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The CSRF token in the forms of the page at `path`.
     pub async fn csrf_token(&self, path: &str) -> String {
         csrf_token_in(&self.get_html(path).await)

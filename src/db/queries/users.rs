@@ -66,15 +66,29 @@ pub async fn list(
 /// # Errors
 /// On database failure.
 pub async fn count_by_role(db: &DatabaseConnection) -> Result<Vec<(String, u64)>, DbErr> {
-    let mut counts = Vec::new();
-    for role in crate::domain::user::Role::ALL {
-        let count = users::Entity::find()
-            .filter(users::Column::Role.eq(role.as_str()))
-            .count(db)
-            .await?;
-        counts.push((role.as_str().to_owned(), count));
+    #[derive(FromQueryResult)]
+    struct RoleCount {
+        role: String,
+        accounts: i64,
     }
-    Ok(counts)
+    let counts = users::Entity::find()
+        .select_only()
+        .column(users::Column::Role)
+        .column_as(users::Column::Id.count(), "accounts")
+        .group_by(users::Column::Role)
+        .into_model::<RoleCount>()
+        .all(db)
+        .await?;
+    Ok(crate::domain::user::Role::ALL
+        .iter()
+        .map(|role| {
+            let accounts = counts
+                .iter()
+                .find(|c| c.role == role.as_str())
+                .map_or(0, |c| c.accounts.unsigned_abs());
+            (role.as_str().to_owned(), accounts)
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone)]

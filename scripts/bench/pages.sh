@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Page throughput relative to /healthz, measured in one run so the machine's
+# noise cancels out. For each route: `wrk -t1 -c32` against the route and
+# against /healthz, interleaved, three rounds; prints each round, then the
+# median ratio of requests per second and the median p99 latencies.
+#
+#   scripts/bench/pages.sh [ROUTE ...]        default routes: / /login
+#   DATABASE_URL=postgres://... scripts/bench/pages.sh /     (PostgreSQL)
+#   DURATION=10s ROUNDS=3 ...
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/crowdlend-target}"
+command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
+
+duration="${DURATION:-10s}"
+rounds="${ROUNDS:-3}"
+routes=("$@")
+[ ${#routes[@]} -gt 0 ] || routes=(/ /login)
+port="${PORT:-18181}"
+
+cargo build --release --bin crowdlend -q
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+export DATA_DIR="$work" BIND="127.0.0.1:$port" RUST_LOG=warn
+"$CARGO_TARGET_DIR/release/crowdlend" serve --demo >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+
+# wrk prints "Requests/sec: N" and, with --latency, "99% X(us|ms|s)".
+measure() {
+  local out rps p99
+  out=$(wrk -t1 -c32 -d"$duration" --latency "http://127.0.0.1:$port$1")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  echo "$rps $p99"
+}
+
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
+median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+echo "database: ${DATABASE_URL:-sqlite (fresh file)}, wrk -t1 -c32 -d$duration, $rounds rounds"
+for route in "${routes[@]}"; do
+  ratios=(); p99s=(); hp99s=()
+  for round in $(seq "$rounds"); do
+    read -r rps p99 < <(measure "$route")
+    read -r hrps hp99 < <(measure /healthz)
+    ratio=$(awk -v a="$rps" -v b="$hrps" 'BEGIN { printf "%.3f", a / b }')
+    ratios+=("$ratio"); p99s+=("$(to_ms "$p99")"); hp99s+=("$(to_ms "$hp99")")
+    printf '  %-10s round %d: %9.0f req/s (p99 %s) vs /healthz %9.0f req/s (p99 %s): ratio %s\n' \
+      "$route" "$round" "$rps" "$p99" "$hrps" "$hp99" "$ratio"
+  done
+  printf '%-10s median ratio %s, median p99 %s ms (healthz %s ms)\n' "$route" \
+    "$(printf '%s\n' "${ratios[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)" \
+    "$(printf '%s\n' "${hp99s[@]}" | median)"
+done
