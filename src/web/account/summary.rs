@@ -1,6 +1,13 @@
 //! The account facts every dashboard starts with.
 
-use crate::{db::queries::users::AccountSummary, domain::user::KycStatus, web::format};
+use crate::{
+    db::queries::users::AccountSummary,
+    domain::{
+        money::{Currency, Money},
+        user::KycStatus,
+    },
+    web::format,
+};
 
 /// An account as the dashboards show it.
 #[derive(Debug, Clone)]
@@ -17,17 +24,24 @@ pub struct AccountView {
 impl From<AccountSummary> for AccountView {
     fn from(account: AccountSummary) -> Self {
         let kyc = KycStatus::parse(&account.kyc_status).unwrap_or(KycStatus::None);
-        let (currency, balance, reserved) = account.wallet.map_or(("RUB".to_owned(), 0, 0), |w| {
-            (w.currency, w.balance, w.reserved)
+        let (currency, balance, reserved) = account.wallet.map_or((Currency::Rub, 0, 0), |w| {
+            (
+                Currency::parse(&w.currency).unwrap_or(Currency::Rub),
+                w.balance,
+                w.reserved,
+            )
         });
+        let show = |minor: i64| {
+            Money::from_minor(minor, currency).map_or_else(|_| minor.to_string(), |m| m.to_string())
+        };
         Self {
             email: account.email,
             kyc_status: kyc.as_str().to_owned(),
             kyc_label: kyc.label(),
             member_since: format::date(&account.created_at),
-            balance: format::money(balance, &currency),
-            reserved: format::money(reserved, &currency),
-            available: format::money(balance - reserved, &currency),
+            balance: show(balance),
+            reserved: show(reserved),
+            available: show(balance - reserved),
         }
     }
 }

@@ -1,0 +1,370 @@
+//! Annuity repayment schedules (DESIGN.md section 6).
+//!
+//! Monthly rate r = annual / 12. Payment = P·r(1+r)^n / ((1+r)^n − 1),
+//! rounded to the cent. Each month: interest = round(balance · r), principal
+//! = payment − interest; the last installment takes whatever balance is left,
+//! so the principals always sum to exactly P. A 0 % loan repays P/n (rounded)
+//! a month. Installment k is due k months after the start date, clamped to
+//! the end of shorter months and always counted from the start (a loan
+//! started on 31 January is due 28 February, 31 March, 30 April).
+
+use chrono::{Months, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::domain::money::{Currency, Money, MoneyError, Rate, round_to_cents};
+
+/// The longest term the platform offers, in months.
+pub const MAX_TERM_MONTHS: u32 = 360;
+
+/// What a schedule is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoanTerms {
+    pub principal: Money,
+    pub rate: Rate,
+    pub term_months: u32,
+    pub start: NaiveDate,
+}
+
+/// One line of a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Installment {
+    pub number: u32,
+    pub due_date: NaiveDate,
+    pub principal: Money,
+    pub interest: Money,
+    pub balance_after: Money,
+}
+
+impl Installment {
+    /// Principal plus interest.
+    #[must_use]
+    pub fn total(&self) -> Money {
+        Money::from_minor(
+            self.principal.minor() + self.interest.minor(),
+            self.principal.currency(),
+        )
+        .unwrap_or(self.principal)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// The level monthly payment (the last one may differ by the rounding residue).
+    pub payment: Money,
+    pub installments: Vec<Installment>,
+}
+
+impl Schedule {
+    #[must_use]
+    pub fn total_interest(&self) -> Money {
+        let currency = self.payment.currency();
+        let minor = self.installments.iter().map(|i| i.interest.minor()).sum();
+        Money::from_minor(minor, currency).unwrap_or_else(|_| Money::zero(currency))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("The amount must be more than zero.")]
+    NonPositivePrincipal,
+    #[error("The term must be between 1 and {MAX_TERM_MONTHS} months.")]
+    TermOutOfRange,
+    #[error("The repayment dates fall outside the calendar this platform supports.")]
+    DateOutOfRange,
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+/// Computes the annuity schedule for `terms`.
+///
+/// # Errors
+/// A [`ScheduleError`] for a non-positive amount, a term outside 1..=360
+/// months, or dates beyond the calendar.
+pub fn annuity(terms: &LoanTerms) -> Result<Schedule, ScheduleError> {
+    let LoanTerms {
+        principal,
+        rate,
+        term_months,
+        start,
+    } = *terms;
+    if !principal.is_positive() {
+        return Err(ScheduleError::NonPositivePrincipal);
+    }
+    if !(1..=MAX_TERM_MONTHS).contains(&term_months) {
+        return Err(ScheduleError::TermOutOfRange);
+    }
+    let currency = principal.currency();
+    let r = rate.monthly_fraction();
+    let payment = level_payment(principal.amount(), r, term_months);
+    remaining_installments(principal, r, payment, 1, term_months, start, currency).map(
+        |installments| Schedule {
+            payment: Money::from_decimal(payment, currency).unwrap_or(principal),
+            installments,
+        },
+    )
+}
+
+/// The level payment for `balance` over `months` at monthly rate `r`, rounded to cents.
+fn level_payment(balance: Decimal, r: Decimal, months: u32) -> Decimal {
+    if r.is_zero() {
+        return round_to_cents(balance / Decimal::from(months));
+    }
+    let mut growth = Decimal::ONE;
+    for _ in 0..months {
+        growth *= Decimal::ONE + r;
+    }
+    round_to_cents(balance * r * growth / (growth - Decimal::ONE))
+}
+
+/// Installments `first..=last` repaying `balance` with the level `payment`;
+/// the last one takes what is left.
+fn remaining_installments(
+    balance: Money,
+    r: Decimal,
+    payment: Decimal,
+    first: u32,
+    last: u32,
+    start: NaiveDate,
+    currency: Currency,
+) -> Result<Vec<Installment>, ScheduleError> {
+    let mut balance = balance.amount();
+    let mut installments = Vec::with_capacity((last + 1 - first) as usize);
+    for number in first..=last {
+        let interest = round_to_cents(balance * r);
+        let principal = if number == last {
+            balance
+        } else {
+            (payment - interest).min(balance).max(Decimal::ZERO)
+        };
+        balance -= principal;
+        installments.push(Installment {
+            number,
+            due_date: due_date(start, number)?,
+            principal: Money::from_decimal(principal, currency)?,
+            interest: Money::from_decimal(interest, currency)?,
+            balance_after: Money::from_decimal(balance, currency)?,
+        });
+    }
+    Ok(installments)
+}
+
+/// Installment `number`'s due date: `number` months after `start`, clamped to month end.
+///
+/// # Errors
+/// `DateOutOfRange` past the end of the supported calendar.
+pub fn due_date(start: NaiveDate, number: u32) -> Result<NaiveDate, ScheduleError> {
+    start
+        .checked_add_months(Months::new(number))
+        .ok_or(ScheduleError::DateOutOfRange)
+}
+
+/// After a prepayment: the installments from `next_number` to the original
+/// last one, repaying `outstanding` with a lower level payment over the same
+/// remaining term.
+///
+/// # Errors
+/// As [`annuity`].
+pub fn recompute_after_prepayment(
+    terms: &LoanTerms,
+    outstanding: Money,
+    next_number: u32,
+) -> Result<Schedule, ScheduleError> {
+    if !(1..=terms.term_months).contains(&next_number) {
+        return Err(ScheduleError::TermOutOfRange);
+    }
+    if !outstanding.is_positive() {
+        return Err(ScheduleError::NonPositivePrincipal);
+    }
+    let currency = outstanding.currency();
+    let r = terms.rate.monthly_fraction();
+    let payment = level_payment(outstanding.amount(), r, terms.term_months + 1 - next_number);
+    let installments = remaining_installments(
+        outstanding,
+        r,
+        payment,
+        next_number,
+        terms.term_months,
+        terms.start,
+        currency,
+    )?;
+    Ok(Schedule {
+        payment: Money::from_decimal(payment, currency)?,
+        installments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn terms(amount: &str, rate_percent: &str, months: u32, start: &str) -> LoanTerms {
+        LoanTerms {
+            principal: Money::from_decimal(Decimal::from_str(amount).unwrap(), Currency::Rub)
+                .unwrap(),
+            rate: Rate::parse_percent(rate_percent).unwrap(),
+            term_months: months,
+            start: NaiveDate::from_str(start).unwrap(),
+        }
+    }
+
+    fn cents(text: &str) -> i64 {
+        Money::from_decimal(Decimal::from_str(text).unwrap(), Currency::Rub)
+            .unwrap()
+            .minor()
+    }
+
+    /// Every row of the independently computed reference schedules, to the cent.
+    #[test]
+    fn every_reference_schedule_is_reproduced_to_the_cent() {
+        let reference: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/annuity_schedules.json")).unwrap();
+        let cases = reference["cases"].as_array().unwrap();
+        assert!(cases.len() > 100);
+        for case in cases {
+            let s = |key: &str| case[key].as_str().unwrap().to_owned();
+            let months = u32::try_from(case["term_months"].as_u64().unwrap()).unwrap();
+            let schedule = annuity(&terms(
+                &s("amount"),
+                &s("annual_rate"),
+                months,
+                &s("start_date"),
+            ))
+            .unwrap();
+            let label = format!("{} at {} % for {months}", s("amount"), s("annual_rate"));
+            assert_eq!(
+                schedule.payment.minor(),
+                cents(&s("monthly_payment")),
+                "{label}: payment"
+            );
+            let rows = case["schedule"].as_array().unwrap();
+            assert_eq!(schedule.installments.len(), rows.len(), "{label}");
+            for (ours, theirs) in schedule.installments.iter().zip(rows) {
+                let t = |key: &str| theirs[key].as_str().unwrap().to_owned();
+                let row = format!("{label}, payment {}", ours.number);
+                assert_eq!(
+                    u64::from(ours.number),
+                    theirs["payment_num"].as_u64().unwrap(),
+                    "{row}"
+                );
+                assert_eq!(ours.due_date.to_string(), t("due_date"), "{row}: due date");
+                assert_eq!(
+                    ours.principal.minor(),
+                    cents(&t("principal")),
+                    "{row}: principal"
+                );
+                assert_eq!(
+                    ours.interest.minor(),
+                    cents(&t("interest")),
+                    "{row}: interest"
+                );
+                assert_eq!(ours.total().minor(), cents(&t("total")), "{row}: total");
+                assert_eq!(
+                    ours.balance_after.minor(),
+                    cents(&t("balance_after")),
+                    "{row}: balance"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_month_loan_repays_everything_at_once() {
+        let schedule = annuity(&terms("50000.00", "24", 1, "2026-03-15")).unwrap();
+        assert_eq!(schedule.installments.len(), 1);
+        assert_eq!(schedule.installments[0].principal.minor(), 5_000_000);
+        assert_eq!(schedule.installments[0].interest.minor(), 100_000);
+    }
+
+    #[test]
+    fn an_interest_free_loan_repays_equal_principal_with_the_residue_last() {
+        let schedule = annuity(&terms("100.00", "0", 3, "2026-01-10")).unwrap();
+        let principals: Vec<i64> = schedule
+            .installments
+            .iter()
+            .map(|i| i.principal.minor())
+            .collect();
+        assert_eq!(principals, vec![3333, 3333, 3334]);
+        assert!(schedule.installments.iter().all(|i| i.interest.is_zero()));
+    }
+
+    #[test]
+    fn month_ends_clamp_without_drifting() {
+        let schedule = annuity(&terms("1200.00", "12", 4, "2026-01-31")).unwrap();
+        let dates: Vec<String> = schedule
+            .installments
+            .iter()
+            .map(|i| i.due_date.to_string())
+            .collect();
+        assert_eq!(
+            dates,
+            ["2026-02-28", "2026-03-31", "2026-04-30", "2026-05-31"]
+        );
+        let leap = annuity(&terms("1200.00", "12", 1, "2028-01-31")).unwrap();
+        assert_eq!(leap.installments[0].due_date.to_string(), "2028-02-29");
+    }
+
+    #[test]
+    fn bad_terms_are_refused() {
+        let mut t = terms("1000.00", "10", 12, "2026-01-01");
+        t.term_months = 0;
+        assert_eq!(annuity(&t), Err(ScheduleError::TermOutOfRange));
+        t.term_months = 361;
+        assert_eq!(annuity(&t), Err(ScheduleError::TermOutOfRange));
+        t.term_months = 12;
+        t.principal = Money::zero(Currency::Rub);
+        assert_eq!(annuity(&t), Err(ScheduleError::NonPositivePrincipal));
+    }
+
+    #[test]
+    fn a_prepayment_keeps_the_term_and_lowers_the_payment() {
+        let t = terms("120000.00", "18", 12, "2026-01-15");
+        let original = annuity(&t).unwrap();
+        // After four installments, 20 000 is prepaid.
+        let after_four = original.installments[3].balance_after;
+        let outstanding = after_four
+            .checked_sub(Money::from_minor(2_000_000, Currency::Rub).unwrap())
+            .unwrap();
+        let revised = recompute_after_prepayment(&t, outstanding, 5).unwrap();
+        assert_eq!(revised.installments.len(), 8);
+        assert_eq!(revised.installments.first().unwrap().number, 5);
+        assert_eq!(
+            revised.installments.last().unwrap().due_date,
+            original.installments[11].due_date
+        );
+        assert!(revised.payment.minor() < original.payment.minor());
+        let repaid: i64 = revised
+            .installments
+            .iter()
+            .map(|i| i.principal.minor())
+            .sum();
+        assert_eq!(repaid, outstanding.minor());
+        assert!(revised.installments.last().unwrap().balance_after.is_zero());
+    }
+
+    proptest! {
+        #[test]
+        fn principals_always_sum_to_the_amount(
+            minor in 1..=crate::domain::money::MAX_MINOR,
+            bps in 0_u32..=10_000,
+            months in 1_u32..=MAX_TERM_MONTHS,
+            day in 0_i64..20_000,
+        ) {
+            let start = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + chrono::Days::new(day.unsigned_abs());
+            let t = LoanTerms {
+                principal: Money::from_minor(minor, Currency::Rub).unwrap(),
+                rate: Rate::from_bps(bps).unwrap(),
+                term_months: months,
+                start,
+            };
+            let schedule = annuity(&t).unwrap();
+            let repaid: i64 = schedule.installments.iter().map(|i| i.principal.minor()).sum();
+            prop_assert_eq!(repaid, minor);
+            prop_assert!(schedule.installments.iter().all(|i| i.principal.minor() >= 0 && i.interest.minor() >= 0));
+            prop_assert!(schedule.installments.last().unwrap().balance_after.is_zero());
+        }
+    }
+}
