@@ -1,6 +1,9 @@
 //! The pure core: rules and types with no I/O, no database, no clock.
 //! Time comes in as an argument; errors are enums named for the rule.
 
+pub mod accrual;
 pub mod money;
 pub mod schedule;
+pub mod split;
 pub mod user;
+pub mod xirr;
