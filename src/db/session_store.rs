@@ -156,7 +156,6 @@ impl SessionStore for DbSessionStore {
         // The row was deleted while this request ran (a logout elsewhere): never
         // bring a signed-in session back; keep only what an anonymous visitor has.
         let mut anonymous = state;
-        anonymous.remove(USER_ID_KEY);
         anonymous.retain(|k, _| k == "flash");
         self.insert(&anonymous).await.map_err(UpdateError::Other)
     }

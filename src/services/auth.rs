@@ -239,7 +239,7 @@ pub async fn authenticate(
         && let Some(until) = user.locked_until
         && until > now
     {
-        record_failure(db, clock, Some(user.id), "locked", meta).await?;
+        record_failure(db, clock, Some(user.id), Failure::AccountLocked, meta).await?;
         return Err(LoginError::Locked { until });
     }
 
@@ -280,33 +280,51 @@ pub async fn authenticate(
         }
         Some(user) => {
             let locked_until =
-                record_failure(db, clock, Some(user.id), "wrong_password", meta).await?;
+                record_failure(db, clock, Some(user.id), Failure::WrongPassword, meta).await?;
             match locked_until {
                 Some(until) => Err(LoginError::Locked { until }),
                 None => Err(LoginError::InvalidCredentials),
             }
         }
         None => {
-            record_failure(db, clock, None, "unknown_email", meta).await?;
+            record_failure(db, clock, None, Failure::UnknownEmail, meta).await?;
             Err(LoginError::InvalidCredentials)
         }
     }
 }
 
-/// Audits a failed attempt and, for a known account, counts it; returns the
-/// lock's end when this failure locked the account.
+/// Why a sign-in attempt failed, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    UnknownEmail,
+    WrongPassword,
+    AccountLocked,
+}
+
+impl Failure {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownEmail => "unknown_email",
+            Self::WrongPassword => "wrong_password",
+            Self::AccountLocked => "locked",
+        }
+    }
+}
+
+/// Audits a failed attempt and, for a wrong password, counts it against the
+/// account; returns the lock's end when this failure locked the account.
 async fn record_failure(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     user_id: Option<Uuid>,
-    reason: &'static str,
+    failure: Failure,
     meta: &RequestMeta,
 ) -> Result<Option<DateTime<Utc>>, AppError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
     let mut locked_until = None;
     if let Some(user_id) = user_id
-        && reason == "wrong_password"
+        && failure == Failure::WrongPassword
     {
         // A relative update: concurrent failures each count once.
         users::Entity::update_many()
@@ -339,7 +357,7 @@ async fn record_failure(
             action: "login_failed",
             entity: user_id.map(|id| ("user", id.to_string())),
             before: None,
-            after: Some(json!({ "reason": reason, "locked": locked_until.is_some() })),
+            after: Some(json!({ "reason": failure.as_str(), "locked": locked_until.is_some() })),
             meta,
             at: now,
         },

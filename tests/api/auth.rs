@@ -5,8 +5,8 @@ use crowdlend::domain::user::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    Browser, TestUser, assert_redirects_to, captured_logs, field_error, input_value, spawn_app,
-    spawn_app_with,
+    Browser, TestUser, assert_redirects_to, captured_logs, field_error, input_value, set_cookie,
+    spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -254,13 +254,7 @@ async fn signing_in_replaces_the_session_id_so_a_planted_one_is_worthless() {
 async fn session_cookies_are_http_only_and_same_site_lax() {
     let app = spawn_app().await;
     let response = app.browser().get("/login").await;
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("crowdlend_session="))
-        .unwrap();
+    let cookie = set_cookie(&response, "crowdlend_session").expect("a crowdlend_session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
@@ -518,13 +512,7 @@ async fn sign_ins_and_failures_are_audited_with_the_address() {
 async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     let app = spawn_app_with(&[("BASE_URL", "https://lend.example")]).await;
     let response = app.browser().get("/login").await;
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("__Host-crowdlend="))
-        .expect("a __Host- cookie");
+    let cookie = set_cookie(&response, "__Host-crowdlend").expect("a __Host- cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(

@@ -331,6 +331,17 @@ impl Browser {
     }
 }
 
+/// The whole `Set-Cookie` header (value and attributes) for cookie `name`.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
 pub fn csrf_token_in(html: &str) -> String {
     let document = scraper::Html::parse_document(html);
     let selector = scraper::Selector::parse(r#"input[name="csrf_token"]"#).unwrap();
