@@ -31,6 +31,7 @@ use crate::web::error::WebError;
 /// The one route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", get().to(public::home::show))
+        .route("/calculator", get().to(public::calculator::show))
         .route("/healthz", get().to(public::health::healthz))
         .route("/metrics", get().to(public::health::metrics))
         .route("/static/{path:.*}", get().to(assets::serve))

@@ -6,6 +6,7 @@
 mod access;
 mod auth;
 mod browser;
+mod calculator;
 mod cli;
 mod health;
 mod helpers;

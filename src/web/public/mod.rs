@@ -1,2 +1,3 @@
+pub mod calculator;
 pub mod health;
 pub mod home;
