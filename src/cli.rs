@@ -11,6 +11,7 @@ use crate::{
     db::{self, session_store::DbSessionStore},
     domain::user::{Email, NewPassword, PersonName, Role},
     error::AppError,
+    ledger,
     services::{
         RequestMeta,
         auth::{self, NewAccount},
@@ -49,6 +50,8 @@ pub enum Command {
     },
     /// Fill an empty database with demo accounts and print them.
     Demo,
+    /// Check every ledger invariant and the hash chain; exit 1 on any violation.
+    Verify,
 }
 
 /// Runs a command with loaded settings.
@@ -72,7 +75,7 @@ pub async fn run(command: Command, settings: Settings, key_source: SecretKeySour
 async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
     let db = db::connect(&settings.database_url).await?;
-    let applied = db::migrate(&db).await?;
+    let applied = db::migrate(&db, clock.as_ref()).await?;
     match command {
         Command::Migrate => {
             println!("{applied} migration(s) applied; the schema is up to date.");
@@ -82,6 +85,15 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             create_admin(&db, clock.as_ref(), &email, &name).await
         }
         Command::Demo => seed_demo(&db, clock.as_ref()).await,
+        Command::Verify => {
+            let report = ledger::verify::verify(&db).await?;
+            println!("{report}");
+            if report.holds() {
+                Ok(())
+            } else {
+                anyhow::bail!("the ledger does not verify")
+            }
+        }
         Command::Serve { demo } => {
             if demo {
                 seed_demo(&db, clock.as_ref()).await?;

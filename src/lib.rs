@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod ledger;
 pub mod services;
 pub mod startup;
 pub mod state;

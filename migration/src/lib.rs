@@ -12,6 +12,7 @@ mod m20261122_000002_create_profiles;
 mod m20261122_000003_create_loans;
 mod m20261122_000004_create_ledger;
 mod m20261122_000005_create_audit_and_settings;
+mod m20261123_000006_create_banking_and_idempotency;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_loans::Migration),
             Box::new(m20261122_000004_create_ledger::Migration),
             Box::new(m20261122_000005_create_audit_and_settings::Migration),
+            Box::new(m20261123_000006_create_banking_and_idempotency::Migration),
         ]
     }
 }

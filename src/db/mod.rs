@@ -9,9 +9,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
+
+use crate::{
+    clock::Clock,
+    db::entities::{ledger_head, wallets},
+};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -83,17 +91,75 @@ fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies every pending migration; a no-op when the schema is current.
+/// Applies every pending migration, then makes sure the reference rows exist
+/// (the ledger's chain head, the platform wallets); a no-op when all is current.
+/// Returns how many migrations were applied.
 ///
 /// # Errors
-/// When a migration fails.
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
+/// When a migration or the reference data fails.
+pub async fn migrate(db: &DatabaseConnection, clock: &dyn Clock) -> anyhow::Result<usize> {
     let pending = Migrator::get_pending_migrations(db)
         .await
         .context("cannot read the migration table")?
         .len();
     Migrator::up(db, None).await.context("migration failed")?;
+    // Two instances starting together may both try to insert; the loser's
+    // unique violation means the rows are there, and a second pass sees them.
+    match seed_reference_data(db, clock).await {
+        Err(err) if crate::error::is_unique_violation(&err) => seed_reference_data(db, clock).await,
+        other => other,
+    }
+    .context("cannot create the reference data")?;
     Ok(pending)
+}
+
+/// The currencies wallets exist in.
+pub const CURRENCIES: [&str; 2] = ["RUB", "USD"];
+/// The platform's own wallets, one of each per currency.
+pub const PLATFORM_WALLETS: [&str; 3] = ["settlement", "fees", "reserve_fund"];
+
+async fn seed_reference_data(db: &DatabaseConnection, clock: &dyn Clock) -> Result<(), DbErr> {
+    let txn = begin_write(db).await?;
+    if ledger_head::Entity::find_by_id(1)
+        .one(&txn)
+        .await?
+        .is_none()
+    {
+        ledger_head::ActiveModel {
+            id: Set(1),
+            seq: Set(0),
+            last_hash: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let now = clock.now();
+    for currency in CURRENCIES {
+        for kind in PLATFORM_WALLETS {
+            let exists = wallets::Entity::find()
+                .filter(wallets::Column::Kind.eq(kind))
+                .filter(wallets::Column::Currency.eq(currency))
+                .filter(wallets::Column::UserId.is_null())
+                .one(&txn)
+                .await?
+                .is_some();
+            if !exists {
+                wallets::ActiveModel {
+                    id: Set(uuid::Uuid::now_v7()),
+                    user_id: Set(None),
+                    kind: Set(kind.to_owned()),
+                    currency: Set(currency.to_owned()),
+                    balance: Set(0),
+                    reserved: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+    }
+    txn.commit().await
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at

@@ -47,7 +47,7 @@ fn migrate_creates_the_database_and_running_it_again_is_a_no_op() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(String::from_utf8_lossy(&first.stdout).starts_with("5 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&first.stdout).starts_with("6 migration(s) applied"));
     assert!(
         dir.path().join("data/crowdlend.db").exists(),
         "SQLite under the data folder by default"
@@ -56,6 +56,10 @@ fn migrate_creates_the_database_and_running_it_again_is_a_no_op() {
         dir.path().join("data/secret_key").exists(),
         "a generated secret is kept"
     );
+
+    let verify = crowdlend(dir.path(), &["verify"], &[]);
+    assert!(verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("every invariant holds"));
 
     let second = crowdlend(dir.path(), &["migrate"], &[]);
     assert!(second.status.success());

@@ -97,7 +97,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let db = db::connect_with_schema(&database_url, schema.as_deref())
         .await
         .unwrap();
-    db::migrate(&db).await.unwrap();
+    db::migrate(&db, &FixedClock::at(start_time()))
+        .await
+        .unwrap();
     start(database_url, db, data_dir, extra).await
 }
 

@@ -10,5 +10,6 @@ mod calculator;
 mod cli;
 mod health;
 mod helpers;
+mod ledger;
 mod schema;
 mod security;

@@ -9,8 +9,15 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn migrating_an_up_to_date_database_changes_nothing() {
     let app = spawn_app().await;
-    assert_eq!(db::migrate(&app.db).await.unwrap(), 0);
-    assert_eq!(db::migrate(&app.db).await.unwrap(), 0);
+    assert_eq!(db::migrate(&app.db, &app.clock).await.unwrap(), 0);
+    assert_eq!(db::migrate(&app.db, &app.clock).await.unwrap(), 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM wallets WHERE user_id IS NULL")
+            .await,
+        6,
+        "three platform wallets per currency, created once"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM ledger_head").await, 1);
 }
 
 async fn refused(app: &crate::helpers::TestApp, sql: &str) -> bool {
@@ -34,7 +41,7 @@ async fn the_database_refuses_rows_that_break_the_money_rules() {
     let wallet = |id: &str, user_id: &str, kind: &str, balance: i64, reserved: i64| {
         format!(
             "INSERT INTO wallets (id, user_id, kind, currency, balance, reserved, created_at, updated_at) \
-             VALUES ('{id}', {user_id}, '{kind}', 'RUB', {balance}, {reserved}, {now}, {now})"
+             VALUES ('{id}', {user_id}, '{kind}', 'EUR', {balance}, {reserved}, {now}, {now})"
         )
     };
     assert!(
@@ -83,7 +90,7 @@ async fn the_database_refuses_rows_that_break_the_money_rules() {
             )
         )
         .await,
-        "one settlement wallet per currency"
+        "one settlement wallet per currency (EUR has none from the seed)"
     );
 
     let loan = |id: &str, amount: i64, funded: i64, status: &str| {

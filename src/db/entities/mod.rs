@@ -9,12 +9,16 @@
 pub mod prelude;
 
 pub mod audit_log;
+pub mod bank_accounts;
+pub mod bank_transfers;
 pub mod borrower_assets;
 pub mod borrower_liabilities;
 pub mod borrower_profiles;
+pub mod idempotency_keys;
 pub mod investments;
 pub mod investor_profiles;
 pub mod ledger_entries;
+pub mod ledger_head;
 pub mod loan_requests;
 pub mod platform_settings;
 pub mod repayment_schedule;

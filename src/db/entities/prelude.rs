@@ -1,12 +1,16 @@
 //! `use crate::db::entities::prelude::*;` brings every entity in as `Users`, `Wallets`, ...
 
 pub use super::audit_log::Entity as AuditLog;
+pub use super::bank_accounts::Entity as BankAccounts;
+pub use super::bank_transfers::Entity as BankTransfers;
 pub use super::borrower_assets::Entity as BorrowerAssets;
 pub use super::borrower_liabilities::Entity as BorrowerLiabilities;
 pub use super::borrower_profiles::Entity as BorrowerProfiles;
+pub use super::idempotency_keys::Entity as IdempotencyKeys;
 pub use super::investments::Entity as Investments;
 pub use super::investor_profiles::Entity as InvestorProfiles;
 pub use super::ledger_entries::Entity as LedgerEntries;
+pub use super::ledger_head::Entity as LedgerHead;
 pub use super::loan_requests::Entity as LoanRequests;
 pub use super::platform_settings::Entity as PlatformSettings;
 pub use super::repayment_schedule::Entity as RepaymentSchedule;

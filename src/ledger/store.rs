@@ -1,0 +1,236 @@
+//! Writing the journal. Every function takes the caller's transaction, so
+//! the money movement commits or rolls back with the business change.
+//!
+//! Lock order, the same everywhere (no deadlocks): the wallets an entry
+//! touches in ascending id, then (in later features) the loan, then the
+//! chain head. On PostgreSQL these are row locks (`SELECT … FOR UPDATE`); on
+//! SQLite the write transaction (`BEGIN IMMEDIATE`) already excludes other writers.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use crate::{
+    db::entities::{ledger_entries, ledger_head, wallet_transactions, wallets},
+    ledger::{HashInput, JournalEntry, LedgerError, entry_hash, ledger_time},
+};
+
+/// Why a posting failed: a rule of the ledger, or the database.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Posts `entry`: locks its wallets, refuses to take a user wallet below what
+/// it has reserved (so never below zero), updates balances, writes the entry
+/// with its chained hash and each posting with the wallet's balance after it.
+/// Returns the entry's id.
+///
+/// # Errors
+/// `InsufficientFunds`, `UnknownWallet`, `MixedCurrencies`, or a database error.
+pub async fn post(
+    txn: &impl ConnectionTrait,
+    entry: &JournalEntry,
+    created_by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Uuid, PostError> {
+    let ids: Vec<Uuid> = entry.postings().iter().map(|p| p.wallet_id).collect();
+    let locked = wallets::Entity::find()
+        .filter(wallets::Column::Id.is_in(ids.clone()))
+        .order_by_asc(wallets::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    if let Some(missing) = ids.iter().find(|id| !locked.iter().any(|w| w.id == **id)) {
+        return Err(LedgerError::UnknownWallet(*missing).into());
+    }
+    if locked
+        .windows(2)
+        .any(|pair| pair[0].currency != pair[1].currency)
+    {
+        return Err(LedgerError::MixedCurrencies.into());
+    }
+
+    let created_at = ledger_time(now);
+    let mut lines = Vec::with_capacity(locked.len());
+    for posting in entry.postings() {
+        let Some(wallet) = locked.iter().find(|w| w.id == posting.wallet_id) else {
+            return Err(LedgerError::UnknownWallet(posting.wallet_id).into());
+        };
+        let balance_after =
+            wallet
+                .balance
+                .checked_add(posting.amount)
+                .ok_or(LedgerError::Money(
+                    crate::domain::money::MoneyError::TooLarge,
+                ))?;
+        if wallet.kind == "user" && posting.amount < 0 && balance_after < wallet.reserved {
+            return Err(LedgerError::InsufficientFunds {
+                wallet_id: wallet.id,
+            }
+            .into());
+        }
+        lines.push((wallet.id, posting.amount, balance_after));
+    }
+
+    // The head is taken last: after the wallets, so the lock order holds.
+    ledger_head::Entity::update_many()
+        .col_expr(
+            ledger_head::Column::Seq,
+            Expr::col(ledger_head::Column::Seq).add(1),
+        )
+        .filter(ledger_head::Column::Id.eq(1))
+        .exec(txn)
+        .await?;
+    let head = ledger_head::Entity::find_by_id(1)
+        .one(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("ledger_head".into()))?;
+
+    let id = Uuid::now_v7();
+    let hash = entry_hash(&HashInput {
+        prev_hash: head.last_hash.as_deref(),
+        seq: head.seq,
+        id,
+        kind: entry.kind().as_str(),
+        memo: entry.memo(),
+        created_at,
+        postings: &lines,
+    });
+    ledger_entries::ActiveModel {
+        id: Set(id),
+        seq: Set(head.seq),
+        kind: Set(entry.kind().as_str().to_owned()),
+        memo: Set(entry.memo().to_owned()),
+        created_by: Set(created_by),
+        created_at: Set(created_at),
+        hash: Set(hash.clone()),
+        prev_hash: Set(head.last_hash.clone()),
+    }
+    .insert(txn)
+    .await?;
+    for (wallet_id, amount, balance_after) in &lines {
+        wallets::Entity::update_many()
+            .col_expr(wallets::Column::Balance, Expr::value(*balance_after))
+            .col_expr(wallets::Column::UpdatedAt, Expr::value(created_at))
+            .filter(wallets::Column::Id.eq(*wallet_id))
+            .exec(txn)
+            .await?;
+        wallet_transactions::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            entry_id: Set(id),
+            wallet_id: Set(*wallet_id),
+            amount: Set(*amount),
+            balance_after: Set(*balance_after),
+            created_at: Set(created_at),
+        }
+        .insert(txn)
+        .await?;
+    }
+    ledger_head::Entity::update_many()
+        .col_expr(ledger_head::Column::LastHash, Expr::value(Some(hash)))
+        .filter(ledger_head::Column::Id.eq(1))
+        .exec(txn)
+        .await?;
+    Ok(id)
+}
+
+/// Earmarks `amount` of a user wallet's available money (balance − reserved)
+/// for a commitment. A conditional update: it cannot over-reserve under any
+/// concurrency.
+///
+/// # Errors
+/// `InsufficientFunds` when less than `amount` is available.
+pub async fn reserve(
+    txn: &impl ConnectionTrait,
+    wallet_id: Uuid,
+    amount: i64,
+) -> Result<(), PostError> {
+    let result = wallets::Entity::update_many()
+        .col_expr(
+            wallets::Column::Reserved,
+            Expr::col(wallets::Column::Reserved).add(amount),
+        )
+        .filter(wallets::Column::Id.eq(wallet_id))
+        .filter(
+            Expr::col(wallets::Column::Balance)
+                .sub(Expr::col(wallets::Column::Reserved))
+                .gte(amount),
+        )
+        .exec(txn)
+        .await?;
+    if result.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(LedgerError::InsufficientFunds { wallet_id }.into())
+    }
+}
+
+/// Gives back `amount` of a reservation (a cancelled or expired commitment),
+/// or frees it to be turned into a transfer by the entry posted next.
+///
+/// # Errors
+/// `InsufficientFunds` when less than `amount` is reserved.
+pub async fn release(
+    txn: &impl ConnectionTrait,
+    wallet_id: Uuid,
+    amount: i64,
+) -> Result<(), PostError> {
+    let result = wallets::Entity::update_many()
+        .col_expr(
+            wallets::Column::Reserved,
+            Expr::col(wallets::Column::Reserved).sub(amount),
+        )
+        .filter(wallets::Column::Id.eq(wallet_id))
+        .filter(wallets::Column::Reserved.gte(amount))
+        .exec(txn)
+        .await?;
+    if result.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(LedgerError::InsufficientFunds { wallet_id }.into())
+    }
+}
+
+/// Turns a reservation into a transfer: releases `amount` on `wallet_id` and
+/// posts `entry` (which must debit that wallet by it) in the same transaction.
+///
+/// # Errors
+/// As [`release`] and [`post`].
+pub async fn convert_reservation(
+    txn: &impl ConnectionTrait,
+    wallet_id: Uuid,
+    amount: i64,
+    entry: &JournalEntry,
+    created_by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Uuid, PostError> {
+    release(txn, wallet_id, amount).await?;
+    post(txn, entry, created_by, now).await
+}
+
+/// The platform wallet of `kind` for `currency`.
+///
+/// # Errors
+/// `RecordNotFound` if reference data is missing (it is created by `db::migrate`).
+pub async fn platform_wallet(
+    conn: &impl ConnectionTrait,
+    kind: &str,
+    currency: &str,
+) -> Result<wallets::Model, DbErr> {
+    wallets::Entity::find()
+        .filter(wallets::Column::Kind.eq(kind))
+        .filter(wallets::Column::Currency.eq(currency))
+        .filter(wallets::Column::UserId.is_null())
+        .one(conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("{kind} wallet for {currency}")))
+}
