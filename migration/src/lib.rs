@@ -13,6 +13,7 @@ mod m20261122_000003_create_loans;
 mod m20261122_000004_create_ledger;
 mod m20261122_000005_create_audit_and_settings;
 mod m20261123_000006_create_banking_and_idempotency;
+mod m20261125_000007_make_ledger_append_only;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_ledger::Migration),
             Box::new(m20261122_000005_create_audit_and_settings::Migration),
             Box::new(m20261123_000006_create_banking_and_idempotency::Migration),
+            Box::new(m20261125_000007_make_ledger_append_only::Migration),
         ]
     }
 }
