@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod idempotency;
 pub mod password;
+pub mod wallet;
 
 /// Where a request came from, for the audit log and throttling.
 #[derive(Debug, Clone, Default)]

@@ -66,7 +66,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             scope("/wallet")
                 .wrap(from_fn(guards::wallet_holders))
-                .route("", get().to(wallet::show)),
+                .route("", get().to(wallet::show))
+                .service(
+                    resource("/deposit")
+                        .route(get().to(wallet::confirm_deposit))
+                        .route(post().to(wallet::deposit)),
+                )
+                .service(
+                    resource("/withdraw")
+                        .route(get().to(wallet::confirm_withdrawal))
+                        .route(post().to(wallet::withdraw)),
+                )
+                .route("/bank-accounts", post().to(wallet::add_bank_account))
+                .route(
+                    "/bank-accounts/{id}/delete",
+                    post().to(wallet::remove_bank_account),
+                ),
         )
         .service(
             scope("/admin")
@@ -78,6 +93,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                             .route(get().to(admin::users::index))
                             .route(post().to(admin::users::create)),
                     ),
+                )
+                .service(
+                    scope("/ledger")
+                        .wrap(from_fn(guards::admins))
+                        .route("", get().to(admin::ledger::show)),
                 ),
         );
 }

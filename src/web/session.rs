@@ -2,6 +2,7 @@
 //! flash messages. Nothing else is kept in it.
 
 use actix_session::Session;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -17,6 +18,11 @@ const ROLE_KEY: &str = "role";
 const NAME_KEY: &str = "name";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
+const PASSWORD_AT_KEY: &str = "password_at";
+
+/// How long a typed password vouches for sensitive actions (withdrawals, new
+/// bank details) before they ask for it again.
+pub const PASSWORD_FRESH_MINUTES: i64 = 15;
 
 /// The signed-in user as the session records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +87,12 @@ pub fn current_user(session: &Session) -> Option<SessionUser> {
 ///
 /// # Errors
 /// When the session cannot be written.
-pub fn sign_in(session: &Session, user: &SignedIn, meta: &RequestMeta) -> Result<(), WebError> {
+pub fn sign_in(
+    session: &Session,
+    user: &SignedIn,
+    meta: &RequestMeta,
+    now: DateTime<Utc>,
+) -> Result<(), WebError> {
     let flashes = pending_flashes(session);
     session.clear();
     session.renew();
@@ -95,6 +106,7 @@ pub fn sign_in(session: &Session, user: &SignedIn, meta: &RequestMeta) -> Result
     session
         .insert(CSRF_KEY, new_token())
         .map_err(session_error)?;
+    password_confirmed(session, now);
     if let Some(ip) = &meta.ip {
         session.insert(IP_KEY, ip).map_err(session_error)?;
     }
@@ -108,6 +120,24 @@ pub fn sign_in(session: &Session, user: &SignedIn, meta: &RequestMeta) -> Result
         session.insert(FLASH_KEY, flashes).map_err(session_error)?;
     }
     Ok(())
+}
+
+/// Records that the user typed their password just now.
+pub fn password_confirmed(session: &Session, now: DateTime<Utc>) {
+    if let Err(err) = session.insert(PASSWORD_AT_KEY, now.timestamp()) {
+        tracing::warn!(error = %err, "could not store the password confirmation time");
+    }
+}
+
+/// Whether the user typed their password in the last
+/// [`PASSWORD_FRESH_MINUTES`] (at sign-in or when asked again).
+#[must_use]
+pub fn password_is_fresh(session: &Session, now: DateTime<Utc>) -> bool {
+    session
+        .get::<i64>(PASSWORD_AT_KEY)
+        .ok()
+        .flatten()
+        .is_some_and(|at| (0..=PASSWORD_FRESH_MINUTES * 60).contains(&(now.timestamp() - at)))
 }
 
 /// Ends the session: its row is deleted (a replayed cookie finds nothing) and

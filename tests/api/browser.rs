@@ -222,3 +222,123 @@ async fn a_newcomer_registers_as_an_investor_signs_out_and_signs_back_in() {
 
     client.close().await.unwrap();
 }
+
+/// Clicks the submit button of the form posting to (or getting) `action`.
+async fn press(client: &Client, action: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "form[action='{action}'] button[type=submit]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text_of(client: &Client, id: &str) -> String {
+    client
+        .wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace('\u{a0}', " ")
+}
+
+#[tokio::test]
+async fn an_investor_tops_up_and_withdraws_through_the_wallet() {
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    app.create_account(&user).await;
+
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(&client, "email", &user.email).await;
+    fill(&client, "password", &user.password).await;
+    submit(&client).await;
+    wait_for_path(&client, "/investor").await;
+    client
+        .find(Locator::LinkText("Wallet"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/wallet").await;
+    assert_eq!(text_of(&client, "balance").await, "0,00 ₽");
+    assert!(text(&client).await.contains("No money has moved"));
+
+    fill(&client, "holder_name", &user.name).await;
+    fill(&client, "bank_name", "Tinkoff").await;
+    fill(&client, "account_number", "4081 7810 5555 0000 1234").await;
+    press(&client, "/wallet/bank-accounts").await;
+    wait_for_path(&client, "/wallet").await;
+    let page = text(&client).await;
+    assert!(page.contains("Bank account added."), "{page}");
+    assert!(page.contains("Tinkoff •••• 1234"), "{page}");
+    screenshot(&client, "10-wallet-with-bank-account").await;
+
+    // Deposit: form, confirmation, then the money is there.
+    client
+        .find(Locator::LinkText("Deposit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/wallet/deposit").await;
+    fill(&client, "amount", "2 500").await;
+    press(&client, "/wallet/deposit").await;
+    assert_eq!(text_of(&client, "confirm-amount").await, "2 500,00 ₽");
+    assert!(text(&client).await.contains("simulated"));
+    screenshot(&client, "11-deposit-confirmation").await;
+    press(&client, "/wallet/deposit").await;
+    wait_for_path(&client, "/wallet").await;
+    assert!(
+        text(&client)
+            .await
+            .replace('\u{a0}', " ")
+            .contains("2 500,00 ₽ has been added to your wallet.")
+    );
+    assert_eq!(text_of(&client, "balance").await, "2 500,00 ₽");
+
+    // Withdrawing more than is there: the message sits next to the amount.
+    client
+        .find(Locator::LinkText("Withdraw"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/wallet/withdraw").await;
+    fill(&client, "amount", "3000").await;
+    press(&client, "/wallet/withdraw").await;
+    assert_eq!(
+        text_of(&client, "amount-error").await,
+        "You can withdraw at most 2 500,00 ₽, the money available in your wallet."
+    );
+    screenshot(&client, "12-withdrawal-too-much").await;
+    fill(&client, "amount", "1000,50").await;
+    press(&client, "/wallet/withdraw").await;
+    assert_eq!(text_of(&client, "confirm-amount").await, "1 000,50 ₽");
+    press(&client, "/wallet/withdraw").await;
+    wait_for_path(&client, "/wallet").await;
+    assert_eq!(text_of(&client, "balance").await, "1 499,50 ₽");
+    assert_eq!(text_of(&client, "available").await, "1 499,50 ₽");
+    let history = text_of(&client, "history").await;
+    assert!(history.contains("-1 000,50 ₽"), "{history}");
+    assert!(history.contains("+2 500,00 ₽"), "{history}");
+    screenshot(&client, "13-wallet-after-withdrawal").await;
+
+    let report = crowdlend::ledger::verify::verify(&app.db).await.unwrap();
+    assert!(report.holds(), "{report}");
+    client.close().await.unwrap();
+}

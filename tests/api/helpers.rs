@@ -390,3 +390,13 @@ pub fn input_value(html: &str, field: &str) -> Option<String> {
         .next()
         .and_then(|input| input.value().attr("value").map(str::to_owned))
 }
+
+/// The trimmed text of the first element matching the CSS `selector`.
+pub fn text_at(html: &str, selector: &str) -> Option<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(selector).unwrap();
+    document
+        .select(&selector)
+        .next()
+        .map(|node| node.text().collect::<String>().trim().to_owned())
+}

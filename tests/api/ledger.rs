@@ -12,7 +12,9 @@ use crowdlend::{
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app};
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, spawn_app, text_at};
 
 async fn user_wallet(app: &TestApp) -> Uuid {
     let (_, user) = app.signed_in(Role::Investor).await;
@@ -137,6 +139,22 @@ async fn a_user_wallet_never_goes_below_zero_or_below_its_reservations() {
     assert!(verify(&app.db).await.unwrap().holds());
 }
 
+async fn drop_append_only_triggers(app: &TestApp) {
+    let statements: &[&str] = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => &[
+            "DROP TRIGGER ledger_entries_append_only ON ledger_entries",
+            "DROP TRIGGER wallet_transactions_append_only ON wallet_transactions",
+        ],
+        _ => &[
+            "DROP TRIGGER ledger_entries_no_update",
+            "DROP TRIGGER wallet_transactions_no_update",
+        ],
+    };
+    for sql in statements {
+        app.db.execute_unprepared(sql).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn tampering_with_a_stored_entry_is_detected() {
     let app = spawn_app().await;
@@ -152,7 +170,24 @@ async fn tampering_with_a_stored_entry_is_detected() {
     }
     assert!(verify(&app.db).await.unwrap().holds());
 
-    // Someone edits the memo of the second entry straight in the database.
+    // The application's own connection cannot rewrite history (I9).
+    for sql in [
+        "UPDATE ledger_entries SET memo = 'edited' WHERE seq = 2",
+        "DELETE FROM ledger_entries WHERE seq = 3",
+        "UPDATE wallet_transactions SET amount = amount + 1",
+        "DELETE FROM wallet_transactions",
+    ] {
+        let refused = app.db.execute_unprepared(sql).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("append-only"),
+            "{sql}: {refused}"
+        );
+    }
+    assert!(verify(&app.db).await.unwrap().holds());
+
+    // Someone with the database owner's rights removes the guard and edits
+    // the memo of the second entry.
+    drop_append_only_triggers(&app).await;
     app.db
         .execute_unprepared("UPDATE ledger_entries SET memo = 'edited' WHERE seq = 2")
         .await
@@ -193,4 +228,55 @@ async fn tampering_with_a_stored_entry_is_detected() {
             .contains("entry seq 3: content does not match its hash"),
         "{report}"
     );
+}
+
+#[tokio::test]
+async fn admins_see_the_verify_report_in_the_back_office() {
+    let app = spawn_app().await;
+    let wallet = user_wallet(&app).await;
+    let settlement = store::platform_wallet(&app.db, "settlement", "RUB")
+        .await
+        .unwrap()
+        .id;
+    move_money(&app, EntryKind::Deposit, settlement, wallet, 250_000)
+        .await
+        .unwrap();
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let html = admin.get_html("/admin/ledger").await.replace('\u{a0}', " ");
+    assert_eq!(
+        text_at(&html, "#verdict").as_deref(),
+        Some("Every invariant holds: 1 ledger entry checked.")
+    );
+    assert_eq!(
+        html.matches("holds</span>").count(),
+        8,
+        "each of the eight checks is listed as holding"
+    );
+    assert!(
+        html.contains("-2 500,00 ₽"),
+        "settlement mirrors the deposit"
+    );
+    assert!(html.contains("All user wallets · RUB"));
+
+    for role in [Role::Staff, Role::Investor, Role::Borrower] {
+        let (browser, _) = app.signed_in(role).await;
+        assert_eq!(
+            browser.get("/admin/ledger").await.status(),
+            StatusCode::FORBIDDEN,
+            "{role:?}"
+        );
+    }
+
+    app.db
+        .execute_unprepared("UPDATE wallets SET balance = balance + 1 WHERE kind = 'user'")
+        .await
+        .unwrap();
+    let html = admin.get_html("/admin/ledger").await;
+    assert!(
+        text_at(&html, "#verdict")
+            .unwrap()
+            .starts_with("Violations found"),
+        "{html}"
+    );
+    assert!(html.contains("but postings sum to"));
 }

@@ -13,3 +13,4 @@ mod helpers;
 mod ledger;
 mod schema;
 mod security;
+mod wallet;

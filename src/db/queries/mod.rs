@@ -2,6 +2,7 @@
 //! template. Nothing here writes.
 
 pub mod users;
+pub mod wallet;
 
 /// A page of rows and what the pager needs.
 #[derive(Debug, Clone)]

@@ -84,7 +84,7 @@ pub async fn submit(
                 role: user.role,
                 full_name: user.name.clone(),
             };
-            session::sign_in(&session, &signed_in, &meta)?;
+            session::sign_in(&session, &signed_in, &meta, state.clock.now())?;
             session::flash(
                 &session,
                 FlashLevel::Success,

@@ -92,7 +92,7 @@ pub async fn submit(
         .await
         {
             Ok(user) => {
-                session::sign_in(&session, &user, &meta)?;
+                session::sign_in(&session, &user, &meta, state.clock.now())?;
                 return Ok(see_other(next.as_deref().unwrap_or(user.role.home_path())));
             }
             Err(LoginError::InvalidCredentials) => {

@@ -126,7 +126,7 @@ pub async fn submit(
     };
     match result {
         Ok(user) => {
-            session::sign_in(&session, &user, &meta)?;
+            session::sign_in(&session, &user, &meta, state.clock.now())?;
             session::flash(
                 &session,
                 FlashLevel::Success,

@@ -1,0 +1,139 @@
+//! The wallet page: balances, bank accounts, and the history of postings.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
+use uuid::Uuid;
+
+use super::{Page, clamp_page};
+use crate::db::entities::{bank_accounts, ledger_entries, wallet_transactions, wallets};
+
+pub const HISTORY_PER_PAGE: u64 = 20;
+
+/// The user's wallet in `currency`.
+///
+/// # Errors
+/// On database failure.
+pub async fn user_wallet(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    currency: &str,
+) -> Result<Option<wallets::Model>, DbErr> {
+    wallets::Entity::find()
+        .filter(wallets::Column::UserId.eq(user_id))
+        .filter(wallets::Column::Currency.eq(currency))
+        .one(db)
+        .await
+}
+
+/// The user's bank accounts, oldest first.
+///
+/// # Errors
+/// On database failure.
+pub async fn bank_accounts(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+) -> Result<Vec<bank_accounts::Model>, DbErr> {
+    bank_accounts::Entity::find()
+        .filter(bank_accounts::Column::UserId.eq(user_id))
+        .order_by_asc(bank_accounts::Column::CreatedAt)
+        .order_by_asc(bank_accounts::Column::Id)
+        .all(db)
+        .await
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct HistoryRow {
+    pub created_at: DateTime<Utc>,
+    pub kind: String,
+    pub memo: String,
+    pub amount: i64,
+    pub balance_after: i64,
+}
+
+fn history_query(wallet_id: Uuid) -> sea_orm::Selector<sea_orm::SelectModel<HistoryRow>> {
+    wallet_transactions::Entity::find()
+        .select_only()
+        .column(ledger_entries::Column::CreatedAt)
+        .column(ledger_entries::Column::Kind)
+        .column(ledger_entries::Column::Memo)
+        .column(wallet_transactions::Column::Amount)
+        .column(wallet_transactions::Column::BalanceAfter)
+        .join(
+            JoinType::InnerJoin,
+            wallet_transactions::Relation::Entry.def(),
+        )
+        .filter(wallet_transactions::Column::WalletId.eq(wallet_id))
+        .order_by_desc(ledger_entries::Column::Seq)
+        .into_model::<HistoryRow>()
+}
+
+/// One page of the wallet's movements, newest first.
+///
+/// # Errors
+/// On database failure.
+pub async fn history(
+    db: &DatabaseConnection,
+    wallet_id: Uuid,
+    page: Option<u64>,
+) -> Result<Page<HistoryRow>, DbErr> {
+    let paginator = history_query(wallet_id).paginate(db, HISTORY_PER_PAGE);
+    let totals = paginator.num_items_and_pages().await?;
+    let pages = totals.number_of_pages.max(1);
+    let page = clamp_page(page).min(pages);
+    let items = paginator.fetch_page(page - 1).await?;
+    Ok(Page {
+        items,
+        page,
+        pages,
+        total: totals.number_of_items,
+    })
+}
+
+/// Every movement of the wallet, newest first (for the CSV export).
+///
+/// # Errors
+/// On database failure.
+pub async fn full_history(
+    db: &DatabaseConnection,
+    wallet_id: Uuid,
+) -> Result<Vec<HistoryRow>, DbErr> {
+    history_query(wallet_id).all(db).await
+}
+
+/// The platform's own wallets (settlement, fees, reserve fund), by currency.
+///
+/// # Errors
+/// On database failure.
+pub async fn platform_wallets(db: &DatabaseConnection) -> Result<Vec<wallets::Model>, DbErr> {
+    wallets::Entity::find()
+        .filter(wallets::Column::UserId.is_null())
+        .order_by_asc(wallets::Column::Currency)
+        .order_by_asc(wallets::Column::Kind)
+        .all(db)
+        .await
+}
+
+/// What all user wallets hold together, per currency.
+///
+/// # Errors
+/// On database failure.
+pub async fn user_wallet_totals(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, DbErr> {
+    wallets::Entity::find()
+        .select_only()
+        .column(wallets::Column::Currency)
+        // PostgreSQL sums BIGINT as NUMERIC; the cast reads back as i64 on both.
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(SUM(balance) AS BIGINT)"),
+            "total",
+        )
+        .filter(wallets::Column::UserId.is_not_null())
+        .group_by(wallets::Column::Currency)
+        .order_by_asc(wallets::Column::Currency)
+        .into_tuple::<(String, Option<i64>)>()
+        .all(db)
+        .await
+        .map(|rows| rows.into_iter().map(|(c, t)| (c, t.unwrap_or(0))).collect())
+}

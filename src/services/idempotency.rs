@@ -1,0 +1,93 @@
+//! Idempotency keys for money-moving forms (DESIGN.md sections 6 and 12).
+//! The form carries a key generated when it was rendered. The key is looked
+//! up first, inside the use case's transaction: a repeat with the same
+//! parameters gets the first answer and moves nothing; the same key with other
+//! parameters is refused. The key is stored in the same transaction as the
+//! money movement, so both exist or neither does.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{db::entities::idempotency_keys, error::AppError};
+
+/// A key as the form sent it: 8 to 64 characters of letters, digits and dashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// # Errors
+    /// `Rejected` when the key is missing or malformed (a tampered form).
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let valid = (8..=64).contains(&raw.len())
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(AppError::Rejected(
+                "This form is missing its submission key. Reload the page and try again.".into(),
+            ))
+        }
+    }
+
+    /// A fresh key for a form being rendered.
+    #[must_use]
+    pub fn generate() -> String {
+        Uuid::new_v4().to_string()
+    }
+}
+
+/// A fingerprint of what a request asks for.
+#[must_use]
+pub fn request_hash(parts: &[&str]) -> String {
+    hex::encode(Sha256::digest(parts.join("\u{1f}").as_bytes()))
+}
+
+/// What an earlier submission with this key answered, if there was one.
+///
+/// # Errors
+/// `Rejected` when the key was used with other parameters; database errors.
+pub async fn replay(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    key: &IdempotencyKey,
+    request_hash: &str,
+) -> Result<Option<String>, AppError> {
+    let stored = idempotency_keys::Entity::find_by_id((user_id, key.0.clone()))
+        .one(conn)
+        .await?;
+    match stored {
+        None => Ok(None),
+        Some(row) if row.request_hash == request_hash => Ok(Some(row.response_location)),
+        Some(_) => Err(AppError::Rejected(
+            "This form was already submitted with different values. Start again from the wallet page."
+                .into(),
+        )),
+    }
+}
+
+/// Records the answer for `key`, in the caller's transaction.
+///
+/// # Errors
+/// A unique violation when a concurrent request with the same key committed
+/// first (the caller then replays its answer); other database errors.
+pub async fn save(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    key: &IdempotencyKey,
+    request_hash: &str,
+    location: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    idempotency_keys::ActiveModel {
+        user_id: Set(user_id),
+        key: Set(key.0.clone()),
+        request_hash: Set(request_hash.to_owned()),
+        response_location: Set(location.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await
+    .map(|_| ())
+}

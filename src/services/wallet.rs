@@ -1,0 +1,309 @@
+//! Wallet use cases: bank accounts, deposits and withdrawals. Each is one
+//! transaction; money moves only through `ledger::store::post`.
+//!
+//! The bank transfer itself is simulated: a deposit is a posting from the
+//! platform's `settlement` wallet (which mirrors money entering the
+//! platform's nominal account), a withdrawal a posting back to it.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+use crate::{
+    clock::Clock,
+    db::{
+        self,
+        entities::{bank_accounts, bank_transfers, wallets},
+    },
+    domain::{money::Money, user::PersonName},
+    error::{AppError, FieldErrors, is_unique_violation},
+    ledger::{EntryKind, JournalEntry, LedgerError, store},
+    services::{
+        RequestMeta,
+        audit::{self, AuditEvent},
+        idempotency::{self, IdempotencyKey},
+    },
+};
+
+/// Where a successful deposit or withdrawal sends the user.
+pub const WALLET_PAGE: &str = "/wallet";
+
+/// A bank account as validated from the form.
+#[derive(Debug)]
+pub struct NewBankAccount {
+    pub holder_name: PersonName,
+    pub bank_name: String,
+    pub account_number: String,
+}
+
+impl NewBankAccount {
+    /// # Errors
+    /// Field errors for each invalid input.
+    pub fn parse(holder: &str, bank: &str, number: &str) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let holder_name = PersonName::parse(holder)
+            .map_err(|e| errors.add("holder_name", e.to_string()))
+            .ok();
+        let bank_name = bank.trim();
+        if bank_name.is_empty()
+            || bank_name.chars().count() > 100
+            || bank_name.chars().any(char::is_control)
+        {
+            errors.add(
+                "bank_name",
+                "Enter the bank's name (at most 100 characters).",
+            );
+        }
+        let digits: String = number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if !(8..=34).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+            errors.add(
+                "account_number",
+                "Enter the account number: 8 to 34 digits.",
+            );
+        }
+        match holder_name {
+            Some(holder_name) if errors.is_empty() => Ok(Self {
+                holder_name,
+                bank_name: bank_name.to_owned(),
+                account_number: digits,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// "•••• 4821": enough to recognise an account, not enough to use it.
+#[must_use]
+pub fn mask(account_number: &str) -> String {
+    let tail: String = account_number
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("•••• {tail}")
+}
+
+/// Adds a bank account for `user_id`.
+///
+/// # Errors
+/// Database failures.
+pub async fn add_bank_account(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    user_id: Uuid,
+    account: NewBankAccount,
+    meta: &RequestMeta,
+) -> Result<Uuid, AppError> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let id = Uuid::now_v7();
+    bank_accounts::ActiveModel {
+        id: Set(id),
+        user_id: Set(user_id),
+        holder_name: Set(account.holder_name.as_str().to_owned()),
+        bank_name: Set(account.bank_name.clone()),
+        account_number: Set(account.account_number.clone()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        AuditEvent {
+            actor_id: Some(user_id),
+            action: "bank_account_added",
+            entity: Some(("bank_account", id.to_string())),
+            before: None,
+            after: Some(serde_json::json!({ "bank_name": account.bank_name, "account": mask(&account.account_number) })),
+            meta,
+            at: now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// Removes one of the user's bank accounts, unless money has moved through it
+/// (then it stays, for the record).
+///
+/// # Errors
+/// `NotFound` for someone else's account; `Rejected` for a used one.
+pub async fn remove_bank_account(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    user_id: Uuid,
+    account_id: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let txn = db::begin_write(db).await?;
+    let account = own_bank_account(&txn, user_id, account_id).await?;
+    let used = bank_transfers::Entity::find()
+        .filter(bank_transfers::Column::BankAccountId.eq(account.id))
+        .one(&txn)
+        .await?
+        .is_some();
+    if used {
+        return Err(AppError::Rejected(
+            "Money has moved through this account, so it is kept for your records.".into(),
+        ));
+    }
+    bank_accounts::Entity::delete_by_id(account.id)
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        AuditEvent {
+            actor_id: Some(user_id),
+            action: "bank_account_removed",
+            entity: Some(("bank_account", account.id.to_string())),
+            before: Some(serde_json::json!({ "bank_name": account.bank_name, "account": mask(&account.account_number) })),
+            after: None,
+            meta,
+            at: clock.now(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn own_bank_account(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+    account_id: Uuid,
+) -> Result<bank_accounts::Model, AppError> {
+    bank_accounts::Entity::find_by_id(account_id)
+        .filter(bank_accounts::Column::UserId.eq(user_id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Which way money crosses the platform's boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Deposit,
+    Withdrawal,
+}
+
+impl Direction {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deposit => "deposit",
+            Self::Withdrawal => "withdrawal",
+        }
+    }
+}
+
+/// A deposit or withdrawal as the user asked for it.
+#[derive(Debug)]
+pub struct BankTransferRequest {
+    pub direction: Direction,
+    pub amount: Money,
+    pub bank_account_id: Uuid,
+    pub key: IdempotencyKey,
+}
+
+/// Moves money between the user's wallet and one of their bank accounts.
+/// Returns where to send the user. A repeated submission (same key, same
+/// values) moves nothing and returns the first answer.
+///
+/// # Errors
+/// `Validation` on `amount` when a withdrawal exceeds the available balance;
+/// `NotFound` for someone else's bank account; `Rejected` for a reused key.
+pub async fn transfer(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    user_id: Uuid,
+    request: &BankTransferRequest,
+) -> Result<String, AppError> {
+    let hash = idempotency::request_hash(&[
+        request.direction.as_str(),
+        &request.amount.minor().to_string(),
+        request.amount.currency().code(),
+        &request.bank_account_id.to_string(),
+    ]);
+    match attempt(db, clock, user_id, request, &hash).await {
+        // A concurrent submission with the same key committed first: answer as it did.
+        Err(AppError::Unexpected(err))
+            if err
+                .downcast_ref::<sea_orm::DbErr>()
+                .is_some_and(is_unique_violation) =>
+        {
+            idempotency::replay(db, user_id, &request.key, &hash)
+                .await?
+                .ok_or(AppError::Unexpected(err))
+        }
+        other => other,
+    }
+}
+
+async fn attempt(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    user_id: Uuid,
+    request: &BankTransferRequest,
+    hash: &str,
+) -> Result<String, AppError> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    if let Some(location) = idempotency::replay(&txn, user_id, &request.key, hash).await? {
+        return Ok(location);
+    }
+    let account = own_bank_account(&txn, user_id, request.bank_account_id).await?;
+    let currency = request.amount.currency().code();
+    let wallet = wallets::Entity::find()
+        .filter(wallets::Column::UserId.eq(user_id))
+        .filter(wallets::Column::Currency.eq(currency))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let settlement = store::platform_wallet(&txn, "settlement", currency).await?;
+    let (kind, from, to) = match request.direction {
+        Direction::Deposit => (EntryKind::Deposit, settlement.id, wallet.id),
+        Direction::Withdrawal => (EntryKind::Withdrawal, wallet.id, settlement.id),
+    };
+    let memo = format!("{} {}", account.bank_name, mask(&account.account_number));
+    let entry = JournalEntry::transfer(kind, memo, from, to, request.amount)
+        .map_err(|err| AppError::Unexpected(err.into()))?;
+    let entry_id = match store::post(&txn, &entry, Some(user_id), now).await {
+        Ok(id) => id,
+        Err(store::PostError::Ledger(LedgerError::InsufficientFunds { .. })) => {
+            // Read again: `post` locked the wallet, so this is what was really there.
+            let locked = wallets::Entity::find_by_id(wallet.id)
+                .one(&txn)
+                .await?
+                .unwrap_or(wallet);
+            let available =
+                Money::from_minor(locked.balance - locked.reserved, request.amount.currency())
+                    .map_or_else(|_| String::new(), |m| m.to_string());
+            return Err(AppError::Validation(FieldErrors::single(
+                "amount",
+                format!(
+                    "You can withdraw at most {available}, the money available in your wallet."
+                ),
+            )));
+        }
+        Err(store::PostError::Ledger(err)) => return Err(AppError::Unexpected(err.into())),
+        Err(store::PostError::Db(err)) => return Err(err.into()),
+    };
+    bank_transfers::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        entry_id: Set(entry_id),
+        bank_account_id: Set(account.id),
+        direction: Set(request.direction.as_str().to_owned()),
+        amount: Set(request.amount.minor()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    idempotency::save(&txn, user_id, &request.key, hash, WALLET_PAGE, now).await?;
+    txn.commit().await?;
+    Ok(WALLET_PAGE.to_owned())
+}
