@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::{ledger_entries, ledger_head, wallet_transactions, wallets},
+    domain::money::{MAX_MINOR, MoneyError},
     ledger::{HashInput, JournalEntry, LedgerError, entry_hash, ledger_time},
 };
 
@@ -65,13 +66,14 @@ pub async fn post(
         let Some(wallet) = locked.iter().find(|w| w.id == posting.wallet_id) else {
             return Err(LedgerError::UnknownWallet(posting.wallet_id).into());
         };
-        let balance_after =
-            wallet
-                .balance
-                .checked_add(posting.amount)
-                .ok_or(LedgerError::Money(
-                    crate::domain::money::MoneyError::TooLarge,
-                ))?;
+        let balance_after = wallet
+            .balance
+            .checked_add(posting.amount)
+            .ok_or(LedgerError::Money(MoneyError::TooLarge))?;
+        // A user's balance stays a sum people can be shown and can move.
+        if wallet.kind == "user" && balance_after > MAX_MINOR {
+            return Err(LedgerError::Money(MoneyError::TooLarge).into());
+        }
         if wallet.kind == "user" && posting.amount < 0 && balance_after < wallet.reserved {
             return Err(LedgerError::InsufficientFunds {
                 wallet_id: wallet.id,

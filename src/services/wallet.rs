@@ -290,6 +290,12 @@ async fn attempt(
                 ),
             )));
         }
+        Err(store::PostError::Ledger(LedgerError::Money(_))) => {
+            return Err(AppError::Validation(FieldErrors::single(
+                "amount",
+                "This would take your wallet above the largest balance it can hold (999 999 999 999,99).",
+            )));
+        }
         Err(store::PostError::Ledger(err)) => return Err(AppError::Unexpected(err.into())),
         Err(store::PostError::Db(err)) => return Err(err.into()),
     };

@@ -725,3 +725,27 @@ async fn withdrawals_and_new_bank_details_ask_for_the_password_again() {
     assert_eq!(entries(&app).await, 4);
     assert_ledger_holds(&app).await;
 }
+
+#[tokio::test]
+async fn a_wallet_cannot_grow_past_the_largest_balance() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in(Role::Investor).await;
+    let account = add_bank_account(&browser, "12345678").await;
+    let largest = "999 999 999 999,99";
+    let response = confirm_transfer(&browser, "/wallet/deposit", largest, &account).await;
+    assert_redirects_to(&response, "/wallet");
+    let response = post_transfer(
+        &browser,
+        "/wallet/deposit",
+        "0.01",
+        &account,
+        &Uuid::new_v4().to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let message = field_error(&response.text().await.unwrap(), "amount").unwrap();
+    assert!(message.contains("largest balance"), "{message}");
+    assert_eq!(balance_shown(&browser).await.0, "999 999 999 999,99 ₽");
+    assert_eq!(entries(&app).await, 1);
+    assert_ledger_holds(&app).await;
+}
