@@ -37,13 +37,11 @@ pub struct Installment {
 
 impl Installment {
     /// Principal plus interest.
-    #[must_use]
-    pub fn total(&self) -> Money {
-        Money::from_minor(
-            self.principal.minor() + self.interest.minor(),
-            self.principal.currency(),
-        )
-        .unwrap_or(self.principal)
+    ///
+    /// # Errors
+    /// `TooLarge` when the sum is beyond what [`Money`] holds.
+    pub fn total(&self) -> Result<Money, MoneyError> {
+        self.principal.checked_add(self.interest)
     }
 }
 
@@ -55,11 +53,17 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    #[must_use]
-    pub fn total_interest(&self) -> Money {
-        let currency = self.payment.currency();
-        let minor = self.installments.iter().map(|i| i.interest.minor()).sum();
-        Money::from_minor(minor, currency).unwrap_or_else(|_| Money::zero(currency))
+    /// The interest of all installments together.
+    ///
+    /// # Errors
+    /// `TooLarge` when the sum is beyond what [`Money`] holds (a very large
+    /// loan at a high rate over a long term).
+    pub fn total_interest(&self) -> Result<Money, MoneyError> {
+        self.installments
+            .iter()
+            .try_fold(Money::zero(self.payment.currency()), |sum, i| {
+                sum.checked_add(i.interest)
+            })
     }
 }
 
@@ -71,6 +75,10 @@ pub enum ScheduleError {
     TermOutOfRange,
     #[error("The repayment dates fall outside the calendar this platform supports.")]
     DateOutOfRange,
+    #[error(
+        "The monthly payment would be more than the platform can handle: choose a smaller amount, a lower rate or a longer term."
+    )]
+    PaymentTooLarge,
     #[error(transparent)]
     Money(#[from] MoneyError),
 }
@@ -96,12 +104,13 @@ pub fn annuity(terms: &LoanTerms) -> Result<Schedule, ScheduleError> {
     let currency = principal.currency();
     let r = rate.monthly_fraction();
     let payment = level_payment(principal.amount(), r, term_months);
-    remaining_installments(principal, r, payment, 1, term_months, start, currency).map(
-        |installments| Schedule {
-            payment: Money::from_decimal(payment, currency).unwrap_or(principal),
-            installments,
-        },
-    )
+    let installments =
+        remaining_installments(principal, r, payment, 1, term_months, start, currency)?;
+    Ok(Schedule {
+        payment: Money::from_decimal(payment, currency)
+            .map_err(|_| ScheduleError::PaymentTooLarge)?,
+        installments,
+    })
 }
 
 /// The level payment for `balance` over `months` at monthly rate `r`, rounded to cents.
@@ -188,7 +197,8 @@ pub fn recompute_after_prepayment(
         currency,
     )?;
     Ok(Schedule {
-        payment: Money::from_decimal(payment, currency)?,
+        payment: Money::from_decimal(payment, currency)
+            .map_err(|_| ScheduleError::PaymentTooLarge)?,
         installments,
     })
 }
@@ -200,6 +210,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::money::MAX_MINOR;
 
     fn terms(amount: &str, rate_percent: &str, months: u32, start: &str) -> LoanTerms {
         LoanTerms {
@@ -261,7 +272,11 @@ mod tests {
                     cents(&t("interest")),
                     "{row}: interest"
                 );
-                assert_eq!(ours.total().minor(), cents(&t("total")), "{row}: total");
+                assert_eq!(
+                    ours.total().unwrap().minor(),
+                    cents(&t("total")),
+                    "{row}: total"
+                );
                 assert_eq!(
                     ours.balance_after.minor(),
                     cents(&t("balance_after")),
@@ -305,6 +320,31 @@ mod tests {
         );
         let leap = annuity(&terms("1200.00", "12", 1, "2028-01-31")).unwrap();
         assert_eq!(leap.installments[0].due_date.to_string(), "2028-02-29");
+    }
+
+    #[test]
+    fn the_largest_amount_schedules_exactly_or_is_refused_clearly() {
+        let largest = Money::from_minor(MAX_MINOR, Currency::Rub).unwrap();
+        let mut t = terms("1.00", "100", 360, "2026-01-31");
+        t.principal = largest;
+        let schedule = annuity(&t).unwrap();
+        let principal: i64 = schedule
+            .installments
+            .iter()
+            .map(|i| i.principal.minor())
+            .sum();
+        assert_eq!(principal, MAX_MINOR);
+        assert_eq!(
+            schedule.installments.last().unwrap().balance_after.minor(),
+            0
+        );
+        // Thirty years at 100 % pay back far more than any amount can hold:
+        // the total says so instead of wrapping round or showing zero.
+        assert_eq!(schedule.total_interest(), Err(MoneyError::TooLarge));
+
+        // Repaid in one month, the payment itself would be beyond the limit.
+        t.term_months = 1;
+        assert_eq!(annuity(&t), Err(ScheduleError::PaymentTooLarge));
     }
 
     #[test]

@@ -102,6 +102,14 @@ async fn bad_calculator_input_gets_messages_next_to_the_fields() {
             "at most two digits",
         ),
         ("amount=1e3&rate_annual=10&term_months=12", "in digits"),
+        (
+            "amount=999999999999.99&rate_annual=10&term_months=12",
+            "more than the calculator can show",
+        ),
+        (
+            "amount=999999999999.99&rate_annual=99&term_months=1&format=csv",
+            "monthly payment would be more than the platform can handle",
+        ),
     ] {
         let html = app
             .browser()

@@ -125,7 +125,7 @@ fn csv(schedule: &Schedule) -> String {
             line.due_date,
             line.principal.amount(),
             line.interest.amount(),
-            line.total().amount(),
+            line.principal.amount() + line.interest.amount(),
             line.balance_after.amount()
         );
     }
@@ -171,8 +171,13 @@ pub async fn show(
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let schedule =
-        schedule::annuity(&terms).map_err(|err| WebError::Unprocessable(err.to_string()))?;
+    let schedule = match schedule::annuity(&terms) {
+        Ok(schedule) => schedule,
+        Err(err) => {
+            page.errors = FieldErrors::single("amount", err.to_string());
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
     if wants_csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -182,11 +187,18 @@ pub async fn show(
             ))
             .body(csv(&schedule)));
     }
-    let total_interest = schedule.total_interest();
-    let total_paid = terms
-        .principal
-        .checked_add(total_interest)
-        .map_err(|err| WebError::Unprocessable(err.to_string()))?;
+    let totals = schedule.total_interest().and_then(|interest| {
+        let paid = terms.principal.checked_add(interest)?;
+        Ok((interest, paid))
+    });
+    let Ok((total_interest, total_paid)) = totals else {
+        page.errors = FieldErrors::single(
+            "amount",
+            "The total to repay is more than the calculator can show: choose a smaller amount, \
+             a lower rate or a shorter term (the CSV download still gives the schedule).",
+        );
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
     let csv_link = format!(
         "/calculator?{}",
         url::form_urlencoded::Serializer::new(String::new())
@@ -209,7 +221,10 @@ pub async fn show(
                 due_date: line.due_date.format("%-d %b %Y").to_string(),
                 principal: line.principal.to_string(),
                 interest: line.interest.to_string(),
-                total: line.total().to_string(),
+                // Each installment is less than the total paid, which fits.
+                total: line
+                    .total()
+                    .map_or_else(|_| String::new(), |t| t.to_string()),
                 balance_after: line.balance_after.to_string(),
             })
             .collect(),
