@@ -8,6 +8,7 @@ use std::future::{Ready, ready};
 
 use crate::{
     domain::user::Role,
+    error::FieldErrors,
     web::{
         error::WebError,
         session::{self, Flash, SessionUser},
@@ -85,6 +86,16 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, 
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))
+}
+
+/// 200 for a form page shown clean, 422 when it comes back with errors.
+#[must_use]
+pub fn form_status(errors: &FieldErrors) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// Renders a page with status 200.

@@ -6,7 +6,6 @@
 use actix_session::Session;
 use actix_web::{
     HttpResponse,
-    http::StatusCode,
     web::{Data, Path, Query},
 };
 use askama::Template;
@@ -32,7 +31,7 @@ use crate::{
         extractors::{ClientMeta, CurrentUser},
         format,
         forms::StrictForm,
-        layout::{BaseCtx, render, see_other},
+        layout::{BaseCtx, form_status, render, see_other},
         session::{self, FlashLevel, SessionUser},
     },
 };
@@ -141,11 +140,7 @@ async fn render_wallet(
 ) -> Result<HttpResponse, WebError> {
     let (wallet_id, balances) = balances(state, user).await?;
     let history = queries::history(&state.db, wallet_id, page).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&errors);
     render(
         status,
         &WalletPage {
@@ -441,11 +436,7 @@ async fn transfer_page(
             (String::new(), String::new(), errors, Some(confirmation))
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&errors);
     render(
         status,
         &TransferPage {

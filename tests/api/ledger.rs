@@ -33,6 +33,13 @@ async fn user_wallet(app: &TestApp) -> Uuid {
         .id
 }
 
+async fn settlement(app: &TestApp) -> Uuid {
+    store::platform_wallet(&app.db, "settlement", "RUB")
+        .await
+        .unwrap()
+        .id
+}
+
 fn rub(minor: i64) -> Money {
     Money::from_minor(minor, Currency::Rub).unwrap()
 }
@@ -57,10 +64,7 @@ async fn move_money(
 async fn postings_move_balances_and_verify_holds() {
     let app = spawn_app().await;
     let wallet = user_wallet(&app).await;
-    let settlement = store::platform_wallet(&app.db, "settlement", "RUB")
-        .await
-        .unwrap()
-        .id;
+    let settlement = settlement(&app).await;
 
     move_money(&app, EntryKind::Deposit, settlement, wallet, 150_000)
         .await
@@ -82,10 +86,7 @@ async fn postings_move_balances_and_verify_holds() {
 async fn a_user_wallet_never_goes_below_zero_or_below_its_reservations() {
     let app = spawn_app().await;
     let wallet = user_wallet(&app).await;
-    let settlement = store::platform_wallet(&app.db, "settlement", "RUB")
-        .await
-        .unwrap()
-        .id;
+    let settlement = settlement(&app).await;
     move_money(&app, EntryKind::Deposit, settlement, wallet, 10_000)
         .await
         .unwrap();
@@ -159,10 +160,7 @@ async fn drop_append_only_triggers(app: &TestApp) {
 async fn tampering_with_a_stored_entry_is_detected() {
     let app = spawn_app().await;
     let wallet = user_wallet(&app).await;
-    let settlement = store::platform_wallet(&app.db, "settlement", "RUB")
-        .await
-        .unwrap()
-        .id;
+    let settlement = settlement(&app).await;
     for _ in 0..3 {
         move_money(&app, EntryKind::Deposit, settlement, wallet, 1_000)
             .await
@@ -234,10 +232,7 @@ async fn tampering_with_a_stored_entry_is_detected() {
 async fn admins_see_the_verify_report_in_the_back_office() {
     let app = spawn_app().await;
     let wallet = user_wallet(&app).await;
-    let settlement = store::platform_wallet(&app.db, "settlement", "RUB")
-        .await
-        .unwrap()
-        .id;
+    let settlement = settlement(&app).await;
     move_money(&app, EntryKind::Deposit, settlement, wallet, 250_000)
         .await
         .unwrap();

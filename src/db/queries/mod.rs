@@ -1,6 +1,8 @@
 //! Read models: one query per screen, returning flat structs shaped for the
 //! template. Nothing here writes.
 
+use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait};
+
 pub mod users;
 pub mod wallet;
 
@@ -29,4 +31,29 @@ impl<T> Page<T> {
 #[must_use]
 pub fn clamp_page(page: Option<u64>) -> u64 {
     page.filter(|p| *p >= 1).unwrap_or(1)
+}
+
+/// Fetches page `page` (clamped to the pages there are; an empty result is
+/// one empty page) with the totals the pager shows.
+///
+/// # Errors
+/// On database failure.
+pub async fn fetch_page<'db, C, S>(
+    paginator: Paginator<'db, C, S>,
+    page: Option<u64>,
+) -> Result<Page<S::Item>, DbErr>
+where
+    C: ConnectionTrait,
+    S: SelectorTrait + 'db,
+{
+    let totals = paginator.num_items_and_pages().await?;
+    let pages = totals.number_of_pages.max(1);
+    let page = clamp_page(page).min(pages);
+    let items = paginator.fetch_page(page - 1).await?;
+    Ok(Page {
+        items,
+        page,
+        pages,
+        total: totals.number_of_items,
+    })
 }

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, clamp_page};
+use super::{Page, fetch_page};
 use crate::db::entities::{users, wallets};
 
 pub const USERS_PER_PAGE: u64 = 25;
@@ -49,16 +49,7 @@ pub async fn list(
         query = query.filter(users::Column::Role.eq(role));
     }
     let paginator = query.into_model::<UserRow>().paginate(db, USERS_PER_PAGE);
-    let totals = paginator.num_items_and_pages().await?;
-    let pages = totals.number_of_pages.max(1);
-    let page = clamp_page(page).min(pages);
-    let items = paginator.fetch_page(page - 1).await?;
-    Ok(Page {
-        items,
-        page,
-        pages,
-        total: totals.number_of_items,
-    })
+    fetch_page(paginator, page).await
 }
 
 /// How many accounts hold each role, in `Role::ALL` order.

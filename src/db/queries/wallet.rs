@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, clamp_page};
+use super::{Page, fetch_page};
 use crate::db::entities::{bank_accounts, ledger_entries, wallet_transactions, wallets};
 
 pub const HISTORY_PER_PAGE: u64 = 20;
@@ -80,16 +80,7 @@ pub async fn history(
     page: Option<u64>,
 ) -> Result<Page<HistoryRow>, DbErr> {
     let paginator = history_query(wallet_id).paginate(db, HISTORY_PER_PAGE);
-    let totals = paginator.num_items_and_pages().await?;
-    let pages = totals.number_of_pages.max(1);
-    let page = clamp_page(page).min(pages);
-    let items = paginator.fetch_page(page - 1).await?;
-    Ok(Page {
-        items,
-        page,
-        pages,
-        total: totals.number_of_items,
-    })
+    fetch_page(paginator, page).await
 }
 
 /// Every movement of the wallet, newest first (for the CSV export).

@@ -3,7 +3,6 @@
 use actix_session::Session;
 use actix_web::{
     HttpResponse,
-    http::StatusCode,
     web::{Data, Query},
 };
 use askama::Template;
@@ -24,7 +23,7 @@ use crate::{
         extractors::{ClientMeta, CurrentUser},
         format,
         forms::StrictForm,
-        layout::{BaseCtx, render, see_other},
+        layout::{BaseCtx, form_status, render, see_other},
         session::{self, FlashLevel},
     },
 };
@@ -94,11 +93,7 @@ async fn render_page(
 ) -> Result<HttpResponse, WebError> {
     let role = query.role.as_deref().and_then(Role::parse);
     let users = users::list(&state.db, role.map(Role::as_str), query.page).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&errors);
     render(
         status,
         &UsersPage {
