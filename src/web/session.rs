@@ -1,5 +1,6 @@
-//! Typed access to the server-side session: who is signed in, the CSRF token,
-//! flash messages. Nothing else is kept in it.
+//! Typed access to the server-side session: who is signed in and when they
+//! last typed their password, the CSRF token, flash messages. Nothing else
+//! is kept in it.
 
 use actix_session::Session;
 use chrono::{DateTime, Utc};

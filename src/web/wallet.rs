@@ -473,7 +473,10 @@ async fn reconfirm(
     if password.is_empty() {
         return Err(AppError::Validation(FieldErrors::single(
             "password",
-            "Enter your password to confirm: you last typed it more than 15 minutes ago.",
+            format!(
+                "Enter your password to confirm: you last typed it more than {} minutes ago.",
+                session::PASSWORD_FRESH_MINUTES
+            ),
         )));
     }
     auth::confirm_password(&state.db, state.clock.as_ref(), user.id, password, meta).await?;

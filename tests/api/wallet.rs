@@ -295,6 +295,7 @@ async fn bad_amounts_get_a_message_next_to_the_field() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.text().await.unwrap().contains("submission key"));
     assert_eq!(entries(&app).await, 0);
+    assert_ledger_holds(&app).await;
 }
 
 #[tokio::test]
@@ -418,6 +419,7 @@ async fn history_pages_and_csv_export() {
         browser.get("/wallet?format=xml").await.status(),
         StatusCode::BAD_REQUEST
     );
+    assert_ledger_holds(&app).await;
 }
 
 #[tokio::test]
@@ -461,6 +463,7 @@ async fn another_users_bank_account_cannot_be_used_or_removed() {
         "never shown to others"
     );
     assert_eq!(entries(&app).await, 0);
+    assert_ledger_holds(&app).await;
 }
 
 #[tokio::test]
@@ -526,6 +529,7 @@ async fn bank_accounts_are_validated_and_removed_only_when_unused() {
             .await
             .contains("Add a bank account first")
     );
+    assert_ledger_holds(&app).await;
 }
 
 #[tokio::test]
