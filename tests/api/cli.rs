@@ -128,3 +128,31 @@ async fn create_admin_makes_an_admin_who_can_sign_in() {
     assert_redirects_to(&browser.login("root@example.com", password).await, "/admin");
     assert_eq!(browser.get("/admin/users").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn verify_exits_non_zero_and_names_the_broken_invariant() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(crowdlend(dir.path(), &["migrate"], &[]).status.success());
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("data/crowdlend.db").display()
+    );
+    let conn = db::connect(&url).await.unwrap();
+    // Money appears in a wallet without a journal entry behind it.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &conn,
+        "UPDATE wallets SET balance = balance + 100 WHERE kind = 'fees' AND currency = 'RUB'",
+    )
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let verify = crowdlend(dir.path(), &["verify"], &[]);
+    assert!(!verify.status.success());
+    let stdout = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        stdout.contains("FAIL each wallet's balance equals the sum of its postings"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fees wallet RUB balance 100"), "{stdout}");
+}
