@@ -2,11 +2,11 @@
 //! that returns the rows breaking it, and the hash chain recomputed entry by
 //! entry. Read-only; safe to run at any time, on a live database.
 
-use std::fmt;
+use std::{collections::HashMap, fmt};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -138,7 +138,7 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Report, DbErr> {
 async fn hash_chain(db: &DatabaseConnection) -> Result<(Vec<String>, i64), DbErr> {
     const PAGE: u64 = 1000;
     let mut violations = Vec::new();
-    let mut running: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+    let mut running: HashMap<Uuid, i64> = HashMap::new();
     let mut expected_seq = 1_i64;
     let mut prev_hash: Option<String> = None;
     loop {
@@ -151,12 +151,24 @@ async fn hash_chain(db: &DatabaseConnection) -> Result<(Vec<String>, i64), DbErr
         if entries.is_empty() {
             break;
         }
-        let ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
-        let postings = wallet_transactions::Entity::find()
-            .filter(wallet_transactions::Column::EntryId.is_in(ids))
+        let (first, last) = (entries[0].seq, entries[entries.len() - 1].seq);
+        let mut postings: HashMap<Uuid, Vec<(Uuid, i64, i64)>> = HashMap::new();
+        for posting in wallet_transactions::Entity::find()
+            .join(
+                JoinType::InnerJoin,
+                wallet_transactions::Relation::Entry.def(),
+            )
+            .filter(ledger_entries::Column::Seq.between(first, last))
             .order_by_asc(wallet_transactions::Column::WalletId)
             .all(db)
-            .await?;
+            .await?
+        {
+            postings.entry(posting.entry_id).or_default().push((
+                posting.wallet_id,
+                posting.amount,
+                posting.balance_after,
+            ));
+        }
         for entry in &entries {
             if entry.seq != expected_seq {
                 violations.push(format!(
@@ -171,11 +183,7 @@ async fn hash_chain(db: &DatabaseConnection) -> Result<(Vec<String>, i64), DbErr
                     entry.seq
                 ));
             }
-            let lines: Vec<(Uuid, i64, i64)> = postings
-                .iter()
-                .filter(|p| p.entry_id == entry.id)
-                .map(|p| (p.wallet_id, p.amount, p.balance_after))
-                .collect();
+            let lines = postings.remove(&entry.id).unwrap_or_default();
             for (wallet, amount, balance_after) in &lines {
                 let total = running.entry(*wallet).or_insert(0);
                 *total += amount;
