@@ -2,8 +2,10 @@
 //! Time comes in as an argument; errors are enums named for the rule.
 
 pub mod accrual;
+pub mod lifecycle;
 pub mod money;
 pub mod schedule;
+pub mod scoring;
 pub mod split;
 pub mod user;
 pub mod xirr;
