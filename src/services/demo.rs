@@ -1,21 +1,31 @@
 //! Demo data for `serve --demo` and `demo`: a fresh database gets one account
-//! per role (more arrive as later features give them something to show).
+//! per role, and the investors a bank account and 500 000 ₽ in their wallets
+//! (more arrive as later features give them something to show).
 //! Never runs against a database that already has accounts.
 
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
 };
+use uuid::Uuid;
 
 use crate::{
     clock::Clock,
     db::{self, entities::users},
-    domain::user::{Email, KycStatus, NewPassword, PersonName, Role},
+    domain::{
+        money::{Currency, Money},
+        user::{Email, KycStatus, NewPassword, PersonName, Role},
+    },
     error::AppError,
     services::{
         RequestMeta,
         auth::{self, NewAccount},
+        idempotency::IdempotencyKey,
+        wallet::{self, BankTransferRequest, Direction, NewBankAccount},
     },
 };
+
+/// What each demo investor starts with: 500 000 ₽.
+const DEMO_DEPOSIT_MINOR: i64 = 50_000_000;
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -49,7 +59,10 @@ pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, Ap
             full_name: PersonName::parse(name).map_err(|e| anyhow::anyhow!("demo name: {e}"))?,
             role: *role,
         };
-        auth::create_account(db, clock, None, account, &meta).await?;
+        let user_id = auth::create_account(db, clock, None, account, &meta).await?;
+        if *role == Role::Investor {
+            fund_wallet(db, clock, user_id, name, &meta).await?;
+        }
     }
     // Demo people have passed the identity check, so every feature is open to them.
     let txn = db::begin_write(db).await?;
@@ -63,4 +76,27 @@ pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, Ap
         .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Gives a demo investor a bank account and money to invest, through the same
+/// use cases a person would go through.
+async fn fund_wallet(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    user_id: Uuid,
+    name: &str,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let account = NewBankAccount::parse(name, "Demo Bank", "40817810000000000001")
+        .map_err(|e| anyhow::anyhow!("demo bank account: {e:?}"))?;
+    let bank_account_id = wallet::add_bank_account(db, clock, user_id, account, meta).await?;
+    let request = BankTransferRequest {
+        direction: Direction::Deposit,
+        amount: Money::from_minor(DEMO_DEPOSIT_MINOR, Currency::Rub)
+            .map_err(|e| anyhow::anyhow!("demo deposit: {e}"))?,
+        bank_account_id,
+        key: IdempotencyKey::parse(&IdempotencyKey::generate())?,
+    };
+    wallet::transfer(db, clock, user_id, &request).await?;
+    Ok(())
 }

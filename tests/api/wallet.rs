@@ -753,3 +753,32 @@ async fn a_wallet_cannot_grow_past_the_largest_balance() {
     assert_eq!(entries(&app).await, 1);
     assert_ledger_holds(&app).await;
 }
+
+#[tokio::test]
+async fn demo_investors_start_with_money_in_their_wallets() {
+    let app = spawn_app().await;
+    assert!(
+        crowdlend::services::demo::seed(&app.db, &app.clock)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !crowdlend::services::demo::seed(&app.db, &app.clock)
+            .await
+            .unwrap(),
+        "only once"
+    );
+    let browser = app.browser();
+    let response = browser
+        .login(
+            "investor@demo.local",
+            crowdlend::services::demo::DEMO_PASSWORD,
+        )
+        .await;
+    assert_redirects_to(&response, "/investor");
+    let html = browser.get_html("/wallet").await;
+    assert_eq!(plain(&text_at(&html, "#balance").unwrap()), "500 000,00 ₽");
+    assert!(html.contains("Demo Bank •••• 0001"));
+    assert_eq!(entries(&app).await, 2, "one deposit per demo investor");
+    assert_ledger_holds(&app).await;
+}
