@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod money;
 pub mod schedule;
 pub mod scoring;
+pub mod settings;
 pub mod split;
 pub mod user;
 pub mod xirr;

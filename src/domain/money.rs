@@ -307,6 +307,8 @@ impl Rate {
     /// The highest annual rate anything on the platform may carry.
     pub const MAX_BPS: u32 = 10_000;
 
+    pub const ZERO: Self = Self { bps: 0 };
+
     /// # Errors
     /// `OutOfRange` above 100 %.
     pub fn from_bps(bps: u32) -> Result<Self, RateError> {

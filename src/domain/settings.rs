@@ -1,0 +1,429 @@
+//! Platform settings: the limits and prices admins tune at run time, with the
+//! defaults DESIGN.md gives. Stored as text under stable keys in
+//! `platform_settings`; this module is the one place that knows each key's
+//! meaning, its default, how it is written and what values are sensible.
+
+use crate::domain::{
+    money::{Currency, Money, Rate},
+    schedule::MAX_TERM_MONTHS,
+    scoring::{Grade, GradeBand, Policy},
+};
+
+/// Everything tunable, typed. Amounts are in roubles (the platform's
+/// currency until multi-currency loans arrive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub min_loan_amount: Money,
+    pub max_loan_amount: Money,
+    /// The terms a borrower may choose, in months, ascending.
+    pub loan_terms: Vec<u32>,
+    /// How long a listed loan stays open for investment.
+    pub funding_days: u32,
+    pub policy: Policy,
+    /// One band per grade, A first.
+    pub bands: Vec<GradeBand>,
+    /// Taken from every repayment before it is split among investors.
+    pub servicing_fee: Rate,
+    /// Kept from the loan at disbursement for the reserve fund.
+    pub reserve_contribution: Rate,
+    /// Charged to the borrower at disbursement.
+    pub origination_fee: Rate,
+    pub min_investment: Money,
+    /// What an unqualified investor may invest per calendar year (259-FZ).
+    pub unqualified_annual_limit: Money,
+    /// Whether borrowers and investors must pass the identity check first.
+    pub kyc_required: bool,
+}
+
+fn rub(roubles: i64) -> Money {
+    Money::from_minor(roubles * 100, Currency::Rub).unwrap_or_else(|_| Money::zero(Currency::Rub))
+}
+
+/// A default rate; every default is well under 100 %.
+fn rate(bps: u32) -> Rate {
+    Rate::from_bps(bps).unwrap_or(Rate::ZERO)
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let band = |grade, min, max, amount, term| GradeBand {
+            grade,
+            min_rate: rate(min),
+            max_rate: rate(max),
+            max_amount: rub(amount),
+            max_term_months: term,
+        };
+        Self {
+            min_loan_amount: rub(10_000),
+            max_loan_amount: rub(3_000_000),
+            loan_terms: vec![3, 6, 9, 12, 18, 24, 36, 48, 60],
+            funding_days: 14,
+            policy: Policy::default(),
+            bands: vec![
+                band(Grade::A, 1_200, 1_600, 3_000_000, 60),
+                band(Grade::B, 1_600, 2_000, 2_000_000, 48),
+                band(Grade::C, 2_000, 2_600, 1_000_000, 36),
+                band(Grade::D, 2_600, 3_200, 500_000, 24),
+                band(Grade::E, 3_200, 4_000, 250_000, 12),
+                band(Grade::F, 4_000, 5_000, 100_000, 6),
+            ],
+            servicing_fee: rate(100),
+            reserve_contribution: rate(200),
+            origination_fee: rate(100),
+            min_investment: rub(1_000),
+            unqualified_annual_limit: rub(600_000),
+            kyc_required: true,
+        }
+    }
+}
+
+/// A value that does not fit its setting, for the field named `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub key: String,
+    pub message: String,
+}
+
+impl SettingError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+const GRADE_FIELDS: [&str; 4] = ["min_rate", "max_rate", "max_amount", "max_term"];
+
+impl Settings {
+    /// Every key with its current value as stored: the keys are the public
+    /// names (and the form's field names).
+    #[must_use]
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let money = |m: Money| m.amount().to_string();
+        let percent = |r: Rate| r.percent().normalize().to_string();
+        let mut pairs = vec![
+            ("loan.min_amount".to_owned(), money(self.min_loan_amount)),
+            ("loan.max_amount".to_owned(), money(self.max_loan_amount)),
+            (
+                "loan.terms".to_owned(),
+                self.loan_terms
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            ("funding.days".to_owned(), self.funding_days.to_string()),
+            (
+                "scoring.min_age".to_owned(),
+                self.policy.min_age.to_string(),
+            ),
+            (
+                "scoring.max_dti_percent".to_owned(),
+                (self.policy.max_dti_bps / 100).to_string(),
+            ),
+            (
+                "scoring.max_defaults_12m".to_owned(),
+                self.policy.max_defaults_12m.to_string(),
+            ),
+        ];
+        for band in &self.bands {
+            let g = band.grade.as_str();
+            pairs.push((format!("grade.{g}.min_rate"), percent(band.min_rate)));
+            pairs.push((format!("grade.{g}.max_rate"), percent(band.max_rate)));
+            pairs.push((format!("grade.{g}.max_amount"), money(band.max_amount)));
+            pairs.push((
+                format!("grade.{g}.max_term"),
+                band.max_term_months.to_string(),
+            ));
+        }
+        pairs.extend([
+            (
+                "fees.servicing_percent".to_owned(),
+                percent(self.servicing_fee),
+            ),
+            (
+                "fees.origination_percent".to_owned(),
+                percent(self.origination_fee),
+            ),
+            (
+                "reserve.contribution_percent".to_owned(),
+                percent(self.reserve_contribution),
+            ),
+            ("invest.min_amount".to_owned(), money(self.min_investment)),
+            (
+                "invest.unqualified_annual_limit".to_owned(),
+                money(self.unqualified_annual_limit),
+            ),
+            ("kyc.required".to_owned(), self.kyc_required.to_string()),
+        ]);
+        pairs
+    }
+
+    /// Sets one key from text as an admin typed it or as it was stored.
+    ///
+    /// # Errors
+    /// A message for the field when the key is unknown or the value does not parse.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<(), SettingError> {
+        let err = |message: &str| SettingError::new(key, message);
+        let money = || {
+            Money::parse(value, Currency::Rub).map_err(|e| SettingError::new(key, e.to_string()))
+        };
+        let percent = || {
+            Rate::parse_percent(value)
+                .map_err(|_| err("Enter a percentage from 0 to 100, like 12.5."))
+        };
+        let count = |max: u32| {
+            value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    SettingError::new(key, format!("Enter a whole number from 0 to {max}."))
+                })
+        };
+        match key {
+            "loan.min_amount" => self.min_loan_amount = money()?,
+            "loan.max_amount" => self.max_loan_amount = money()?,
+            "loan.terms" => self.loan_terms = parse_terms(value).ok_or_else(|| {
+                err("List terms in months between 1 and 360, separated by commas, like 6, 12, 24.")
+            })?,
+            "funding.days" => self.funding_days = count(365)?,
+            "scoring.min_age" => self.policy.min_age = count(120)?,
+            "scoring.max_dti_percent" => self.policy.max_dti_bps = count(100)? * 100,
+            "scoring.max_defaults_12m" => self.policy.max_defaults_12m = count(100)?,
+            "fees.servicing_percent" => self.servicing_fee = percent()?,
+            "fees.origination_percent" => self.origination_fee = percent()?,
+            "reserve.contribution_percent" => self.reserve_contribution = percent()?,
+            "invest.min_amount" => self.min_investment = money()?,
+            "invest.unqualified_annual_limit" => self.unqualified_annual_limit = money()?,
+            "kyc.required" => {
+                self.kyc_required = match value.trim() {
+                    "true" | "on" => true,
+                    "false" | "off" | "" => false,
+                    _ => return Err(err("Choose yes or no.")),
+                }
+            }
+            _ => {
+                let Some((grade, field)) = key
+                    .strip_prefix("grade.")
+                    .and_then(|rest| rest.split_once('.'))
+                    .and_then(|(g, f)| Some((Grade::parse(g)?, f)))
+                    .filter(|(_, f)| GRADE_FIELDS.contains(f))
+                else {
+                    return Err(err("There is no such setting."));
+                };
+                let Some(band) = self.bands.iter_mut().find(|b| b.grade == grade) else {
+                    return Err(err("There is no such grade."));
+                };
+                match field {
+                    "min_rate" => band.min_rate = percent()?,
+                    "max_rate" => band.max_rate = percent()?,
+                    "max_amount" => band.max_amount = money()?,
+                    _ => band.max_term_months = count(MAX_TERM_MONTHS)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The defaults overridden by what is stored. A stored value that no
+    /// longer parses keeps the default and is reported, never fatal.
+    #[must_use]
+    pub fn from_stored<'a>(
+        stored: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> (Self, Vec<SettingError>) {
+        let mut settings = Self::default();
+        let problems = stored
+            .into_iter()
+            .filter_map(|(key, value)| settings.apply(key, value).err())
+            .collect();
+        (settings, problems)
+    }
+
+    /// Rules across settings, checked before an edit is saved.
+    ///
+    /// # Errors
+    /// One message per broken rule, on the field to change.
+    pub fn validate(&self) -> Result<(), Vec<SettingError>> {
+        let mut errors = Vec::new();
+        if !self.min_loan_amount.is_positive() {
+            errors.push(SettingError::new(
+                "loan.min_amount",
+                "The smallest loan must be more than zero.",
+            ));
+        }
+        if self.max_loan_amount.minor() < self.min_loan_amount.minor() {
+            errors.push(SettingError::new(
+                "loan.max_amount",
+                "The largest loan cannot be smaller than the smallest.",
+            ));
+        }
+        if self.funding_days == 0 {
+            errors.push(SettingError::new(
+                "funding.days",
+                "Give investors at least one day.",
+            ));
+        }
+        if !self.min_investment.is_positive() {
+            errors.push(SettingError::new(
+                "invest.min_amount",
+                "The smallest investment must be more than zero.",
+            ));
+        }
+        let mut previous: Option<&GradeBand> = None;
+        for band in &self.bands {
+            let g = band.grade.as_str();
+            if band.min_rate.bps() > band.max_rate.bps() {
+                errors.push(SettingError::new(
+                    format!("grade.{g}.min_rate"),
+                    format!("Grade {g}'s lowest rate is above its highest."),
+                ));
+            }
+            if band.max_amount.minor() > self.max_loan_amount.minor() {
+                errors.push(SettingError::new(
+                    format!("grade.{g}.max_amount"),
+                    format!("Grade {g} cannot lend more than the largest loan."),
+                ));
+            }
+            if band.max_term_months == 0
+                || !self.loan_terms.iter().any(|t| *t <= band.max_term_months)
+            {
+                errors.push(SettingError::new(
+                    format!("grade.{g}.max_term"),
+                    format!("Grade {g}'s longest term must allow at least one of the loan terms."),
+                ));
+            }
+            if let Some(better) = previous
+                && better.max_rate.bps() > band.max_rate.bps()
+            {
+                errors.push(SettingError::new(
+                    format!("grade.{g}.max_rate"),
+                    format!("Grade {g} cannot be cheaper than grade {}.", better.grade),
+                ));
+            }
+            previous = Some(band);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The band of `grade`.
+    #[must_use]
+    pub fn band(&self, grade: Grade) -> Option<&GradeBand> {
+        self.bands.iter().find(|band| band.grade == grade)
+    }
+}
+
+/// "6, 12,24" → [6, 12, 24]: distinct, ascending, each 1..=360.
+fn parse_terms(text: &str) -> Option<Vec<u32>> {
+    let mut terms = text
+        .split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|t| (1..=MAX_TERM_MONTHS).contains(t))
+        })
+        .collect::<Option<Vec<u32>>>()?;
+    terms.sort_unstable();
+    terms.dedup();
+    (!terms.is_empty()).then_some(terms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_hold_their_own_rules_and_round_trip_through_text() {
+        let defaults = Settings::default();
+        assert_eq!(defaults.validate(), Ok(()));
+        let pairs = defaults.to_pairs();
+        assert_eq!(pairs.len(), 7 + 6 * 4 + 6);
+        let (read, problems) =
+            Settings::from_stored(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(read, defaults);
+        assert_eq!(defaults.band(Grade::C).unwrap().max_term_months, 36);
+        assert_eq!(defaults.min_investment.minor(), 100_000);
+        assert_eq!(defaults.servicing_fee.bps(), 100);
+    }
+
+    #[test]
+    fn stored_values_override_defaults_and_bad_ones_are_reported_not_fatal() {
+        let stored = [
+            ("loan.max_amount", "2 000 000"),
+            ("grade.B.max_rate", "21.5"),
+            ("loan.terms", "24, 6,12, 6"),
+            ("funding.days", "ten"),
+            ("no.such.key", "1"),
+        ];
+        let (settings, problems) = Settings::from_stored(stored);
+        assert_eq!(settings.max_loan_amount.minor(), 200_000_000);
+        assert_eq!(settings.band(Grade::B).unwrap().max_rate.bps(), 2_150);
+        assert_eq!(settings.loan_terms, [6, 12, 24]);
+        assert_eq!(settings.funding_days, 14, "the default stays");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["funding.days", "no.such.key"]);
+    }
+
+    #[test]
+    fn each_kind_of_value_is_checked_with_a_message() {
+        let mut s = Settings::default();
+        for (key, value, message) in [
+            ("loan.min_amount", "-5", "cannot be negative"),
+            ("loan.terms", "0, 12", "between 1 and 360"),
+            ("loan.terms", "", "between 1 and 360"),
+            ("scoring.max_dti_percent", "120", "from 0 to 100"),
+            ("grade.A.min_rate", "abc", "percentage"),
+            ("grade.G.min_rate", "10", "no such setting"),
+            ("grade.A.colour", "10", "no such setting"),
+            ("grade.A.max_term", "361", "from 0 to 360"),
+            ("kyc.required", "maybe", "yes or no"),
+        ] {
+            let err = s.apply(key, value).unwrap_err();
+            assert_eq!(err.key, key);
+            assert!(
+                err.message.contains(message),
+                "{key}={value}: {}",
+                err.message
+            );
+        }
+        assert_eq!(s, Settings::default(), "a refused value changes nothing");
+    }
+
+    #[test]
+    fn rules_across_settings_name_the_field_to_change() {
+        let broken = |key: &str, value: &str| {
+            let mut s = Settings::default();
+            s.apply(key, value).unwrap();
+            s.validate()
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.key)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            broken("loan.max_amount", "5000"),
+            [
+                "loan.max_amount",
+                "grade.A.max_amount",
+                "grade.B.max_amount",
+                "grade.C.max_amount",
+                "grade.D.max_amount",
+                "grade.E.max_amount",
+                "grade.F.max_amount",
+            ]
+        );
+        assert_eq!(broken("grade.C.min_rate", "30"), ["grade.C.min_rate"]);
+        assert_eq!(broken("grade.B.max_rate", "30"), ["grade.C.max_rate"]);
+        assert_eq!(broken("grade.F.max_term", "2"), ["grade.F.max_term"]);
+        assert_eq!(broken("funding.days", "0"), ["funding.days"]);
+        assert_eq!(broken("loan.min_amount", "0"), ["loan.min_amount"]);
+    }
+}
