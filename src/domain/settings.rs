@@ -1,7 +1,9 @@
 //! Platform settings: the limits and prices admins tune at run time, with the
 //! defaults DESIGN.md gives. Stored as text under stable keys in
-//! `platform_settings`; this module is the one place that knows each key's
-//! meaning, its default, how it is written and what values are sensible.
+//! `platform_settings` (the keys double as the settings form's field names,
+//! e.g. `loan_max_amount`, `grade_B_max_rate`); this module is the one place
+//! that knows each key's meaning, its default, how it is written and what
+//! values are sensible.
 
 use crate::domain::{
     money::{Currency, Money, Rate},
@@ -103,59 +105,59 @@ impl Settings {
         let money = |m: Money| m.amount().to_string();
         let percent = |r: Rate| r.percent().normalize().to_string();
         let mut pairs = vec![
-            ("loan.min_amount".to_owned(), money(self.min_loan_amount)),
-            ("loan.max_amount".to_owned(), money(self.max_loan_amount)),
+            ("loan_min_amount".to_owned(), money(self.min_loan_amount)),
+            ("loan_max_amount".to_owned(), money(self.max_loan_amount)),
             (
-                "loan.terms".to_owned(),
+                "loan_terms".to_owned(),
                 self.loan_terms
                     .iter()
                     .map(u32::to_string)
                     .collect::<Vec<_>>()
                     .join(","),
             ),
-            ("funding.days".to_owned(), self.funding_days.to_string()),
+            ("funding_days".to_owned(), self.funding_days.to_string()),
             (
-                "scoring.min_age".to_owned(),
+                "scoring_min_age".to_owned(),
                 self.policy.min_age.to_string(),
             ),
             (
-                "scoring.max_dti_percent".to_owned(),
+                "scoring_max_dti_percent".to_owned(),
                 (self.policy.max_dti_bps / 100).to_string(),
             ),
             (
-                "scoring.max_defaults_12m".to_owned(),
+                "scoring_max_defaults_12m".to_owned(),
                 self.policy.max_defaults_12m.to_string(),
             ),
         ];
         for band in &self.bands {
             let g = band.grade.as_str();
-            pairs.push((format!("grade.{g}.min_rate"), percent(band.min_rate)));
-            pairs.push((format!("grade.{g}.max_rate"), percent(band.max_rate)));
-            pairs.push((format!("grade.{g}.max_amount"), money(band.max_amount)));
+            pairs.push((format!("grade_{g}_min_rate"), percent(band.min_rate)));
+            pairs.push((format!("grade_{g}_max_rate"), percent(band.max_rate)));
+            pairs.push((format!("grade_{g}_max_amount"), money(band.max_amount)));
             pairs.push((
-                format!("grade.{g}.max_term"),
+                format!("grade_{g}_max_term"),
                 band.max_term_months.to_string(),
             ));
         }
         pairs.extend([
             (
-                "fees.servicing_percent".to_owned(),
+                "fees_servicing_percent".to_owned(),
                 percent(self.servicing_fee),
             ),
             (
-                "fees.origination_percent".to_owned(),
+                "fees_origination_percent".to_owned(),
                 percent(self.origination_fee),
             ),
             (
-                "reserve.contribution_percent".to_owned(),
+                "reserve_contribution_percent".to_owned(),
                 percent(self.reserve_contribution),
             ),
-            ("invest.min_amount".to_owned(), money(self.min_investment)),
+            ("invest_min_amount".to_owned(), money(self.min_investment)),
             (
-                "invest.unqualified_annual_limit".to_owned(),
+                "invest_unqualified_annual_limit".to_owned(),
                 money(self.unqualified_annual_limit),
             ),
-            ("kyc.required".to_owned(), self.kyc_required.to_string()),
+            ("kyc_required".to_owned(), self.kyc_required.to_string()),
         ]);
         pairs
     }
@@ -184,21 +186,21 @@ impl Settings {
                 })
         };
         match key {
-            "loan.min_amount" => self.min_loan_amount = money()?,
-            "loan.max_amount" => self.max_loan_amount = money()?,
-            "loan.terms" => self.loan_terms = parse_terms(value).ok_or_else(|| {
+            "loan_min_amount" => self.min_loan_amount = money()?,
+            "loan_max_amount" => self.max_loan_amount = money()?,
+            "loan_terms" => self.loan_terms = parse_terms(value).ok_or_else(|| {
                 err("List terms in months between 1 and 360, separated by commas, like 6, 12, 24.")
             })?,
-            "funding.days" => self.funding_days = count(365)?,
-            "scoring.min_age" => self.policy.min_age = count(120)?,
-            "scoring.max_dti_percent" => self.policy.max_dti_bps = count(100)? * 100,
-            "scoring.max_defaults_12m" => self.policy.max_defaults_12m = count(100)?,
-            "fees.servicing_percent" => self.servicing_fee = percent()?,
-            "fees.origination_percent" => self.origination_fee = percent()?,
-            "reserve.contribution_percent" => self.reserve_contribution = percent()?,
-            "invest.min_amount" => self.min_investment = money()?,
-            "invest.unqualified_annual_limit" => self.unqualified_annual_limit = money()?,
-            "kyc.required" => {
+            "funding_days" => self.funding_days = count(365)?,
+            "scoring_min_age" => self.policy.min_age = count(120)?,
+            "scoring_max_dti_percent" => self.policy.max_dti_bps = count(100)? * 100,
+            "scoring_max_defaults_12m" => self.policy.max_defaults_12m = count(100)?,
+            "fees_servicing_percent" => self.servicing_fee = percent()?,
+            "fees_origination_percent" => self.origination_fee = percent()?,
+            "reserve_contribution_percent" => self.reserve_contribution = percent()?,
+            "invest_min_amount" => self.min_investment = money()?,
+            "invest_unqualified_annual_limit" => self.unqualified_annual_limit = money()?,
+            "kyc_required" => {
                 self.kyc_required = match value.trim() {
                     "true" | "on" => true,
                     "false" | "off" | "" => false,
@@ -207,8 +209,8 @@ impl Settings {
             }
             _ => {
                 let Some((grade, field)) = key
-                    .strip_prefix("grade.")
-                    .and_then(|rest| rest.split_once('.'))
+                    .strip_prefix("grade_")
+                    .and_then(|rest| rest.split_once('_'))
                     .and_then(|(g, f)| Some((Grade::parse(g)?, f)))
                     .filter(|(_, f)| GRADE_FIELDS.contains(f))
                 else {
@@ -250,25 +252,25 @@ impl Settings {
         let mut errors = Vec::new();
         if !self.min_loan_amount.is_positive() {
             errors.push(SettingError::new(
-                "loan.min_amount",
+                "loan_min_amount",
                 "The smallest loan must be more than zero.",
             ));
         }
         if self.max_loan_amount.minor() < self.min_loan_amount.minor() {
             errors.push(SettingError::new(
-                "loan.max_amount",
+                "loan_max_amount",
                 "The largest loan cannot be smaller than the smallest.",
             ));
         }
         if self.funding_days == 0 {
             errors.push(SettingError::new(
-                "funding.days",
+                "funding_days",
                 "Give investors at least one day.",
             ));
         }
         if !self.min_investment.is_positive() {
             errors.push(SettingError::new(
-                "invest.min_amount",
+                "invest_min_amount",
                 "The smallest investment must be more than zero.",
             ));
         }
@@ -277,13 +279,13 @@ impl Settings {
             let g = band.grade.as_str();
             if band.min_rate.bps() > band.max_rate.bps() {
                 errors.push(SettingError::new(
-                    format!("grade.{g}.min_rate"),
+                    format!("grade_{g}_min_rate"),
                     format!("Grade {g}'s lowest rate is above its highest."),
                 ));
             }
             if band.max_amount.minor() > self.max_loan_amount.minor() {
                 errors.push(SettingError::new(
-                    format!("grade.{g}.max_amount"),
+                    format!("grade_{g}_max_amount"),
                     format!("Grade {g} cannot lend more than the largest loan."),
                 ));
             }
@@ -291,7 +293,7 @@ impl Settings {
                 || !self.loan_terms.iter().any(|t| *t <= band.max_term_months)
             {
                 errors.push(SettingError::new(
-                    format!("grade.{g}.max_term"),
+                    format!("grade_{g}_max_term"),
                     format!("Grade {g}'s longest term must allow at least one of the loan terms."),
                 ));
             }
@@ -299,7 +301,7 @@ impl Settings {
                 && better.max_rate.bps() > band.max_rate.bps()
             {
                 errors.push(SettingError::new(
-                    format!("grade.{g}.max_rate"),
+                    format!("grade_{g}_max_rate"),
                     format!("Grade {g} cannot be cheaper than grade {}.", better.grade),
                 ));
             }
@@ -357,11 +359,11 @@ mod tests {
     #[test]
     fn stored_values_override_defaults_and_bad_ones_are_reported_not_fatal() {
         let stored = [
-            ("loan.max_amount", "2 000 000"),
-            ("grade.B.max_rate", "21.5"),
-            ("loan.terms", "24, 6,12, 6"),
-            ("funding.days", "ten"),
-            ("no.such.key", "1"),
+            ("loan_max_amount", "2 000 000"),
+            ("grade_B_max_rate", "21.5"),
+            ("loan_terms", "24, 6,12, 6"),
+            ("funding_days", "ten"),
+            ("no_such_key", "1"),
         ];
         let (settings, problems) = Settings::from_stored(stored);
         assert_eq!(settings.max_loan_amount.minor(), 200_000_000);
@@ -369,22 +371,22 @@ mod tests {
         assert_eq!(settings.loan_terms, [6, 12, 24]);
         assert_eq!(settings.funding_days, 14, "the default stays");
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["funding.days", "no.such.key"]);
+        assert_eq!(keys, ["funding_days", "no_such_key"]);
     }
 
     #[test]
     fn each_kind_of_value_is_checked_with_a_message() {
         let mut s = Settings::default();
         for (key, value, message) in [
-            ("loan.min_amount", "-5", "cannot be negative"),
-            ("loan.terms", "0, 12", "between 1 and 360"),
-            ("loan.terms", "", "between 1 and 360"),
-            ("scoring.max_dti_percent", "120", "from 0 to 100"),
-            ("grade.A.min_rate", "abc", "percentage"),
-            ("grade.G.min_rate", "10", "no such setting"),
-            ("grade.A.colour", "10", "no such setting"),
-            ("grade.A.max_term", "361", "from 0 to 360"),
-            ("kyc.required", "maybe", "yes or no"),
+            ("loan_min_amount", "-5", "cannot be negative"),
+            ("loan_terms", "0, 12", "between 1 and 360"),
+            ("loan_terms", "", "between 1 and 360"),
+            ("scoring_max_dti_percent", "120", "from 0 to 100"),
+            ("grade_A_min_rate", "abc", "percentage"),
+            ("grade_G_min_rate", "10", "no such setting"),
+            ("grade_A_colour", "10", "no such setting"),
+            ("grade_A_max_term", "361", "from 0 to 360"),
+            ("kyc_required", "maybe", "yes or no"),
         ] {
             let err = s.apply(key, value).unwrap_err();
             assert_eq!(err.key, key);
@@ -409,21 +411,21 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            broken("loan.max_amount", "5000"),
+            broken("loan_max_amount", "5000"),
             [
-                "loan.max_amount",
-                "grade.A.max_amount",
-                "grade.B.max_amount",
-                "grade.C.max_amount",
-                "grade.D.max_amount",
-                "grade.E.max_amount",
-                "grade.F.max_amount",
+                "loan_max_amount",
+                "grade_A_max_amount",
+                "grade_B_max_amount",
+                "grade_C_max_amount",
+                "grade_D_max_amount",
+                "grade_E_max_amount",
+                "grade_F_max_amount",
             ]
         );
-        assert_eq!(broken("grade.C.min_rate", "30"), ["grade.C.min_rate"]);
-        assert_eq!(broken("grade.B.max_rate", "30"), ["grade.C.max_rate"]);
-        assert_eq!(broken("grade.F.max_term", "2"), ["grade.F.max_term"]);
-        assert_eq!(broken("funding.days", "0"), ["funding.days"]);
-        assert_eq!(broken("loan.min_amount", "0"), ["loan.min_amount"]);
+        assert_eq!(broken("grade_C_min_rate", "30"), ["grade_C_min_rate"]);
+        assert_eq!(broken("grade_B_max_rate", "30"), ["grade_C_max_rate"]);
+        assert_eq!(broken("grade_F_max_term", "2"), ["grade_F_max_term"]);
+        assert_eq!(broken("funding_days", "0"), ["funding_days"]);
+        assert_eq!(broken("loan_min_amount", "0"), ["loan_min_amount"]);
     }
 }

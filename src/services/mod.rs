@@ -6,6 +6,7 @@ pub mod auth;
 pub mod demo;
 pub mod idempotency;
 pub mod password;
+pub mod settings;
 pub mod wallet;
 
 /// Where a request came from, for the audit log and throttling.

@@ -98,6 +98,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     scope("/ledger")
                         .wrap(from_fn(guards::admins))
                         .route("", get().to(admin::ledger::show)),
+                )
+                .service(
+                    scope("/settings").wrap(from_fn(guards::admins)).service(
+                        resource("")
+                            .route(get().to(admin::settings::show))
+                            .route(post().to(admin::settings::update)),
+                    ),
                 ),
         );
 }

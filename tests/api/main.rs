@@ -13,4 +13,5 @@ mod helpers;
 mod ledger;
 mod schema;
 mod security;
+mod settings;
 mod wallet;
