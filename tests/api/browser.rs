@@ -342,3 +342,57 @@ async fn an_investor_tops_up_and_withdraws_through_the_wallet() {
     assert!(report.holds(), "{report}");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_admin_changes_a_grade_band() {
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = TestUser::new(Role::Admin);
+    app.create_account(&admin).await;
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(&client, "email", &admin.email).await;
+    fill(&client, "password", &admin.password).await;
+    submit(&client).await;
+    wait_for_path(&client, "/admin").await;
+    client
+        .find(Locator::LinkText("Settings"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/admin/settings").await;
+    screenshot(&client, "20-admin-settings").await;
+
+    // A rate band upside down is refused next to its cell.
+    fill(&client, "grade_C_min_rate", "30").await;
+    press(&client, "/admin/settings").await;
+    assert_eq!(
+        text_of(&client, "grade_C_min_rate-error").await,
+        "Grade C's lowest rate is above its highest."
+    );
+    screenshot(&client, "21-admin-settings-error").await;
+    fill(&client, "grade_C_min_rate", "19").await;
+    press(&client, "/admin/settings").await;
+    // Same path before and after: wait for the flash of the new page.
+    let flash = client
+        .wait()
+        .for_element(Locator::Css(".flash-success"))
+        .await
+        .unwrap();
+    assert_eq!(flash.text().await.unwrap(), "Settings saved.");
+    let saved = client
+        .find(Locator::Id("grade_C_min_rate"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(saved.as_deref(), Some("19"));
+    client.close().await.unwrap();
+}
