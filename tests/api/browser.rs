@@ -14,7 +14,7 @@ use crowdlend::domain::user::Role;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::{TestUser, spawn_app};
+use crate::helpers::{TestApp, TestUser, spawn_app};
 
 struct Driver {
     process: Child,
@@ -223,6 +223,33 @@ async fn a_newcomer_registers_as_an_investor_signs_out_and_signs_back_in() {
     client.close().await.unwrap();
 }
 
+/// Creates an account of `role` and signs in with it through the form.
+async fn sign_in_as(client: &Client, app: &TestApp, role: Role) -> TestUser {
+    let user = TestUser::new(role);
+    app.create_account(&user).await;
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(client, "email", &user.email).await;
+    fill(client, "password", &user.password).await;
+    submit(client).await;
+    wait_for_path(client, role.home_path()).await;
+    user
+}
+
+/// Clicks the link reading `text` and waits to arrive at `path`.
+async fn follow(client: &Client, text: &str, path: &str) {
+    client
+        .find(Locator::LinkText(text))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(client, path).await;
+}
+
 /// Clicks the submit button of the form posting to (or getting) `action`.
 async fn press(client: &Client, action: &str) {
     client
@@ -254,25 +281,8 @@ async fn an_investor_tops_up_and_withdraws_through_the_wallet() {
         return;
     };
     let app = spawn_app().await;
-    let user = TestUser::new(Role::Investor);
-    app.create_account(&user).await;
-
-    client
-        .goto(&format!("{}/login", app.address))
-        .await
-        .unwrap();
-    fill(&client, "email", &user.email).await;
-    fill(&client, "password", &user.password).await;
-    submit(&client).await;
-    wait_for_path(&client, "/investor").await;
-    client
-        .find(Locator::LinkText("Wallet"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&client, "/wallet").await;
+    let user = sign_in_as(&client, &app, Role::Investor).await;
+    follow(&client, "Wallet", "/wallet").await;
     assert_eq!(text_of(&client, "balance").await, "0,00 ₽");
     assert!(text(&client).await.contains("No money has moved"));
 
@@ -287,14 +297,7 @@ async fn an_investor_tops_up_and_withdraws_through_the_wallet() {
     screenshot(&client, "10-wallet-with-bank-account").await;
 
     // Deposit: form, confirmation, then the money is there.
-    client
-        .find(Locator::LinkText("Deposit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&client, "/wallet/deposit").await;
+    follow(&client, "Deposit", "/wallet/deposit").await;
     fill(&client, "amount", "2 500").await;
     press(&client, "/wallet/deposit").await;
     assert_eq!(text_of(&client, "confirm-amount").await, "2 500,00 ₽");
@@ -311,14 +314,7 @@ async fn an_investor_tops_up_and_withdraws_through_the_wallet() {
     assert_eq!(text_of(&client, "balance").await, "2 500,00 ₽");
 
     // Withdrawing more than is there: the message sits next to the amount.
-    client
-        .find(Locator::LinkText("Withdraw"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&client, "/wallet/withdraw").await;
+    follow(&client, "Withdraw", "/wallet/withdraw").await;
     fill(&client, "amount", "3000").await;
     press(&client, "/wallet/withdraw").await;
     assert_eq!(
@@ -349,24 +345,8 @@ async fn an_admin_changes_a_grade_band() {
         return;
     };
     let app = spawn_app().await;
-    let admin = TestUser::new(Role::Admin);
-    app.create_account(&admin).await;
-    client
-        .goto(&format!("{}/login", app.address))
-        .await
-        .unwrap();
-    fill(&client, "email", &admin.email).await;
-    fill(&client, "password", &admin.password).await;
-    submit(&client).await;
-    wait_for_path(&client, "/admin").await;
-    client
-        .find(Locator::LinkText("Settings"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&client, "/admin/settings").await;
+    sign_in_as(&client, &app, Role::Admin).await;
+    follow(&client, "Settings", "/admin/settings").await;
     screenshot(&client, "20-admin-settings").await;
 
     // A rate band upside down is refused next to its cell.
