@@ -100,6 +100,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route("", get().to(admin::ledger::show)),
                 )
                 .service(
+                    scope("/audit")
+                        .wrap(from_fn(guards::admins))
+                        .route("", get().to(admin::audit::index)),
+                )
+                .service(
                     scope("/settings").wrap(from_fn(guards::admins)).service(
                         resource("")
                             .route(get().to(admin::settings::show))
