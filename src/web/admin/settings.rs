@@ -16,7 +16,7 @@ use crate::{
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
         forms::StrictForm,
-        layout::{BaseCtx, form_status, render, see_other},
+        layout::{BaseCtx, form_status, page, render, see_other},
         session::{self, FlashLevel},
     },
 };
@@ -118,7 +118,11 @@ const BAND_COLUMNS: [(&str, &str); 4] = [
     ("max_term", "Longest term, months"),
 ];
 
-fn page(base: BaseCtx, values: &BTreeMap<String, String>, errors: FieldErrors) -> SettingsPage {
+fn settings_page(
+    base: BaseCtx,
+    values: &BTreeMap<String, String>,
+    errors: FieldErrors,
+) -> SettingsPage {
     let value = |key: &str| values.get(key).cloned().unwrap_or_default();
     let sections = SECTIONS
         .iter()
@@ -165,10 +169,7 @@ fn page(base: BaseCtx, values: &BTreeMap<String, String>, errors: FieldErrors) -
 pub async fn show(base: BaseCtx, state: Data<AppState>) -> Result<HttpResponse, WebError> {
     let current = settings::load(&state.db).await?;
     let values = current.to_pairs().into_iter().collect();
-    render(
-        form_status(&FieldErrors::new()),
-        &page(base, &values, FieldErrors::new()),
-    )
+    page(&settings_page(base, &values, FieldErrors::new()))
 }
 
 pub async fn update(
@@ -205,7 +206,7 @@ pub async fn update(
         Err(AppError::Validation(errors)) => {
             let mut values = known;
             values.extend(form);
-            render(form_status(&errors), &page(base, &values, errors))
+            render(form_status(&errors), &settings_page(base, &values, errors))
         }
         Err(other) => Err(other.into()),
     }
