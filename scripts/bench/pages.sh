@@ -6,6 +6,10 @@
 #
 #   scripts/bench/pages.sh [ROUTE ...]        default routes: / /login
 #   DATABASE_URL=postgres://... scripts/bench/pages.sh /     (PostgreSQL)
+#   SIGN_IN=investor@demo.local scripts/bench/pages.sh /wallet
+#                                  (signs in with the demo password first and
+#                                   sends that session's cookie with the route's
+#                                   requests; /healthz stays anonymous, the ceiling)
 #   DURATION=10s ROUNDS=3 ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,10 +30,25 @@ export DATA_DIR="$work" BIND="127.0.0.1:$port" RUST_LOG=warn
 server=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 
+cookie_header=()
+if [ -n "${SIGN_IN:-}" ]; then
+  jar="$work/cookies"
+  token=$(curl -fs -c "$jar" "http://127.0.0.1:$port/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1)
+  curl -fs -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf_token=$token" \
+    --data-urlencode "email=$SIGN_IN" --data-urlencode "password=${SIGN_IN_PASSWORD:-demo-password}" \
+    "http://127.0.0.1:$port/login"
+  session=$(awk '$6 == "crowdlend_session" {print $7}' "$jar")
+  [ -n "$session" ] || { echo "could not sign in as $SIGN_IN"; exit 1; }
+  cookie_header=(-H "Cookie: crowdlend_session=$session")
+  echo "signed in as $SIGN_IN"
+fi
+
 # wrk prints "Requests/sec: N" and, with --latency, "99% X(us|ms|s)".
 measure() {
   local out rps p99
-  out=$(wrk -t1 -c32 -d"$duration" --latency "http://127.0.0.1:$port$1")
+  local headers=()
+  [ "$1" = /healthz ] || headers=("${cookie_header[@]}")
+  out=$(wrk -t1 -c32 -d"$duration" --latency "${headers[@]}" "http://127.0.0.1:$port$1")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   echo "$rps $p99"
