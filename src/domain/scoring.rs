@@ -398,11 +398,8 @@ const BUREAU_MAX_POINTS: u32 = 250;
 /// `part / whole` in basis points, saturating; a zero whole is "infinitely
 /// much". Rounded against the borrower: up for ratios where less is better
 /// (20.001 % is not "20 % or less"), down where more is better.
-fn ratio_bps(part: Money, whole: Money, round_up: bool) -> u64 {
-    let (part, whole) = (
-        i128::from(part.minor().max(0)),
-        i128::from(whole.minor().max(0)),
-    );
+fn ratio_bps(part: i128, whole: i128, round_up: bool) -> u64 {
+    let (part, whole) = (part.max(0), whole.max(0));
     if whole == 0 {
         return if part == 0 { 0 } else { u64::MAX };
     }
@@ -453,21 +450,12 @@ fn table_factor(
 #[must_use]
 pub fn score(applicant: &Applicant, policy: &Policy) -> Scorecard {
     let a = applicant;
-    let monthly_obligations = Money::from_minor(
-        a.monthly_debt_payments
-            .minor()
-            .saturating_add(a.new_installment.minor()),
-        a.monthly_income.currency(),
-    )
-    .unwrap_or(a.monthly_debt_payments);
-    let dti = ratio_bps(monthly_obligations, a.monthly_income, true);
-    let annual_income = Money::from_minor(
-        a.monthly_income.minor().saturating_mul(12),
-        a.monthly_income.currency(),
-    )
-    .unwrap_or(a.monthly_income);
-    let amount_to_income = ratio_bps(a.amount, annual_income, true);
-    let coverage = ratio_bps(a.owned_assets, a.amount, false);
+    // In exact minor units: sums of amounts may exceed what one `Money` holds.
+    let minor = |money: Money| i128::from(money.minor());
+    let monthly_obligations = minor(a.monthly_debt_payments) + minor(a.new_installment);
+    let dti = ratio_bps(monthly_obligations, minor(a.monthly_income), true);
+    let amount_to_income = ratio_bps(minor(a.amount), minor(a.monthly_income) * 12, true);
+    let coverage = ratio_bps(minor(a.owned_assets), minor(a.amount), false);
 
     let mut factors = Vec::with_capacity(8);
     let bureau = a.bureau_score.min(1000);
@@ -877,6 +865,31 @@ mod tests {
             (790, Grade::B),
             "the score is still computed (950 less 120 and 40); the rules decline"
         );
+    }
+
+    #[test]
+    fn sums_beyond_one_amount_are_exact_not_clamped() {
+        // A year of this income, or these two payments together, exceed what one amount holds.
+        let huge = Money::from_minor(crate::domain::money::MAX_MINOR, Currency::Rub).unwrap();
+        let rich = Applicant {
+            monthly_income: huge,
+            amount: huge,
+            ..applicant()
+        };
+        assert_eq!(
+            points(&score(&rich, &Policy::default()), "amount_to_income"),
+            80,
+            "borrowing one month's income"
+        );
+        let indebted = Applicant {
+            monthly_debt_payments: huge,
+            new_installment: huge,
+            monthly_income: huge,
+            ..applicant()
+        };
+        let card = score(&indebted, &Policy::default());
+        assert_eq!(card.factors[1].input, "200 %");
+        assert_eq!(card.hard_rule_failures[0].key, "max_dti");
     }
 
     #[test]
