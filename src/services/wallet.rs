@@ -29,6 +29,12 @@ use crate::{
 /// Where a successful deposit or withdrawal sends the user.
 pub const WALLET_PAGE: &str = "/wallet";
 
+/// The refusal of a withdrawal larger than `available` (as people read it).
+#[must_use]
+pub fn over_withdrawal(available: &str) -> String {
+    format!("You can withdraw at most {available}, the money available in your wallet.")
+}
+
 /// A bank account as validated from the form.
 #[derive(Debug)]
 pub struct NewBankAccount {
@@ -285,9 +291,7 @@ async fn attempt(
                     .map_or_else(|_| String::new(), |m| m.to_string());
             return Err(AppError::Validation(FieldErrors::single(
                 "amount",
-                format!(
-                    "You can withdraw at most {available}, the money available in your wallet."
-                ),
+                over_withdrawal(&available),
             )));
         }
         Err(store::PostError::Ledger(LedgerError::Money(_))) => {

@@ -1,7 +1,20 @@
-//! Formatting for people: dates and times as the pages show them (amounts
-//! format themselves: `domain::money::Money` implements `Display`).
+//! Formatting for people: dates and times as the pages show them, and
+//! stored amounts (a `Money` formats itself: it implements `Display`).
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::money::{Currency, Money};
+
+/// A stored amount in minor units as people read it ("1 000,50 ₽"). A sum
+/// beyond what `Money` holds (totals across wallets can be) shows its raw
+/// minor units rather than a wrong figure.
+#[must_use]
+pub fn money(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency).map_or_else(
+        |_| format!("{minor} (minor units, {})", currency.code()),
+        |m| m.to_string(),
+    )
+}
 
 /// "22 Nov 2026, 14:05 UTC".
 #[must_use]

@@ -13,9 +13,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    db::queries::{
-        Page,
-        wallet::{self as queries, HistoryRow},
+    db::{
+        entities::wallets,
+        queries::{
+            Page,
+            wallet::{self as queries, HistoryRow},
+        },
     },
     domain::money::{Currency, Money},
     error::{AppError, FieldErrors},
@@ -81,23 +84,36 @@ pub struct WalletQuery {
 }
 
 fn show_money(minor: i64) -> String {
-    Money::from_minor(minor, CURRENCY).map_or_else(|_| minor.to_string(), |m| m.to_string())
+    format::money(minor, CURRENCY)
 }
 
-async fn balances(state: &AppState, user: &SessionUser) -> Result<(Uuid, Balances), WebError> {
-    let wallet = queries::user_wallet(&state.db, user.id, CURRENCY.code())
+async fn own_wallet(state: &AppState, user: &SessionUser) -> Result<wallets::Model, WebError> {
+    queries::user_wallet(&state.db, user.id, CURRENCY.code())
         .await?
-        .ok_or(WebError::NotFound)?;
+        .ok_or(WebError::NotFound)
+}
+
+fn balances(wallet: &wallets::Model) -> Balances {
     let available = wallet.balance - wallet.reserved;
-    Ok((
-        wallet.id,
-        Balances {
-            balance: show_money(wallet.balance),
-            reserved: show_money(wallet.reserved),
-            available: show_money(available),
-            available_minor: available,
-        },
-    ))
+    Balances {
+        balance: show_money(wallet.balance),
+        reserved: show_money(wallet.reserved),
+        available: show_money(available),
+        available_minor: available,
+    }
+}
+
+/// What the transfer pages show of the user's money and accounts.
+struct Holdings {
+    balances: Balances,
+    accounts: Vec<AccountOption>,
+}
+
+async fn holdings(state: &AppState, user: &SessionUser) -> Result<Holdings, WebError> {
+    Ok(Holdings {
+        balances: balances(&own_wallet(state, user).await?),
+        accounts: account_options(state, user).await?,
+    })
 }
 
 async fn account_options(
@@ -138,14 +154,14 @@ async fn render_wallet(
     errors: FieldErrors,
     ask_password: bool,
 ) -> Result<HttpResponse, WebError> {
-    let (wallet_id, balances) = balances(state, user).await?;
-    let history = queries::history(&state.db, wallet_id, page).await?;
+    let wallet = own_wallet(state, user).await?;
+    let history = queries::history(&state.db, wallet.id, page).await?;
     let status = form_status(&errors);
     render(
         status,
         &WalletPage {
             base,
-            balances,
+            balances: balances(&wallet),
             accounts: account_options(state, user).await?,
             history: Page {
                 items: history.items.into_iter().map(history_line).collect(),
@@ -183,9 +199,9 @@ pub async fn show(
             .await
         }
         Some("csv") => {
-            let (wallet_id, _) = balances(&state, &user).await?;
+            let wallet = own_wallet(&state, &user).await?;
             let mut csv = String::from("date,type,description,amount,balance_after\n");
-            for row in queries::full_history(&state.db, wallet_id).await? {
+            for row in queries::full_history(&state.db, wallet.id).await? {
                 let amount = Money::from_minor(row.amount, CURRENCY)
                     .map_or(row.amount.to_string(), |m| m.amount().to_string());
                 let after = Money::from_minor(row.balance_after, CURRENCY)
@@ -239,18 +255,15 @@ pub async fn add_bank_account(
     ClientMeta(meta): ClientMeta,
     StrictForm(mut form): StrictForm<BankAccountForm>,
 ) -> Result<HttpResponse, WebError> {
-    let parsed = NewBankAccount::parse(&form.holder_name, &form.bank_name, &form.account_number);
     let password = std::mem::take(&mut form.password);
-    let result = match parsed {
-        Ok(account) => match reconfirm(&session, &state, &user, &meta, password).await {
-            Ok(()) => {
-                wallet::add_bank_account(&state.db, state.clock.as_ref(), user.id, account, &meta)
-                    .await
-            }
-            Err(err) => Err(err),
-        },
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
+    let result = async {
+        let account =
+            NewBankAccount::parse(&form.holder_name, &form.bank_name, &form.account_number)
+                .map_err(AppError::Validation)?;
+        reconfirm(&session, &state, &user, &meta, password).await?;
+        wallet::add_bank_account(&state.db, state.clock.as_ref(), user.id, account, &meta).await
+    }
+    .await;
     match result {
         Ok(_) => {
             session::flash(&session, FlashLevel::Success, "Bank account added.");
@@ -417,15 +430,13 @@ impl Step {
     }
 }
 
-async fn transfer_page(
+fn transfer_page(
     base: BaseCtx,
-    state: &AppState,
-    user: &SessionUser,
     direction: Direction,
     ask_password: bool,
+    holdings: Holdings,
     step: Step,
 ) -> Result<HttpResponse, WebError> {
-    let (_, balances) = balances(state, user).await?;
     let (amount, bank_account_id, errors, confirmation) = match step {
         Step::Form {
             amount,
@@ -436,14 +447,13 @@ async fn transfer_page(
             (String::new(), String::new(), errors, Some(confirmation))
         }
     };
-    let status = form_status(&errors);
     render(
-        status,
+        form_status(&errors),
         &TransferPage {
             base,
             withdrawal: direction == Direction::Withdrawal,
-            available: balances.available,
-            accounts: account_options(state, user).await?,
+            available: holdings.balances.available,
+            accounts: holdings.accounts,
             amount,
             bank_account_id,
             errors,
@@ -493,26 +503,24 @@ async fn confirm(
     direction: Direction,
     query: TransferQuery,
 ) -> Result<HttpResponse, WebError> {
+    let holdings = holdings(&state, &user).await?;
     let step = match (query.amount, query.bank_account_id) {
         (Some(amount), Some(bank_account_id)) if query.change.is_none() => {
-            let accounts = account_options(&state, &user).await?;
-            match validate(&amount, &bank_account_id, &accounts) {
+            match validate(&amount, &bank_account_id, &holdings.accounts) {
                 Ok((money, account_id)) => {
-                    let (_, balances) = balances(&state, &user).await?;
+                    let available = &holdings.balances;
                     if direction == Direction::Withdrawal
-                        && money.minor() > balances.available_minor
+                        && money.minor() > available.available_minor
                     {
                         let errors = FieldErrors::single(
                             "amount",
-                            format!(
-                                "You can withdraw at most {}, the money available in your wallet.",
-                                balances.available
-                            ),
+                            wallet::over_withdrawal(&available.available),
                         );
                         Step::form(amount, bank_account_id, errors)
                     } else {
                         let key = IdempotencyKey::generate();
-                        let confirmation = Confirmation::new(money, account_id, &accounts, key);
+                        let confirmation =
+                            Confirmation::new(money, account_id, &holdings.accounts, key);
                         Step::Confirm(confirmation, FieldErrors::new())
                     }
                 }
@@ -526,7 +534,7 @@ async fn confirm(
         ),
     };
     let ask_password = direction == Direction::Withdrawal && needs_password(&session, &state);
-    transfer_page(base, &state, &user, direction, ask_password, step).await
+    transfer_page(base, direction, ask_password, holdings, step)
 }
 
 async fn submit(
@@ -543,7 +551,7 @@ async fn submit(
         Ok(valid) => valid,
         Err(errors) => {
             let step = Step::form(form.amount, form.bank_account_id, errors);
-            return transfer_page(base, &state, &user, direction, false, step).await;
+            return transfer_page(base, direction, false, holdings(&state, &user).await?, step);
         }
     };
     if direction == Direction::Withdrawal {
@@ -553,7 +561,7 @@ async fn submit(
                 let confirmation =
                     Confirmation::new(amount, bank_account_id, &accounts, form.idempotency_key);
                 let step = Step::Confirm(confirmation, errors);
-                return transfer_page(base, &state, &user, direction, true, step).await;
+                return transfer_page(base, direction, true, holdings(&state, &user).await?, step);
             }
             Err(other) => return Err(other.into()),
         }
@@ -575,7 +583,7 @@ async fn submit(
         }
         Err(AppError::Validation(errors)) => {
             let step = Step::form(form.amount, form.bank_account_id, errors);
-            transfer_page(base, &state, &user, direction, false, step).await
+            transfer_page(base, direction, false, holdings(&state, &user).await?, step)
         }
         Err(other) => Err(other.into()),
     }

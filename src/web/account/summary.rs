@@ -2,10 +2,7 @@
 
 use crate::{
     db::queries::users::AccountSummary,
-    domain::{
-        money::{Currency, Money},
-        user::KycStatus,
-    },
+    domain::{money::Currency, user::KycStatus},
     web::format,
 };
 
@@ -31,9 +28,7 @@ impl From<AccountSummary> for AccountView {
                 w.reserved,
             )
         });
-        let show = |minor: i64| {
-            Money::from_minor(minor, currency).map_or_else(|_| minor.to_string(), |m| m.to_string())
-        };
+        let show = |minor: i64| format::money(minor, currency);
         Self {
             email: account.email,
             kyc_status: kyc.as_str().to_owned(),

@@ -6,11 +6,12 @@ use askama::Template;
 
 use crate::{
     db::queries::wallet as queries,
-    domain::money::{Currency, Money},
+    domain::money::Currency,
     ledger::verify::{self, Check},
     state::AppState,
     web::{
         error::WebError,
+        format,
         layout::{BaseCtx, page},
     },
 };
@@ -31,12 +32,10 @@ struct LedgerPage {
 }
 
 fn show_money(minor: i64, currency: &str) -> String {
-    Currency::parse(currency)
-        .and_then(|c| Money::from_minor(minor, c).ok())
-        .map_or_else(
-            || format!("{minor} (minor units, {currency})"),
-            |m| m.to_string(),
-        )
+    Currency::parse(currency).map_or_else(
+        || format!("{minor} (minor units, {currency})"),
+        |c| format::money(minor, c),
+    )
 }
 
 fn wallet_label(kind: &str) -> &'static str {
