@@ -104,12 +104,18 @@ pub fn annuity(terms: &LoanTerms) -> Result<Schedule, ScheduleError> {
     let currency = principal.currency();
     let r = rate.monthly_fraction();
     let payment = level_payment(principal.amount(), r, term_months);
-    let installments =
-        remaining_installments(principal, r, payment, 1, term_months, start, currency)?;
     Ok(Schedule {
         payment: Money::from_decimal(payment, currency)
             .map_err(|_| ScheduleError::PaymentTooLarge)?,
-        installments,
+        installments: remaining_installments(
+            principal,
+            r,
+            payment,
+            1,
+            term_months,
+            start,
+            currency,
+        )?,
     })
 }
 
@@ -187,19 +193,18 @@ pub fn recompute_after_prepayment(
     let currency = outstanding.currency();
     let r = terms.rate.monthly_fraction();
     let payment = level_payment(outstanding.amount(), r, terms.term_months + 1 - next_number);
-    let installments = remaining_installments(
-        outstanding,
-        r,
-        payment,
-        next_number,
-        terms.term_months,
-        terms.start,
-        currency,
-    )?;
     Ok(Schedule {
         payment: Money::from_decimal(payment, currency)
             .map_err(|_| ScheduleError::PaymentTooLarge)?,
-        installments,
+        installments: remaining_installments(
+            outstanding,
+            r,
+            payment,
+            next_number,
+            terms.term_months,
+            terms.start,
+            currency,
+        )?,
     })
 }
 

@@ -15,8 +15,12 @@ use crate::{
     db::{
         self,
         entities::{bank_accounts, bank_transfers, wallets},
+        queries::wallet as queries,
     },
-    domain::{money::Money, user::PersonName},
+    domain::{
+        money::{MAX_MINOR, Money},
+        user::PersonName,
+    },
     error::{AppError, FieldErrors, is_unique_violation},
     ledger::{EntryKind, JournalEntry, LedgerError, store},
     services::{
@@ -82,15 +86,11 @@ impl NewBankAccount {
 /// "•••• 4821": enough to recognise an account, not enough to use it.
 #[must_use]
 pub fn mask(account_number: &str) -> String {
-    let tail: String = account_number
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("•••• {tail}")
+    let skip = account_number.chars().count().saturating_sub(4);
+    format!(
+        "•••• {}",
+        account_number.chars().skip(skip).collect::<String>()
+    )
 }
 
 /// Adds a bank account for `user_id`.
@@ -264,10 +264,7 @@ async fn attempt(
     }
     let account = own_bank_account(&txn, user_id, request.bank_account_id).await?;
     let currency = request.amount.currency().code();
-    let wallet = wallets::Entity::find()
-        .filter(wallets::Column::UserId.eq(user_id))
-        .filter(wallets::Column::Currency.eq(currency))
-        .one(&txn)
+    let wallet = queries::user_wallet(&txn, user_id, currency)
         .await?
         .ok_or(AppError::NotFound)?;
     let settlement = store::platform_wallet(&txn, "settlement", currency).await?;
@@ -295,9 +292,13 @@ async fn attempt(
             )));
         }
         Err(store::PostError::Ledger(LedgerError::Money(_))) => {
+            let largest = Money::from_minor(MAX_MINOR, request.amount.currency())
+                .map_or_else(|_| String::new(), |m| m.to_string());
             return Err(AppError::Validation(FieldErrors::single(
                 "amount",
-                "This would take your wallet above the largest balance it can hold (999 999 999 999,99).",
+                format!(
+                    "This would take your wallet above the largest balance it can hold ({largest})."
+                ),
             )));
         }
         Err(store::PostError::Ledger(err)) => return Err(AppError::Unexpected(err.into())),

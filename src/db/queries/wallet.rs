@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 use uuid::Uuid;
 
@@ -12,12 +12,12 @@ use crate::db::entities::{bank_accounts, ledger_entries, wallet_transactions, wa
 
 pub const HISTORY_PER_PAGE: u64 = 20;
 
-/// The user's wallet in `currency`.
+/// The user's wallet in `currency` (also read inside a use case's transaction).
 ///
 /// # Errors
 /// On database failure.
 pub async fn user_wallet(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     user_id: Uuid,
     currency: &str,
 ) -> Result<Option<wallets::Model>, DbErr> {
