@@ -230,6 +230,8 @@ pub struct Step {
 pub struct HardRuleFailure {
     pub key: &'static str,
     pub message: String,
+    /// What would lift the rule, in the borrower's terms.
+    pub remedy: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -567,12 +569,14 @@ pub fn score(applicant: &Applicant, policy: &Policy) -> Scorecard {
         hard_rule_failures.push(HardRuleFailure {
             key: "min_age",
             message: format!("Borrowers must be at least {} years old.", policy.min_age),
+            remedy: format!("You can apply once you are {}.", policy.min_age),
         });
     }
     if !a.monthly_income.is_positive() {
         hard_rule_failures.push(HardRuleFailure {
             key: "no_income",
             message: "A loan needs a regular income to repay it.".to_owned(),
+            remedy: "A regular income, from work, a business or a pension, would make the application possible.".to_owned(),
         });
     } else if dti > u64::from(policy.max_dti_bps) {
         hard_rule_failures.push(HardRuleFailure {
@@ -580,6 +584,10 @@ pub fn score(applicant: &Applicant, policy: &Policy) -> Scorecard {
             message: format!(
                 "With this loan, debt payments would take {} of income; the limit is {} %.",
                 percent(dti),
+                policy.max_dti_bps / 100
+            ),
+            remedy: format!(
+                "A smaller amount, a longer term or paying off a debt first would bring debt payments to {} % of income or less.",
                 policy.max_dti_bps / 100
             ),
         });
@@ -590,6 +598,12 @@ pub fn score(applicant: &Applicant, policy: &Policy) -> Scorecard {
             message: format!(
                 "{} defaults in the last 12 months; at most {} is accepted.",
                 a.defaults_12m, policy.max_defaults_12m
+            ),
+            remedy: format!(
+                "Once no more than {} default{} fall{} within the last 12 months, the application can be considered.",
+                policy.max_defaults_12m,
+                if policy.max_defaults_12m == 1 { "" } else { "s" },
+                if policy.max_defaults_12m == 1 { "s" } else { "" }
             ),
         });
     }

@@ -1,8 +1,11 @@
 //! Demo data for `serve --demo` and `demo`: a fresh database gets one account
-//! per role, and the investors a bank account and 500 000 ₽ in their wallets
+//! per role, the investors a bank account and 500 000 ₽ in their wallets, and
+//! the borrowers profiles and applications: one waiting for review, one
+//! approved and open for investment, one declined by the scorecard's rules
 //! (more arrive as later features give them something to show).
 //! Never runs against a database that already has accounts.
 
+use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
 };
@@ -12,14 +15,21 @@ use crate::{
     clock::Clock,
     db::{self, entities::users},
     domain::{
-        money::{Currency, Money},
+        application::{
+            Asset, AssetKind, Education, Liability, LiabilityKind, ListingMode, LoanRequest,
+            Profile, Purpose,
+        },
+        money::{Currency, Money, Rate},
+        scoring::{Employment, Grade},
         user::{Email, KycStatus, NewPassword, PersonName, Role},
     },
     error::AppError,
     services::{
-        RequestMeta,
+        RequestMeta, applications,
         auth::{self, NewAccount},
         idempotency::IdempotencyKey,
+        review::{self, ApprovedTerms, Decision},
+        settings,
         wallet::{self, BankTransferRequest, Direction, NewBankAccount},
     },
 };
@@ -36,6 +46,7 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role)] = &[
     ("staff@demo.local", "Sergei Analyst", Role::Staff),
     ("borrower@demo.local", "Boris Borrower", Role::Borrower),
     ("borrower2@demo.local", "Daria Kuznetsova", Role::Borrower),
+    ("borrower3@demo.local", "Pavel Smirnov", Role::Borrower),
     ("investor@demo.local", "Irina Investor", Role::Investor),
     ("investor2@demo.local", "Ivan Petrov", Role::Investor),
 ];
@@ -50,6 +61,7 @@ pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, Ap
         return Ok(false);
     }
     let meta = RequestMeta::default();
+    let mut ids = Vec::with_capacity(DEMO_ACCOUNTS.len());
     for (email, name, role) in DEMO_ACCOUNTS {
         let email = Email::parse(email).map_err(|e| anyhow::anyhow!("demo email: {e}"))?;
         let account = NewAccount {
@@ -63,6 +75,7 @@ pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, Ap
         if *role == Role::Investor {
             fund_wallet(db, clock, user_id, name, &meta).await?;
         }
+        ids.push(user_id);
     }
     // Demo people have passed the identity check, so every feature is open to them.
     let txn = db::begin_write(db).await?;
@@ -75,7 +88,167 @@ pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, Ap
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    seed_applications(db, clock, &ids, &meta).await?;
     Ok(true)
+}
+
+fn rub(roubles: i64) -> Result<Money, AppError> {
+    Money::from_minor(roubles * 100, Currency::Rub)
+        .map_err(|e| anyhow::anyhow!("demo amount: {e}").into())
+}
+
+fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, AppError> {
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| anyhow::anyhow!("demo date").into())
+}
+
+/// A salaried engineer with a car loan and half a flat.
+fn steady_profile(income: i64, defaults_12m: u32) -> Result<Profile, AppError> {
+    Ok(Profile {
+        birth_date: date(1988, 4, 12)?,
+        employment: Employment::Employed,
+        employer: Some("Северсталь".to_owned()),
+        position: Some("Process engineer".to_owned()),
+        employed_since: Some(date(2019, 2, 1)?),
+        monthly_income: rub(income)?,
+        monthly_expenses: rub(income * 2 / 5)?,
+        education: Education::Master,
+        university: Some("СПбГУ".to_owned()),
+        graduation_year: Some(2010),
+        credit_score: if defaults_12m > 0 { 430 } else { 760 },
+        avg_bank_balance: rub(income / 2)?,
+        defaults_12m,
+        inquiries_12m: 1,
+        liabilities: vec![Liability {
+            kind: LiabilityKind::CarLoan,
+            outstanding: rub(280_000)?,
+            monthly_payment: rub(11_500)?,
+            start_date: date(2024, 1, 10)?,
+            end_date: Some(date(2027, 1, 10)?),
+        }],
+        assets: vec![Asset {
+            kind: AssetKind::RealEstate,
+            value: rub(5_200_000)?,
+            ownership_pct: 50,
+            held_since: Some(date(2015, 6, 1)?),
+        }],
+    })
+}
+
+/// Profiles and applications for the demo borrowers, through the same use
+/// cases people use: Boris's waits for review, Daria's was approved by the
+/// demo analyst and is open for investment, Pavel's was declined at once.
+async fn seed_applications(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    ids: &[Uuid],
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let id_of = |email: &str| {
+        DEMO_ACCOUNTS
+            .iter()
+            .position(|(e, _, _)| *e == email)
+            .and_then(|i| ids.get(i).copied())
+            .ok_or_else(|| AppError::from(anyhow::anyhow!("demo account {email} missing")))
+    };
+    let request = |amount: i64, term: u32, purpose: Purpose, description: &str| {
+        Ok::<_, AppError>(LoanRequest {
+            amount: rub(amount)?,
+            term_months: term,
+            purpose,
+            description: description.to_owned(),
+            listing_mode: ListingMode::Fixed,
+        })
+    };
+    let boris = id_of("borrower@demo.local")?;
+    applications::save_profile(db, clock, boris, &steady_profile(140_000, 0)?, meta).await?;
+    applications::submit(
+        db,
+        clock,
+        boris,
+        &request(
+            350_000,
+            24,
+            Purpose::HomeImprovement,
+            "New windows and insulation for the flat before winter; repaid from my salary.",
+        )?,
+        meta,
+    )
+    .await?;
+
+    let daria = id_of("borrower2@demo.local")?;
+    applications::save_profile(db, clock, daria, &steady_profile(190_000, 0)?, meta).await?;
+    let listed = applications::submit(
+        db,
+        clock,
+        daria,
+        &request(
+            600_000,
+            36,
+            Purpose::Business,
+            "Second coffee machine and a kiosk fit-out for my café near the station.",
+        )?,
+        meta,
+    )
+    .await?;
+    let analyst = id_of("staff@demo.local")?;
+    let loan = applications::reread(db, listed.loan_id).await?;
+    let platform = settings::load(db).await?;
+    let scored = (
+        loan.risk_grade.as_deref().and_then(Grade::parse),
+        loan.rate_annual
+            .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok()),
+    );
+    if let (Some(grade), Some(rate)) = scored
+        && let Some(band) = platform.band(grade)
+    {
+        // Inside the grade's band whatever the scorecard gave: at most
+        // 500 000 and 36 months.
+        let amount = rub(500_000)?;
+        let amount = if amount.minor() > band.max_amount.minor() {
+            band.max_amount
+        } else {
+            amount
+        };
+        let term_months = platform
+            .loan_terms
+            .iter()
+            .copied()
+            .filter(|t| *t <= band.max_term_months.min(36))
+            .max()
+            .unwrap_or(12);
+        review::decide(
+            db,
+            clock,
+            analyst,
+            listed.loan_id,
+            &Decision::Approve(ApprovedTerms {
+                grade,
+                amount,
+                term_months,
+                rate,
+            }),
+            "Café has two years of accounts; approved for less than asked to keep payments under a third of income.",
+            meta,
+        )
+        .await?;
+    }
+
+    let pavel = id_of("borrower3@demo.local")?;
+    applications::save_profile(db, clock, pavel, &steady_profile(70_000, 3)?, meta).await?;
+    applications::submit(
+        db,
+        clock,
+        pavel,
+        &request(
+            200_000,
+            12,
+            Purpose::DebtConsolidation,
+            "Paying off two credit cards at a lower rate in one loan.",
+        )?,
+        meta,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Gives a demo investor a bank account and money to invest, through the same

@@ -1,11 +1,14 @@
 //! Use cases: one public async fn per user intent, each in exactly one database
 //! transaction (or none for pure reads). The only code that changes state.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod idempotency;
+pub mod loans;
 pub mod password;
+pub mod review;
 pub mod settings;
 pub mod wallet;
 

@@ -27,3 +27,12 @@ pub fn datetime(at: &DateTime<Utc>) -> String {
 pub fn date(at: &DateTime<Utc>) -> String {
     at.format("%-d %b %Y").to_string()
 }
+
+/// A stored rate in basis points as people read it ("15.50 %").
+#[must_use]
+pub fn rate(bps: i32) -> String {
+    u32::try_from(bps)
+        .ok()
+        .and_then(|bps| crate::domain::money::Rate::from_bps(bps).ok())
+        .map_or_else(|| format!("{bps} bp"), |rate| rate.to_string())
+}

@@ -86,6 +86,52 @@ pub fn checked(value: Option<&String>) -> bool {
     value.is_some_and(|v| !v.is_empty())
 }
 
+/// A form with no fields but the CSRF token.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// One option of a `<select>`, as `macros.html`'s `select` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The options `(value, label)` with `current` selected, after a first
+/// empty option reading `prompt` when `prompt` is not empty.
+#[must_use]
+pub fn choices<'a>(
+    prompt: &str,
+    options: impl IntoIterator<Item = (&'a str, &'a str)>,
+    current: &str,
+) -> Vec<Choice> {
+    let mut out = Vec::new();
+    if !prompt.is_empty() {
+        out.push(Choice {
+            value: String::new(),
+            label: prompt.to_owned(),
+            selected: current.is_empty(),
+        });
+    }
+    out.extend(options.into_iter().map(|(value, label)| Choice {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        selected: value == current,
+    }));
+    out
+}
+
+/// Adds the first message of each field `validator` refused to `errors`.
+pub fn add_validation_errors(errors: &mut FieldErrors, validated: Result<(), ValidationErrors>) {
+    if let Err(found) = validated {
+        for (field, message) in field_errors(&found).iter() {
+            errors.add(field, message);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

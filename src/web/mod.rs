@@ -18,6 +18,7 @@ pub mod investor;
 pub mod layout;
 pub mod observe;
 pub mod public;
+pub mod scorecard;
 pub mod session;
 pub mod wallet;
 
@@ -56,7 +57,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             scope("/borrower")
                 .wrap(from_fn(guards::borrowers))
-                .route("", get().to(borrower::dashboard::show)),
+                .route("", get().to(borrower::dashboard::show))
+                .service(
+                    resource("/profile")
+                        .route(get().to(borrower::profile::form))
+                        .route(post().to(borrower::profile::submit)),
+                )
+                .route("/loans", post().to(borrower::loans::create))
+                .route("/loans/new", get().to(borrower::loans::new))
+                .route("/loans/{id}", get().to(borrower::loans::show))
+                .route("/loans/{id}/withdraw", post().to(borrower::loans::withdraw)),
         )
         .service(
             scope("/investor")
@@ -87,6 +97,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             scope("/admin")
                 .wrap(from_fn(guards::staff))
                 .route("", get().to(admin::dashboard::show))
+                .route("/applications", get().to(admin::applications::index))
+                .route("/applications/{id}", get().to(admin::applications::show))
+                .route(
+                    "/applications/{id}/decision",
+                    post().to(admin::applications::decide),
+                )
                 .service(
                     scope("/users").wrap(from_fn(guards::admins)).service(
                         resource("")

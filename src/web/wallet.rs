@@ -33,7 +33,7 @@ use crate::{
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
         format,
-        forms::StrictForm,
+        forms::{Empty, StrictForm},
         layout::{BaseCtx, form_status, render, see_other},
         session::{self, FlashLevel, SessionUser},
     },
@@ -300,11 +300,6 @@ pub async fn remove_bank_account(
     }
     Ok(see_other("/wallet#bank-accounts"))
 }
-
-/// A form with no fields but the CSRF token.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Empty {}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -22,6 +22,7 @@ pub mod ledger_head;
 pub mod loan_requests;
 pub mod platform_settings;
 pub mod repayment_schedule;
+pub mod scoring_results;
 pub mod sessions;
 pub mod users;
 pub mod wallet_transactions;

@@ -14,6 +14,7 @@ pub use super::ledger_head::Entity as LedgerHead;
 pub use super::loan_requests::Entity as LoanRequests;
 pub use super::platform_settings::Entity as PlatformSettings;
 pub use super::repayment_schedule::Entity as RepaymentSchedule;
+pub use super::scoring_results::Entity as ScoringResults;
 pub use super::sessions::Entity as Sessions;
 pub use super::users::Entity as Users;
 pub use super::wallet_transactions::Entity as WalletTransactions;

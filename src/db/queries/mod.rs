@@ -3,6 +3,7 @@
 
 use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait};
 
+pub mod applications;
 pub mod audit;
 pub mod users;
 pub mod wallet;

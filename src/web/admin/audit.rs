@@ -68,7 +68,7 @@ impl AuditPage {
 }
 
 /// "action_name" as "Action name".
-fn humanize(action: &str) -> String {
+pub fn humanize(action: &str) -> String {
     let mut text = action.replace('_', " ");
     if let Some(first) = text.get_mut(0..1) {
         first.make_ascii_uppercase();

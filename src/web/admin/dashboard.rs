@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web::Data};
 use askama::Template;
 
 use crate::{
-    db::queries::users,
+    db::queries::{applications, users},
     state::AppState,
     web::{
         error::WebError,
@@ -17,9 +17,15 @@ use crate::{
 struct DashboardPage {
     base: BaseCtx,
     counts: Vec<(String, u64)>,
+    awaiting_review: u64,
 }
 
 pub async fn show(base: BaseCtx, state: Data<AppState>) -> Result<HttpResponse, WebError> {
     let counts = users::count_by_role(&state.db).await?;
-    page(&DashboardPage { base, counts })
+    let awaiting_review = applications::awaiting_review(&state.db).await?;
+    page(&DashboardPage {
+        base,
+        counts,
+        awaiting_review,
+    })
 }

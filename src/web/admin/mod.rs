@@ -1,3 +1,4 @@
+pub mod applications;
 pub mod audit;
 pub mod dashboard;
 pub mod ledger;

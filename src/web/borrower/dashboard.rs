@@ -1,12 +1,15 @@
-//! `GET /borrower`: the borrower's home.
+//! `GET /borrower`: the borrower's home: their applications and what to do next.
 
 use actix_web::{HttpResponse, web::Data};
 use askama::Template;
 
 use crate::{
+    db::queries::applications as queries,
+    services::applications,
     state::AppState,
     web::{
         account::summary::{self, AccountView},
+        borrower::loans::LoanFacts,
         error::WebError,
         extractors::CurrentUser,
         layout::{BaseCtx, page},
@@ -18,6 +21,9 @@ use crate::{
 struct DashboardPage {
     base: BaseCtx,
     account: AccountView,
+    loans: Vec<LoanFacts>,
+    has_profile: bool,
+    cannot_apply: Option<String>,
 }
 
 pub async fn show(
@@ -25,8 +31,16 @@ pub async fn show(
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, WebError> {
+    let loans = queries::for_borrower(&state.db, user.id)
+        .await?
+        .iter()
+        .map(LoanFacts::new)
+        .collect::<Result<Vec<_>, _>>()?;
     page(&DashboardPage {
         base,
         account: summary::load(&state.db, user.id).await?,
+        loans,
+        has_profile: queries::profile(&state.db, user.id).await?.is_some(),
+        cannot_apply: applications::cannot_apply_because(&state.db, user.id).await?,
     })
 }

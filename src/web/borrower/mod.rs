@@ -1,1 +1,3 @@
 pub mod dashboard;
+pub mod loans;
+pub mod profile;

@@ -1,0 +1,229 @@
+//! Staff's decision on a scored application: approve with terms inside the
+//! grade's band (which lists the loan for funding with a deadline), or reject
+//! with a reason. Audited with the terms before and after and the comment.
+
+use chrono::TimeDelta;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use uuid::Uuid;
+
+use crate::{
+    clock::Clock,
+    db::{self, entities::loan_requests, entities::users},
+    domain::{
+        lifecycle::{LoanEvent, LoanStatus},
+        money::{Money, Rate},
+        scoring::Grade,
+        settings::Settings,
+    },
+    error::{AppError, FieldErrors},
+    services::{
+        RequestMeta,
+        applications::{LoanChange, record_loan_event, reread},
+        loans, settings,
+    },
+};
+
+/// Longest staff comment kept.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+/// The terms staff approve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedTerms {
+    pub grade: Grade,
+    pub amount: Money,
+    pub term_months: u32,
+    pub rate: Rate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Approve(ApprovedTerms),
+    Reject,
+}
+
+/// Why approved terms cannot stand, field by field.
+#[must_use]
+pub fn terms_errors(
+    terms: &ApprovedTerms,
+    loan: &loan_requests::Model,
+    settings: &Settings,
+) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let Some(band) = settings.band(terms.grade) else {
+        errors.add("risk_grade", "Choose a grade from A to F.");
+        return errors;
+    };
+    let amount = terms.amount.minor();
+    if amount > loan.amount {
+        errors.add(
+            "amount",
+            format!(
+                "The amount may only be lowered: at most {} (what the borrower asked for).",
+                Money::from_minor(loan.amount, terms.amount.currency()).unwrap_or(terms.amount)
+            ),
+        );
+    } else if amount > band.max_amount.minor() {
+        errors.add(
+            "amount",
+            format!(
+                "Grade {} may borrow at most {}.",
+                terms.grade, band.max_amount
+            ),
+        );
+    } else if amount < settings.min_loan_amount.minor() {
+        errors.add(
+            "amount",
+            format!(
+                "The smallest loan the platform lists is {}.",
+                settings.min_loan_amount
+            ),
+        );
+    }
+    if !settings.loan_terms.contains(&terms.term_months) {
+        errors.add("term_months", "Choose one of the platform's terms.");
+    } else if terms.term_months > band.max_term_months {
+        errors.add(
+            "term_months",
+            format!(
+                "Grade {} may borrow for at most {} months.",
+                terms.grade, band.max_term_months
+            ),
+        );
+    }
+    if terms.rate < band.min_rate || terms.rate > band.max_rate {
+        errors.add(
+            "rate_annual",
+            format!(
+                "For grade {} the rate must be from {} to {}.",
+                terms.grade, band.min_rate, band.max_rate
+            ),
+        );
+    }
+    errors
+}
+
+/// Records staff's decision on `loan_id`. Returns the loan's new status:
+/// `funding` after an approval (approved, then listed at once), `rejected`.
+///
+/// # Errors
+/// `Validation` for a missing comment or terms outside the grade's band;
+/// `Rejected` for a move the lifecycle refuses (e.g. approving a withdrawn
+/// application) or a borrower whose identity is not verified while the
+/// platform requires it; `NotFound`; database failures.
+pub async fn decide(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    staff_id: Uuid,
+    loan_id: Uuid,
+    decision: &Decision,
+    comment: &str,
+    meta: &RequestMeta,
+) -> Result<LoanStatus, AppError> {
+    let now = clock.now();
+    let comment = comment.trim();
+    let mut errors = FieldErrors::new();
+    if comment.is_empty() {
+        errors.add("comment", "Explain the decision: the comment is required.");
+    } else if comment.chars().count() > MAX_COMMENT_CHARS {
+        errors.add(
+            "comment",
+            format!("Keep the comment under {MAX_COMMENT_CHARS} characters."),
+        );
+    }
+    let txn = db::begin_write(db).await?;
+    let settings = settings::load(&txn).await?;
+    let loan = loans::lock(&txn, loan_id).await?;
+    if let Decision::Approve(terms) = decision {
+        for (field, message) in terms_errors(terms, &loan, &settings).iter() {
+            errors.add(field, message);
+        }
+    }
+    errors.into_result()?;
+
+    let status = match decision {
+        Decision::Approve(terms) => {
+            if settings.kyc_required {
+                let borrower = users::Entity::find_by_id(loan.borrower_id)
+                    .one(&txn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                if borrower.kyc_status != "verified" {
+                    return Err(AppError::Rejected(
+                        "The borrower's identity is not verified yet, and the platform requires it before a loan is listed. Review their identity first."
+                            .to_owned(),
+                    ));
+                }
+            }
+            let approved = loan_requests::ActiveModel {
+                risk_grade: Set(Some(terms.grade.as_str().to_owned())),
+                amount: Set(terms.amount.minor()),
+                term_months: Set(i32::try_from(terms.term_months).unwrap_or(i32::MAX)),
+                rate_annual: Set(Some(i32::try_from(terms.rate.bps()).unwrap_or(0))),
+                ..Default::default()
+            };
+            loans::apply(&txn, &loan, LoanEvent::Approve, now, approved).await?;
+            let approved_loan = reread(&txn, loan_id).await?;
+            record_loan_event(
+                &txn,
+                LoanChange {
+                    actor: Some(staff_id),
+                    action: "loan_approved",
+                    before: Some(&loan),
+                    comment: Some(comment),
+                },
+                &approved_loan,
+                meta,
+                now,
+            )
+            .await?;
+            let listed = loan_requests::ActiveModel {
+                listed_at: Set(Some(now)),
+                funding_deadline: Set(Some(
+                    now + TimeDelta::days(i64::from(settings.funding_days)),
+                )),
+                ..Default::default()
+            };
+            let status = loans::apply(&txn, &approved_loan, LoanEvent::List, now, listed).await?;
+            let listed_loan = reread(&txn, loan_id).await?;
+            record_loan_event(
+                &txn,
+                LoanChange {
+                    actor: Some(staff_id),
+                    action: "loan_listed",
+                    before: Some(&approved_loan),
+                    comment: None,
+                },
+                &listed_loan,
+                meta,
+                now,
+            )
+            .await?;
+            status
+        }
+        Decision::Reject => {
+            let rejected = loan_requests::ActiveModel {
+                rejection_reason: Set(Some(comment.to_owned())),
+                closed_at: Set(Some(now)),
+                ..Default::default()
+            };
+            let status = loans::apply(&txn, &loan, LoanEvent::Reject, now, rejected).await?;
+            let after = reread(&txn, loan_id).await?;
+            record_loan_event(
+                &txn,
+                LoanChange {
+                    actor: Some(staff_id),
+                    action: "loan_rejected",
+                    before: Some(&loan),
+                    comment: Some(comment),
+                },
+                &after,
+                meta,
+                now,
+            )
+            .await?;
+            status
+        }
+    };
+    txn.commit().await?;
+    Ok(status)
+}

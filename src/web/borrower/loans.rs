@@ -1,0 +1,344 @@
+//! The borrower's applications: `GET /borrower/loans/new`, `POST
+//! /borrower/loans`, `GET /borrower/loans/{id}` and `POST
+//! /borrower/loans/{id}/withdraw`.
+
+use actix_session::Session;
+use actix_web::{
+    HttpResponse,
+    web::{Data, Path},
+};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::{
+    db::{entities::loan_requests, queries::applications as queries},
+    domain::{
+        application::{DESCRIPTION_LENGTH, ListingMode, LoanRequest, Purpose},
+        lifecycle::LoanStatus,
+        money::{Currency, Money, Rate},
+        schedule::{self, LoanTerms},
+    },
+    error::{AppError, FieldErrors},
+    services::{applications, settings},
+    state::AppState,
+    web::{
+        error::WebError,
+        extractors::{ClientMeta, CurrentUser},
+        format,
+        forms::{Choice, Empty, StrictForm, add_validation_errors, choices},
+        layout::{BaseCtx, form_status, page, render, see_other},
+        scorecard::ScorecardView,
+        session::{self, FlashLevel},
+    },
+};
+
+#[derive(Debug, Default, Clone, Deserialize, Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApplicationForm {
+    amount: String,
+    term_months: String,
+    purpose: String,
+    #[validate(length(
+        min = 20,
+        max = 2000,
+        message = "Describe what the loan is for in 20 to 2000 characters."
+    ))]
+    description: String,
+    listing_mode: String,
+}
+
+impl ApplicationForm {
+    fn parse(&self) -> Result<LoanRequest, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        add_validation_errors(&mut errors, self.validate());
+        let amount = Money::parse(&self.amount, Currency::Rub)
+            .map_err(|err| errors.add("amount", err.to_string()))
+            .ok();
+        let term = self
+            .term_months
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| errors.add("term_months", "Choose a term."))
+            .ok();
+        let purpose = Purpose::parse(self.purpose.trim());
+        if purpose.is_none() {
+            errors.add("purpose", "Choose what the loan is for.");
+        }
+        let listing_mode = match self.listing_mode.trim() {
+            "" => Some(ListingMode::Fixed),
+            word => ListingMode::parse(word),
+        };
+        if listing_mode.is_none() {
+            errors.add("listing_mode", "Choose how the loan is priced.");
+        }
+        match (amount, term, purpose, listing_mode) {
+            (Some(amount), Some(term_months), Some(purpose), Some(listing_mode))
+                if errors.is_empty() =>
+            {
+                Ok(LoanRequest {
+                    amount,
+                    term_months,
+                    purpose,
+                    description: self.description.trim().to_owned(),
+                    listing_mode,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "borrower/loans/new.html")]
+struct NewApplicationPage {
+    base: BaseCtx,
+    form: ApplicationForm,
+    term_choices: Vec<Choice>,
+    purpose_choices: Vec<Choice>,
+    limits: String,
+    blocked: Option<String>,
+    errors: FieldErrors,
+}
+
+async fn new_page(
+    state: &AppState,
+    base: BaseCtx,
+    user_id: Uuid,
+    form: ApplicationForm,
+    errors: FieldErrors,
+) -> Result<NewApplicationPage, WebError> {
+    let settings = settings::load(&state.db).await?;
+    let blocked = applications::cannot_apply_because(&state.db, user_id).await?;
+    let terms: Vec<String> = settings.loan_terms.iter().map(u32::to_string).collect();
+    let term_labels: Vec<String> = terms.iter().map(|t| format!("{t} months")).collect();
+    Ok(NewApplicationPage {
+        term_choices: choices(
+            "Choose…",
+            terms
+                .iter()
+                .zip(&term_labels)
+                .map(|(t, label)| (t.as_str(), label.as_str())),
+            &form.term_months,
+        ),
+        purpose_choices: choices(
+            "Choose…",
+            Purpose::ALL.iter().map(|p| (p.as_str(), p.label())),
+            &form.purpose,
+        ),
+        limits: format!(
+            "From {} to {}, for {} months.",
+            settings.min_loan_amount,
+            settings.max_loan_amount,
+            terms.join(", ")
+        ),
+        base,
+        form,
+        blocked,
+        errors,
+    })
+}
+
+pub async fn new(
+    base: BaseCtx,
+    state: Data<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<HttpResponse, WebError> {
+    let page_data = new_page(
+        &state,
+        base,
+        user.id,
+        ApplicationForm::default(),
+        FieldErrors::new(),
+    )
+    .await?;
+    page(&page_data)
+}
+
+pub async fn create(
+    base: BaseCtx,
+    session: Session,
+    state: Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    ClientMeta(meta): ClientMeta,
+    StrictForm(form): StrictForm<ApplicationForm>,
+) -> Result<HttpResponse, WebError> {
+    let result = match form.parse() {
+        Ok(request) => {
+            applications::submit(&state.db, state.clock.as_ref(), user.id, &request, &meta).await
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(submitted) => {
+            let message = if submitted.status == LoanStatus::Rejected {
+                "Your application was scored, and the platform's rules decline it. The page below explains why and what would change it."
+            } else {
+                "Your application is received and scored. Staff will review it; you will get an email with their decision."
+            };
+            session::flash(&session, FlashLevel::Success, message);
+            Ok(see_other(&format!("/borrower/loans/{}", submitted.loan_id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let page_data = new_page(&state, base, user.id, form, errors).await?;
+            render(form_status(&page_data.errors), &page_data)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A loan's figures as the borrower reads them.
+pub struct LoanFacts {
+    pub id: Uuid,
+    pub status: LoanStatus,
+    pub created: String,
+    pub requested: String,
+    pub amount: String,
+    pub amount_changed: bool,
+    pub requested_term_months: i32,
+    pub term_months: i32,
+    pub rate: Option<String>,
+    pub monthly_payment: Option<String>,
+    pub grade: Option<String>,
+    pub purpose: String,
+    pub description: String,
+    pub funding_deadline: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub funded_percent: i64,
+}
+
+impl LoanFacts {
+    /// # Errors
+    /// When the stored status or currency is unknown.
+    pub fn new(loan: &loan_requests::Model) -> Result<Self, AppError> {
+        let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+        let status = crate::services::loans::status_of(loan)?;
+        let monthly_payment = loan.rate_annual.and_then(|bps| {
+            let terms = LoanTerms {
+                principal: Money::from_minor(loan.amount, currency).ok()?,
+                rate: Rate::from_bps(u32::try_from(bps).ok()?).ok()?,
+                term_months: u32::try_from(loan.term_months).ok()?,
+                start: loan.created_at.date_naive(),
+            };
+            Some(schedule::annuity(&terms).ok()?.payment.to_string())
+        });
+        Ok(Self {
+            id: loan.id,
+            status,
+            created: format::date(&loan.created_at),
+            requested: format::money(loan.requested_amount, currency),
+            amount: format::money(loan.amount, currency),
+            amount_changed: loan.amount != loan.requested_amount,
+            requested_term_months: loan.requested_term_months,
+            term_months: loan.term_months,
+            rate: loan.rate_annual.map(format::rate),
+            monthly_payment,
+            grade: loan.risk_grade.clone(),
+            purpose: Purpose::parse(&loan.purpose)
+                .map_or_else(|| loan.purpose.clone(), |p| p.label().to_owned()),
+            description: loan.description.clone(),
+            funding_deadline: loan.funding_deadline.as_ref().map(format::datetime),
+            rejection_reason: loan.rejection_reason.clone(),
+            funded_percent: (loan.funded_amount * 100)
+                .checked_div(loan.amount)
+                .unwrap_or(0),
+        })
+    }
+
+    /// The status word used for the badge's class.
+    #[must_use]
+    pub fn badge(&self) -> &'static str {
+        match self.status {
+            LoanStatus::Rejected | LoanStatus::Defaulted | LoanStatus::Expired => "rejected",
+            LoanStatus::Withdrawn => "none",
+            LoanStatus::Pending | LoanStatus::Scoring | LoanStatus::Approved => "pending",
+            LoanStatus::Funding | LoanStatus::Funded | LoanStatus::Active | LoanStatus::Repaid => {
+                "verified"
+            }
+        }
+    }
+
+    /// What happens next, in one sentence.
+    #[must_use]
+    pub fn next_step(&self) -> &'static str {
+        match self.status {
+            LoanStatus::Pending | LoanStatus::Scoring => {
+                "Staff are reviewing your application. You will get an email with their decision."
+            }
+            LoanStatus::Approved | LoanStatus::Funding => {
+                "Your loan is on the marketplace. Investors are funding it; the money reaches your wallet when it is fully funded."
+            }
+            LoanStatus::Funded => "Your loan is fully funded and is being paid out.",
+            LoanStatus::Active => "Your loan is paid out. Pay each installment by its due date.",
+            LoanStatus::Repaid => "This loan is repaid in full. Thank you.",
+            LoanStatus::Rejected => "This application was declined.",
+            LoanStatus::Withdrawn => "You withdrew this application.",
+            LoanStatus::Expired => {
+                "The funding period ended before investors covered the whole amount."
+            }
+            LoanStatus::Defaulted => "This loan is in default.",
+        }
+    }
+
+    #[must_use]
+    pub fn can_withdraw(&self) -> bool {
+        applications::OPEN_STATUSES.contains(&self.status)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "borrower/loans/show.html")]
+struct LoanPage {
+    base: BaseCtx,
+    loan: LoanFacts,
+    card: Option<ScorecardView>,
+}
+
+pub async fn show(
+    base: BaseCtx,
+    state: Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: Path<Uuid>,
+) -> Result<HttpResponse, WebError> {
+    let id = path.into_inner();
+    let loan = queries::owned_by(&state.db, user.id, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+    let card = queries::latest_scoring(&state.db, id)
+        .await?
+        .map(|card| ScorecardView::new(&card, currency));
+    page(&LoanPage {
+        base,
+        loan: LoanFacts::new(&loan)?,
+        card,
+    })
+}
+
+pub async fn withdraw(
+    session: Session,
+    state: Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    ClientMeta(meta): ClientMeta,
+    path: Path<Uuid>,
+    StrictForm(_): StrictForm<Empty>,
+) -> Result<HttpResponse, WebError> {
+    let id = path.into_inner();
+    applications::withdraw(&state.db, state.clock.as_ref(), user.id, id, &meta).await?;
+    session::flash(
+        &session,
+        FlashLevel::Success,
+        "Your application is withdrawn. You can apply again whenever you like.",
+    );
+    Ok(see_other(&format!("/borrower/loans/{id}")))
+}
+
+/// The description's allowed length, for the form's hint.
+#[must_use]
+pub fn description_hint() -> String {
+    format!(
+        "{} to {} characters: what the money is for and how you will repay it. Investors read it; do not include your name, address or phone number.",
+        DESCRIPTION_LENGTH.0, DESCRIPTION_LENGTH.1
+    )
+}
