@@ -376,3 +376,195 @@ async fn an_admin_changes_a_grade_band() {
     assert_eq!(saved.as_deref(), Some("19"));
     client.close().await.unwrap();
 }
+
+async fn choose(client: &Client, field: &str, value: &str) {
+    client
+        .find(Locator::Id(field))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+/// Date inputs take typed text in the browser's locale; set the ISO value the form sends.
+async fn set_date(client: &Client, field: &str, iso: &str) {
+    client
+        .execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![json!(field), json!(iso)],
+        )
+        .await
+        .unwrap();
+}
+
+/// Clicks the submit button with `name=action` and `value`.
+async fn press_action(client: &Client, value: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "button[name=action][value='{value}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let borrower = sign_in_as(&client, &app, Role::Borrower).await;
+    follow(&client, "Fill in your profile", "/borrower/profile").await;
+    set_date(&client, "birth_date", "1986-09-30").await;
+    choose(&client, "education", "bachelor").await;
+    choose(&client, "employment_status", "employed").await;
+    fill(&client, "employer", "Ромашка LLC").await;
+    set_date(&client, "employed_since", "2018-03-01").await;
+    fill(&client, "monthly_income", "160 000").await;
+    fill(&client, "monthly_expenses", "55000").await;
+    fill(&client, "avg_bank_balance", "90000").await;
+    fill(&client, "credit_score", "790").await;
+    fill(&client, "defaults_12m", "0").await;
+    fill(&client, "inquiries_12m", "1").await;
+    // A debt row: added by its button, everything typed so far survives.
+    press_action(&client, "add_liability").await;
+    client
+        .wait()
+        .for_element(Locator::Id("liability_kind_0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .find(Locator::Id("employer"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Ромашка LLC")
+    );
+    choose(&client, "liability_kind_0", "credit_card").await;
+    fill(&client, "liability_outstanding_0", "40000").await;
+    fill(&client, "liability_monthly_payment_0", "4000").await;
+    set_date(&client, "liability_start_date_0", "2023-05-01").await;
+    screenshot(&client, "30-borrower-profile").await;
+    press_action(&client, "save").await;
+    wait_for_path(&client, "/borrower/loans/new").await;
+
+    let limits = text_of(&client, "limits").await;
+    assert!(
+        limits.contains("From 10 000,00 ₽ to 3 000 000,00 ₽"),
+        "{limits}"
+    );
+    fill(&client, "amount", "400000").await;
+    choose(&client, "term_months", "24").await;
+    choose(&client, "purpose", "home_improvement").await;
+    fill(
+        &client,
+        "description",
+        "A new kitchen: cabinets, stove and fitting; repaid from my salary.",
+    )
+    .await;
+    press(&client, "/borrower/loans").await;
+    client
+        .wait()
+        .for_element(Locator::Id("scorecard"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, "loan-status").await, "In review");
+    let summary = text_of(&client, "scorecard").await;
+    assert!(summary.contains("of 1000 points"), "{summary}");
+    assert!(
+        summary.contains("What would change the outcome"),
+        "{summary}"
+    );
+    let loan_path = client.current_url().await.unwrap().path().to_owned();
+    let loan_id = loan_path.rsplit('/').next().unwrap().to_owned();
+    screenshot(&client, "31-application-scored").await;
+
+    crate::applications::set_kyc(&app, &borrower.email, "verified").await;
+    client.delete_all_cookies().await.unwrap();
+    sign_in_as(&client, &app, Role::Staff).await;
+    follow(&client, "Applications", "/admin/applications").await;
+    let queue = text_of(&client, "queue").await;
+    assert!(queue.contains(&borrower.email), "{queue}");
+    client
+        .find(Locator::Css(&format!(
+            "a[href='/admin/applications/{loan_id}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, &format!("/admin/applications/{loan_id}")).await;
+    let grade = text_of(&client, "grade").await;
+    let band = *crowdlend::domain::settings::Settings::default()
+        .band(crowdlend::domain::scoring::Grade::parse(&grade).unwrap())
+        .unwrap();
+    // Staff set the band's lowest rate instead of the one suggested.
+    let new_rate = band.min_rate;
+    client
+        .find(Locator::Id("decision"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(
+        &client,
+        "rate_annual",
+        &new_rate.percent().normalize().to_string(),
+    )
+    .await;
+    fill(
+        &client,
+        "comment",
+        "Long employment, low debts: best rate of the band.",
+    )
+    .await;
+    screenshot(&client, "32-staff-decision").await;
+    press(&client, &format!("/admin/applications/{loan_id}/decision")).await;
+    let flash = client
+        .wait()
+        .for_element(Locator::Css(".flash-success"))
+        .await
+        .unwrap();
+    assert!(flash.text().await.unwrap().contains("approved and listed"));
+    assert_eq!(text_of(&client, "loan-status").await, "Open for investment");
+
+    client.delete_all_cookies().await.unwrap();
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(&client, "email", &borrower.email).await;
+    fill(&client, "password", &borrower.password).await;
+    submit(&client).await;
+    wait_for_path(&client, "/borrower").await;
+    assert!(
+        text_of(&client, "applications")
+            .await
+            .contains("Open for investment")
+    );
+    client
+        .goto(&format!("{}{loan_path}", app.address))
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&client, "rate").await,
+        new_rate.to_string().replace('\u{a0}', " ")
+    );
+    assert!(
+        text_of(&client, "funding-deadline")
+            .await
+            .contains("7 Dec 2026")
+    );
+    screenshot(&client, "33-borrower-sees-listed-loan").await;
+    client.close().await.unwrap();
+}

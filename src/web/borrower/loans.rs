@@ -281,6 +281,17 @@ impl LoanFacts {
         }
     }
 
+    /// Before staff decide, the rate is only the scorecard's suggestion.
+    #[must_use]
+    pub fn rate_label(&self) -> &'static str {
+        match self.status {
+            LoanStatus::Pending | LoanStatus::Scoring | LoanStatus::Rejected => {
+                "Suggested annual rate"
+            }
+            _ => "Annual rate",
+        }
+    }
+
     #[must_use]
     pub fn can_withdraw(&self) -> bool {
         applications::OPEN_STATUSES.contains(&self.status)
