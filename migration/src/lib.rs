@@ -14,6 +14,7 @@ mod m20261122_000004_create_ledger;
 mod m20261122_000005_create_audit_and_settings;
 mod m20261123_000006_create_banking_and_idempotency;
 mod m20261125_000007_make_ledger_append_only;
+mod m20261126_000009_create_outbox_and_identity;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_audit_and_settings::Migration),
             Box::new(m20261123_000006_create_banking_and_idempotency::Migration),
             Box::new(m20261125_000007_make_ledger_append_only::Migration),
+            Box::new(m20261126_000009_create_outbox_and_identity::Migration),
         ]
     }
 }
