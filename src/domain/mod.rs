@@ -4,6 +4,7 @@
 pub mod accrual;
 pub mod lifecycle;
 pub mod money;
+pub mod outbox;
 pub mod schedule;
 pub mod scoring;
 pub mod settings;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod idempotency;
+pub mod outbox;
 pub mod password;
 pub mod settings;
 pub mod wallet;
