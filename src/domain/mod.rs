@@ -2,6 +2,7 @@
 //! Time comes in as an argument; errors are enums named for the rule.
 
 pub mod accrual;
+pub mod identity;
 pub mod lifecycle;
 pub mod money;
 pub mod outbox;

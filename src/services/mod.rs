@@ -5,6 +5,8 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod idempotency;
+pub mod identity;
+pub mod kyc;
 pub mod outbox;
 pub mod password;
 pub mod settings;

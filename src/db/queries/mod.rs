@@ -4,6 +4,7 @@
 use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait};
 
 pub mod audit;
+pub mod outbox;
 pub mod users;
 pub mod wallet;
 

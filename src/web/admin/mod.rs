@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod dashboard;
+pub mod jobs;
 pub mod ledger;
 pub mod settings;
 pub mod users;
