@@ -3,15 +3,17 @@
 use std::{io::IsTerminal, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::{
-    clock::{Clock, SharedClock, SystemClock},
+    clock::{Clock, FixedClock, SharedClock, SystemClock},
     config::{SecretKeySource, Settings},
     db::{self, session_store::DbSessionStore},
     domain::user::{Email, NewPassword, PersonName, Role},
     error::AppError,
-    ledger,
+    jobs, ledger,
+    mail::Mailer,
     services::{
         RequestMeta,
         auth::{self, NewAccount},
@@ -52,6 +54,31 @@ pub enum Command {
     Demo,
     /// Check every ledger invariant and the hash chain; exit 1 on any violation.
     Verify,
+    /// Background jobs, one pass at a time (cron-friendly; `serve` also runs them).
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Run one pass of a job and print what it did.
+    Run {
+        /// Which job.
+        #[arg(value_enum)]
+        name: JobName,
+        /// Run as of this day (YYYY-MM-DD) at the current time of day, instead of now.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
+    },
+}
+
+/// The jobs that exist so far (DESIGN.md section 11 lists the others to come).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobName {
+    /// Send the queued emails that are due.
+    Outbox,
 }
 
 /// Runs a command with loaded settings.
@@ -100,6 +127,32 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             serve(settings, db, clock).await
         }
+        Command::Jobs {
+            command: JobsCommand::Run { name, date },
+        } => run_job(&settings, &db, clock, name, date).await,
+    }
+}
+
+async fn run_job(
+    settings: &Settings,
+    db: &sea_orm::DatabaseConnection,
+    clock: SharedClock,
+    name: JobName,
+    date: Option<NaiveDate>,
+) -> anyhow::Result<()> {
+    let clock: SharedClock = match date {
+        Some(day) => Arc::new(FixedClock::at(day.and_time(clock.now().time()).and_utc())),
+        None => clock,
+    };
+    match name {
+        JobName::Outbox => {
+            let mailer = Mailer::from_settings(settings)?;
+            let report = jobs::outbox::run(db, &mailer, clock.as_ref())
+                .await
+                .context("the outbox job failed")?;
+            println!("outbox: {report} (through {})", mailer.describe());
+            Ok(())
+        }
     }
 }
 
@@ -132,6 +185,9 @@ async fn serve(
             }
         }
     });
+    let mailer = Mailer::from_settings(&settings)?;
+    tracing::info!(to = %mailer.describe(), "emails go out through the outbox job");
+    jobs::spawn_outbox_worker(db.clone(), mailer, clock.clone());
     let base_url = settings.base_url.clone();
     let app = Application::build(settings, db, clock)?;
     tracing::info!(port = app.port(), "listening");

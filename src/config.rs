@@ -24,6 +24,11 @@ pub struct Settings {
     /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a
     /// reverse proxy that sets them; otherwise anyone could spoof their address).
     pub trust_proxy_headers: bool,
+    /// Where emails go: an SMTP server, or (when unset) `.eml` files under
+    /// `DATA_DIR/mail`.
+    pub smtp_url: Option<SmtpUrl>,
+    /// The sender of every email, e.g. `Crowdlend <no-reply@example.com>`.
+    pub mail_from: lettre::message::Mailbox,
 }
 
 /// A secret that never appears in `Debug` output or logs.
@@ -43,6 +48,32 @@ impl fmt::Debug for SecretKey {
     }
 }
 
+/// An SMTP server in lettre's URL form (`smtp://user:pass@host:2525`,
+/// `smtps://...`, `smtp://host:587?tls=required`); its password never
+/// appears in `Debug` output or logs.
+#[derive(Clone)]
+pub struct SmtpUrl(Url);
+
+impl SmtpUrl {
+    /// The URL with its password, for the mail transport only.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The server's host name.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        self.0.host_str().unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SmtpUrl({})", redact_url(self.0.as_str()))
+    }
+}
+
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
@@ -52,6 +83,8 @@ impl fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("secret_key", &self.secret_key)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("smtp_url", &self.smtp_url)
+            .field("mail_from", &self.mail_from.to_string())
             .finish()
     }
 }
@@ -175,6 +208,20 @@ impl Settings {
             None => load_or_generate_secret(&data_dir)?,
         };
 
+        let smtp_url = get("SMTP_URL")
+            .map(|raw| parse_smtp_url(&raw))
+            .transpose()?;
+
+        let mail_from = match get("MAIL_FROM") {
+            Some(raw) => raw.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "MAIL_FROM",
+                    format!("`{raw}` is not an address like Crowdlend <no-reply@example.com>"),
+                )
+            })?,
+            None => default_mail_from(&base_url)?,
+        };
+
         Ok((
             Self {
                 database_url,
@@ -183,6 +230,8 @@ impl Settings {
                 data_dir,
                 secret_key,
                 trust_proxy_headers,
+                smtp_url,
+                mail_from,
             },
             source,
         ))
@@ -204,6 +253,28 @@ fn check_secret(key: &str) -> Result<SecretKey, ConfigError> {
         ));
     }
     Ok(SecretKey(key.to_owned()))
+}
+
+fn parse_smtp_url(raw: &str) -> Result<SmtpUrl, ConfigError> {
+    let shape = "must be like smtp://user:password@host:2525 or smtps://user:password@host";
+    let url = Url::parse(raw.trim()).map_err(|_| ConfigError::new("SMTP_URL", shape))?;
+    if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none_or(str::is_empty) {
+        return Err(ConfigError::new("SMTP_URL", shape));
+    }
+    Ok(SmtpUrl(url))
+}
+
+/// `Crowdlend <no-reply@HOST>` with the host of `BASE_URL` when it is a
+/// domain name; `localhost` otherwise (an IP address makes no mail domain).
+fn default_mail_from(base_url: &Url) -> Result<lettre::message::Mailbox, ConfigError> {
+    let domain = match base_url.host() {
+        Some(url::Host::Domain(domain)) => domain.to_owned(),
+        _ => "localhost".to_owned(),
+    };
+    lettre::Address::new("no-reply", &domain)
+        .or_else(|_| lettre::Address::new("no-reply", "localhost"))
+        .map(|address| lettre::message::Mailbox::new(Some("Crowdlend".to_owned()), address))
+        .map_err(|_| ConfigError::new("MAIL_FROM", "set the sender address of emails"))
 }
 
 const SECRET_FILE: &str = "secret_key";
@@ -294,6 +365,8 @@ mod tests {
             "DATA_DIR",
             "SECRET_KEY",
             "TRUST_PROXY_HEADERS",
+            "SMTP_URL",
+            "MAIL_FROM",
             "RUST_LOG",
         ] {
             assert!(
@@ -304,7 +377,7 @@ mod tests {
         let source = include_str!("config.rs");
         let read = source.matches("get(\"").count();
         assert_eq!(
-            read, 6,
+            read, 8,
             "a setting was added: document it in .env.example and here"
         );
     }
@@ -339,6 +412,9 @@ mod tests {
             ("BASE_URL", "ftp://example.com"),
             ("SECRET_KEY", "short"),
             ("TRUST_PROXY_HEADERS", "maybe"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("SMTP_URL", "smtp://"),
+            ("MAIL_FROM", "not an address"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
@@ -354,11 +430,29 @@ mod tests {
             ("BASE_URL", "https://lend.example"),
             ("SECRET_KEY", &key),
             ("DATABASE_URL", "postgres://app:hunter2@db/crowdlend"),
+            ("SMTP_URL", "smtps://mailer:swordfish@smtp.lend.example"),
         ])
         .unwrap();
         assert!(s.cookies_secure());
         let debug = format!("{s:?}");
         assert!(!debug.contains(&key));
         assert!(!debug.contains("hunter2"));
+        assert!(!debug.contains("swordfish"), "{debug}");
+        assert!(debug.contains("smtp.lend.example"));
+        assert_eq!(s.mail_from.to_string(), "Crowdlend <no-reply@lend.example>");
+    }
+
+    #[test]
+    fn emails_go_to_files_from_localhost_unless_told_otherwise() {
+        let s = settings(&[]).unwrap();
+        assert!(s.smtp_url.is_none());
+        assert_eq!(s.mail_from.to_string(), "Crowdlend <no-reply@localhost>");
+        let s = settings(&[
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("MAIL_FROM", "Loans Team <loans@lend.example>"),
+        ])
+        .unwrap();
+        assert_eq!(s.smtp_url.unwrap().host(), "127.0.0.1");
+        assert_eq!(s.mail_from.email.to_string(), "loans@lend.example");
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod accrual;
 pub mod application;
+pub mod identity;
 pub mod lifecycle;
 pub mod money;
+pub mod outbox;
 pub mod schedule;
 pub mod scoring;
 pub mod settings;

@@ -75,6 +75,14 @@ pub async fn wallet_holders(
     require(&[Role::Borrower, Role::Investor], req, next).await
 }
 
+/// The people the platform checks the identity of.
+pub async fn borrowers_and_investors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    require(&[Role::Borrower, Role::Investor], req, next).await
+}
+
 pub async fn staff(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -48,11 +48,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/logout", post().to(auth::logout::submit))
         .service(
-            scope("/account").wrap(from_fn(guards::signed_in)).service(
-                resource("/password")
-                    .route(get().to(account::password::form))
-                    .route(post().to(account::password::submit)),
-            ),
+            scope("/account")
+                .wrap(from_fn(guards::signed_in))
+                .service(
+                    resource("/password")
+                        .route(get().to(account::password::form))
+                        .route(post().to(account::password::submit)),
+                )
+                .service(
+                    resource("/identity")
+                        .wrap(from_fn(guards::borrowers_and_investors))
+                        .route(get().to(account::identity::form))
+                        .route(post().to(account::identity::submit)),
+                ),
         )
         .service(
             scope("/borrower")
@@ -104,11 +112,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     post().to(admin::applications::decide),
                 )
                 .service(
-                    scope("/users").wrap(from_fn(guards::admins)).service(
-                        resource("")
-                            .route(get().to(admin::users::index))
-                            .route(post().to(admin::users::create)),
-                    ),
+                    scope("/users")
+                        .service(
+                            resource("")
+                                .route(get().to(admin::users::index))
+                                // Only admins create staff; staff review users.
+                                .route(
+                                    post()
+                                        .to(admin::users::create)
+                                        .wrap(from_fn(guards::admins)),
+                                ),
+                        )
+                        .route("/{id}", get().to(admin::users::show))
+                        .route("/{id}/kyc", post().to(admin::users::decide_kyc)),
+                )
+                .service(
+                    scope("/jobs")
+                        .route("", get().to(admin::jobs::index))
+                        .route("/emails/{id}/retry", post().to(admin::jobs::retry)),
                 )
                 .service(
                     scope("/ledger")

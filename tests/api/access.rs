@@ -5,13 +5,15 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestUser, assert_redirects_to, field_error, spawn_app};
 
-const AREAS: [&str; 6] = [
+const AREAS: [&str; 8] = [
     "/borrower",
     "/investor",
     "/wallet",
     "/admin",
     "/admin/users",
+    "/admin/jobs",
     "/account/password",
+    "/account/identity",
 ];
 
 fn allowed(role: Role, area: &str) -> bool {
@@ -20,8 +22,9 @@ fn allowed(role: Role, area: &str) -> bool {
         "/investor" => role == Role::Investor,
         "/wallet" => matches!(role, Role::Borrower | Role::Investor),
         "/admin" => role.is_staff(),
-        "/admin/users" => role == Role::Admin,
+        "/admin/users" | "/admin/jobs" => role.is_staff(),
         "/account/password" => true,
+        "/account/identity" => matches!(role, Role::Borrower | Role::Investor),
         other => panic!("unknown area {other}"),
     }
 }

@@ -47,7 +47,10 @@ fn migrate_creates_the_database_and_running_it_again_is_a_no_op() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(String::from_utf8_lossy(&first.stdout).starts_with("8 migration(s) applied"));
+    let all = <migration::Migrator as migration::MigratorTrait>::migrations().len();
+    assert!(
+        String::from_utf8_lossy(&first.stdout).starts_with(&format!("{all} migration(s) applied"))
+    );
     assert!(
         dir.path().join("data/crowdlend.db").exists(),
         "SQLite under the data folder by default"
@@ -155,4 +158,72 @@ async fn verify_exits_non_zero_and_names_the_broken_invariant() {
         "{stdout}"
     );
     assert!(stdout.contains("fees wallet RUB balance 100"), "{stdout}");
+}
+
+#[tokio::test]
+async fn jobs_run_outbox_sends_what_is_due_as_of_the_date_given() {
+    use chrono::TimeZone;
+    use crowdlend::{mail::messages::KycDecision, services::outbox};
+
+    let dir = tempfile::tempdir().unwrap();
+    assert!(crowdlend(dir.path(), &["migrate"], &[]).status.success());
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("data/crowdlend.db").display()
+    );
+    let conn = db::connect(&url).await.unwrap();
+    let queued_at = chrono::Utc.with_ymd_and_hms(2099, 1, 1, 12, 0, 0).unwrap();
+    outbox::enqueue(
+        &conn,
+        queued_at,
+        "someone@example.com",
+        &KycDecision {
+            full_name: "Someone".to_owned(),
+            verified: true,
+            reason: None,
+            account_url: "http://127.0.0.1:8080/account/identity".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let now = crowdlend(dir.path(), &["jobs", "run", "outbox"], &[]);
+    assert!(
+        now.status.success(),
+        "{}",
+        String::from_utf8_lossy(&now.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&now.stdout).starts_with("outbox: 0 sent"),
+        "not due yet"
+    );
+    let later = crowdlend(
+        dir.path(),
+        &["jobs", "run", "outbox", "--date", "2099-01-02"],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&later.stdout);
+    assert!(later.status.success());
+    assert!(
+        stdout.starts_with("outbox: 1 sent, 0 to be tried again, 0 failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(".eml files in"), "{stdout}");
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("data/mail"))
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), 1);
+
+    let unknown = crowdlend(dir.path(), &["jobs", "run", "reminders"], &[]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("possible values: outbox"), "{stderr}");
+    let bad_date = crowdlend(
+        dir.path(),
+        &["jobs", "run", "outbox", "--date", "2099-13-01"],
+        &[],
+    );
+    assert!(!bad_date.status.success());
+    assert!(String::from_utf8_lossy(&bad_date.stderr).contains("--date"));
 }

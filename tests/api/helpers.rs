@@ -16,6 +16,8 @@ use crowdlend::{
     config::Settings,
     db,
     domain::user::{Email, NewPassword, PersonName, Role},
+    jobs::outbox::OutboxReport,
+    mail::Mailer,
     services::{RequestMeta, auth},
     startup::Application,
     telemetry,
@@ -64,7 +66,9 @@ pub struct TestApp {
     pub address: String,
     pub db: DatabaseConnection,
     pub clock: FixedClock,
-    _data_dir: TempDir,
+    /// The mailer the app's settings give (SMTP with `SMTP_URL`, else files).
+    pub mailer: Mailer,
+    data_dir: TempDir,
 }
 
 /// Starts the app with a fresh, migrated database.
@@ -136,6 +140,7 @@ async fn start(
     })
     .unwrap();
     let clock = FixedClock::at(start_time());
+    let mailer = Mailer::from_settings(&settings).unwrap();
     let app = Application::build(settings, db.clone(), Arc::new(clock.clone())).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -143,11 +148,54 @@ async fn start(
         address,
         db,
         clock,
-        _data_dir: data_dir,
+        mailer,
+        data_dir,
     }
 }
 
 impl TestApp {
+    /// The app's `DATA_DIR`.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// One pass of the outbox job, as `serve` runs it, at the test clock's
+    /// time (the app itself sends nothing on its own in tests).
+    pub async fn run_outbox(&self) -> OutboxReport {
+        crowdlend::jobs::outbox::run(&self.db, &self.mailer, &self.clock)
+            .await
+            .unwrap()
+    }
+
+    /// The `.eml` files the file mailer wrote (no `SMTP_URL`), oldest first.
+    pub fn mail_files(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.data_dir().join("mail")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, String)> = entries
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .map(|path| {
+                let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+                (modified, std::fs::read_to_string(&path).unwrap())
+            })
+            .collect();
+        files.sort_by_key(|(modified, _)| *modified);
+        files.into_iter().map(|(_, content)| content).collect()
+    }
+
+    /// The account with `email`, as stored.
+    pub async fn user(&self, email: &str) -> crowdlend::db::entities::users::Model {
+        use crowdlend::db::entities::users;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("the account exists")
+    }
+
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
         Browser {

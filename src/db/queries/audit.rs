@@ -83,3 +83,43 @@ pub async fn actions(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
         .all(db)
         .await
 }
+
+/// The newest `limit` records about one account: what was done to it and
+/// what it did, newest first.
+///
+/// # Errors
+/// On database failure.
+pub async fn about_user(
+    db: &DatabaseConnection,
+    user_id: uuid::Uuid,
+    limit: u64,
+) -> Result<Vec<AuditRow>, DbErr> {
+    audit_log::Entity::find()
+        .select_only()
+        .columns([
+            audit_log::Column::CreatedAt,
+            audit_log::Column::Action,
+            audit_log::Column::EntityType,
+            audit_log::Column::EntityId,
+            audit_log::Column::Before,
+            audit_log::Column::After,
+            audit_log::Column::Ip,
+        ])
+        .column_as(users::Column::Email, "actor_email")
+        .join(JoinType::LeftJoin, audit_log::Relation::Actor.def())
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(audit_log::Column::EntityType.eq("user"))
+                        .add(audit_log::Column::EntityId.eq(user_id.to_string())),
+                )
+                .add(audit_log::Column::ActorId.eq(user_id)),
+        )
+        .order_by_desc(audit_log::Column::CreatedAt)
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit)
+        .into_model::<AuditRow>()
+        .all(db)
+        .await
+}

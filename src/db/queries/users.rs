@@ -2,15 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    sea_query::{Expr, SimpleExpr},
 };
 use uuid::Uuid;
 
 use super::{Page, fetch_page};
-use crate::db::entities::{users, wallets};
+use crate::db::entities::{identity_documents, users, wallets};
 
-pub const USERS_PER_PAGE: u64 = 25;
+pub const USERS_PER_PAGE: u64 = 50;
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct UserRow {
@@ -21,17 +22,38 @@ pub struct UserRow {
     pub kyc_status: String,
     pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When the identity details were last sent, if ever.
+    pub identity_sent_at: Option<DateTime<Utc>>,
 }
 
-/// All accounts, newest first, optionally of one role.
+/// What the list of accounts can be narrowed to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserFilter<'a> {
+    pub role: Option<&'a str>,
+    pub kyc_status: Option<&'a str>,
+}
+
+/// Accounts, optionally of one role or KYC status. Those waiting for an
+/// identity review come first, the longest-waiting first (the review
+/// queue); then everyone else, newest first.
 ///
 /// # Errors
 /// On database failure.
 pub async fn list(
     db: &DatabaseConnection,
-    role: Option<&str>,
+    filter: UserFilter<'_>,
     page: Option<u64>,
 ) -> Result<Page<UserRow>, DbErr> {
+    let is_pending = || users::Column::KycStatus.eq("pending");
+    let pending_first: SimpleExpr = Expr::case(is_pending(), 0).finally(1).into();
+    let longest_waiting_first: SimpleExpr = Expr::case(
+        is_pending(),
+        Expr::col((
+            identity_documents::Entity,
+            identity_documents::Column::UpdatedAt,
+        )),
+    )
+    .into();
     let mut query = users::Entity::find()
         .select_only()
         .columns([
@@ -43,10 +65,20 @@ pub async fn list(
             users::Column::LockedUntil,
             users::Column::CreatedAt,
         ])
+        .column_as(identity_documents::Column::UpdatedAt, "identity_sent_at")
+        .join(
+            JoinType::LeftJoin,
+            identity_documents::Relation::User.def().rev(),
+        )
+        .order_by(pending_first, Order::Asc)
+        .order_by(longest_waiting_first, Order::Asc)
         .order_by_desc(users::Column::CreatedAt)
         .order_by_desc(users::Column::Id);
-    if let Some(role) = role {
+    if let Some(role) = filter.role {
         query = query.filter(users::Column::Role.eq(role));
+    }
+    if let Some(status) = filter.kyc_status {
+        query = query.filter(users::Column::KycStatus.eq(status));
     }
     let paginator = query.into_model::<UserRow>().paginate(db, USERS_PER_PAGE);
     fetch_page(paginator, page).await
@@ -127,4 +159,26 @@ pub async fn account(
         created_at: user.created_at,
         wallet,
     }))
+}
+
+/// One account as the back office's user page shows it, with the identity
+/// details it submitted.
+#[derive(Debug, Clone)]
+pub struct UserDetail {
+    pub user: users::Model,
+    pub identity: Option<identity_documents::Model>,
+}
+
+/// One account and its identity details, or `None` for an unknown id.
+///
+/// # Errors
+/// On database failure.
+pub async fn detail(db: &DatabaseConnection, user_id: Uuid) -> Result<Option<UserDetail>, DbErr> {
+    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let identity = identity_documents::Entity::find_by_id(user_id)
+        .one(db)
+        .await?;
+    Ok(Some(UserDetail { user, identity }))
 }

@@ -1,2 +1,3 @@
+pub mod identity;
 pub mod password;
 pub mod summary;

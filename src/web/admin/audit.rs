@@ -68,7 +68,7 @@ impl AuditPage {
 }
 
 /// "action_name" as "Action name".
-pub fn humanize(action: &str) -> String {
+pub(super) fn humanize(action: &str) -> String {
     let mut text = action.replace('_', " ");
     if let Some(first) = text.get_mut(0..1) {
         first.make_ascii_uppercase();
@@ -76,7 +76,7 @@ pub fn humanize(action: &str) -> String {
     text
 }
 
-fn json(value: Option<serde_json::Value>) -> String {
+pub(super) fn json(value: Option<serde_json::Value>) -> String {
     value.map_or_else(String::new, |v| v.to_string())
 }
 

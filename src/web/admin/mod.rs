@@ -1,6 +1,7 @@
 pub mod applications;
 pub mod audit;
 pub mod dashboard;
+pub mod jobs;
 pub mod ledger;
 pub mod settings;
 pub mod users;

@@ -1,24 +1,35 @@
-//! `GET,POST /admin/users`: every account, and creating staff (admins only).
+//! `/admin/users`: every account, filtered by role or identity-check status
+//! with the review queue first (staff and admins); creating staff (admins
+//! only); one account's page with its identity details and history, where
+//! staff verify or reject the identity check.
 
 use actix_session::Session;
 use actix_web::{
     HttpResponse,
-    web::{Data, Query},
+    web::{Data, Path, Query},
 };
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::{
     db::queries::{
-        Page,
-        users::{self, UserRow},
+        Page, audit,
+        users::{self, UserFilter, UserRow},
     },
-    domain::user::{Email, KycStatus, NewPassword, PersonName, Role},
+    domain::{
+        identity::{DocumentType, KycReview, KycReviewError, MAX_REASON_CHARS},
+        user::{Email, KycStatus, NewPassword, PersonName, Role},
+    },
     error::{AppError, FieldErrors},
-    services::auth::{self, NewAccount},
+    services::{
+        auth::{self, NewAccount},
+        kyc,
+    },
     state::AppState,
     web::{
+        admin::audit::{humanize, json},
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
         format,
@@ -31,6 +42,7 @@ use crate::{
 #[derive(Debug, Deserialize)]
 pub struct UsersQuery {
     role: Option<String>,
+    kyc: Option<String>,
     page: Option<u64>,
 }
 
@@ -49,6 +61,7 @@ struct UsersPage {
     now: DateTime<Utc>,
     users: Page<UserRow>,
     role_filter: String,
+    kyc_filter: String,
     email: String,
     full_name: String,
     errors: FieldErrors,
@@ -67,6 +80,41 @@ impl UsersPage {
         self.role_filter == role
     }
 
+    fn is_kyc_filter(&self, status: &str) -> bool {
+        self.kyc_filter == status
+    }
+
+    fn identity_sent(&self, row: &UserRow) -> String {
+        row.identity_sent_at
+            .as_ref()
+            .map_or_else(String::new, format::datetime)
+    }
+
+    /// This list's address with one filter changed (`None` removes it).
+    fn filter_link(&self, role: Option<&str>, kyc: Option<&str>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(role) = role.filter(|r| !r.is_empty()) {
+            query.append_pair("role", role);
+        }
+        if let Some(kyc) = kyc.filter(|k| !k.is_empty()) {
+            query.append_pair("kyc", kyc);
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            "/admin/users".to_owned()
+        } else {
+            format!("/admin/users?{query}")
+        }
+    }
+
+    fn role_link(&self, role: Option<&str>) -> String {
+        self.filter_link(role, Some(&self.kyc_filter))
+    }
+
+    fn kyc_link(&self, kyc: Option<&str>) -> String {
+        self.filter_link(Some(&self.role_filter), kyc)
+    }
+
     fn is_locked(&self, row: &UserRow) -> bool {
         row.locked_until.is_some_and(|until| until > self.now)
     }
@@ -76,11 +124,9 @@ impl UsersPage {
     }
 
     fn page_link(&self, page: u64) -> String {
-        if self.role_filter.is_empty() {
-            format!("/admin/users?page={page}")
-        } else {
-            format!("/admin/users?role={}&page={page}", self.role_filter)
-        }
+        let base = self.filter_link(Some(&self.role_filter), Some(&self.kyc_filter));
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{separator}page={page}")
     }
 }
 
@@ -92,7 +138,12 @@ async fn render_page(
     errors: FieldErrors,
 ) -> Result<HttpResponse, WebError> {
     let role = query.role.as_deref().and_then(Role::parse);
-    let users = users::list(&state.db, role.map(Role::as_str), query.page).await?;
+    let kyc = query.kyc.as_deref().and_then(KycStatus::parse);
+    let filter = UserFilter {
+        role: role.map(Role::as_str),
+        kyc_status: kyc.map(KycStatus::as_str),
+    };
+    let users = users::list(&state.db, filter, query.page).await?;
     let status = form_status(&errors);
     render(
         status,
@@ -101,6 +152,7 @@ async fn render_page(
             now: state.clock.now(),
             users,
             role_filter: role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+            kyc_filter: kyc.map(|k| k.as_str().to_owned()).unwrap_or_default(),
             email: form.email,
             full_name: form.full_name,
             errors,
@@ -181,10 +233,173 @@ pub async fn create(
         Err(AppError::Validation(errors)) => {
             let query = UsersQuery {
                 role: None,
+                kyc: None,
                 page: None,
             };
             render_page(base, &state, &query, form, errors).await
         }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KycDecisionForm {
+    decision: String,
+    reason: String,
+}
+
+struct IdentityView {
+    document: &'static str,
+    number: String,
+    issued_on: String,
+    address: String,
+    submitted: String,
+    updated: String,
+}
+
+struct HistoryLine {
+    at: String,
+    actor: String,
+    action: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users/show.html")]
+struct UserPage {
+    base: BaseCtx,
+    id: Uuid,
+    full_name: String,
+    email: String,
+    role: Role,
+    kyc: KycStatus,
+    kyc_reason: Option<String>,
+    joined: String,
+    locked: bool,
+    identity: Option<IdentityView>,
+    history: Vec<HistoryLine>,
+    form: KycDecisionForm,
+    errors: FieldErrors,
+    max_reason_chars: usize,
+}
+
+/// How many audit records the user page shows.
+const HISTORY_LINES: u64 = 50;
+
+async fn render_user(
+    base: BaseCtx,
+    state: &AppState,
+    user_id: Uuid,
+    form: KycDecisionForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, WebError> {
+    let detail = users::detail(&state.db, user_id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let history = audit::about_user(&state.db, user_id, HISTORY_LINES)
+        .await?
+        .into_iter()
+        .map(|row| HistoryLine {
+            at: format::datetime(&row.created_at),
+            actor: row.actor_email.unwrap_or_else(|| "—".to_owned()),
+            action: humanize(&row.action),
+            before: json(row.before),
+            after: json(row.after),
+        })
+        .collect();
+    let user = detail.user;
+    render(
+        form_status(&errors),
+        &UserPage {
+            base,
+            id: user.id,
+            role: Role::parse(&user.role).unwrap_or(Role::Borrower),
+            kyc: KycStatus::parse(&user.kyc_status).unwrap_or(KycStatus::None),
+            kyc_reason: user.kyc_reason,
+            joined: format::date(&user.created_at),
+            locked: user
+                .locked_until
+                .is_some_and(|until| until > state.clock.now()),
+            full_name: user.full_name,
+            email: user.email,
+            identity: detail.identity.map(|document| IdentityView {
+                document: DocumentType::parse(&document.document_type)
+                    .map_or("Unknown document", DocumentType::label),
+                number: document.document_number,
+                issued_on: document.issued_on.format("%-d %b %Y").to_string(),
+                address: document.address,
+                submitted: format::datetime(&document.submitted_at),
+                updated: format::datetime(&document.updated_at),
+            }),
+            history,
+            form,
+            errors,
+            max_reason_chars: MAX_REASON_CHARS,
+        },
+    )
+}
+
+pub async fn show(
+    base: BaseCtx,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+) -> Result<HttpResponse, WebError> {
+    render_user(
+        base,
+        &state,
+        id.into_inner(),
+        KycDecisionForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+/// `POST /admin/users/{id}/kyc`: verify or reject a pending identity check.
+pub async fn decide_kyc(
+    base: BaseCtx,
+    session: Session,
+    state: Data<AppState>,
+    CurrentUser(reviewer): CurrentUser,
+    ClientMeta(meta): ClientMeta,
+    id: Path<Uuid>,
+    StrictForm(form): StrictForm<KycDecisionForm>,
+) -> Result<HttpResponse, WebError> {
+    let user_id = id.into_inner();
+    let result = match KycReview::parse(&form.decision, &form.reason) {
+        Ok(review) => {
+            kyc::decide(
+                &state.db,
+                state.clock.as_ref(),
+                reviewer.id,
+                user_id,
+                &review,
+                &state.settings.base_url,
+                &meta,
+            )
+            .await
+        }
+        Err(err @ KycReviewError::Decision) => Err(AppError::Validation(FieldErrors::single(
+            "decision",
+            err.to_string(),
+        ))),
+        Err(err) => Err(AppError::Validation(FieldErrors::single(
+            "reason",
+            err.to_string(),
+        ))),
+    };
+    match result {
+        Ok(status) => {
+            let message = if status == KycStatus::Verified {
+                "Identity verified. The person will be emailed."
+            } else {
+                "Identity check rejected. The person will be emailed the reason."
+            };
+            session::flash(&session, FlashLevel::Success, message);
+            Ok(see_other(&format!("/admin/users/{user_id}")))
+        }
+        Err(AppError::Validation(errors)) => render_user(base, &state, user_id, form, errors).await,
         Err(other) => Err(other.into()),
     }
 }

@@ -1,0 +1,37 @@
+//! Background jobs (DESIGN.md section 11). Each is a library function that
+//! does one pass as of the clock's time and may be run any number of times:
+//! by the worker loop that `crowdlend serve` starts, by `crowdlend jobs run
+//! NAME`, and by the tests, which call it directly with their own clock.
+
+pub mod outbox;
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{clock::SharedClock, mail::Mailer};
+
+/// How often `serve` looks for emails to send.
+pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Starts the outbox worker beside the server: one pass every
+/// [`OUTBOX_INTERVAL`] for as long as the process runs. A failed pass is
+/// logged and tried again at the next tick.
+pub fn spawn_outbox_worker(
+    db: DatabaseConnection,
+    mailer: Mailer,
+    clock: SharedClock,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(OUTBOX_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match outbox::run(&db, &mailer, clock.as_ref()).await {
+                Ok(report) if report.is_empty() => {}
+                Ok(report) => tracing::info!(%report, "outbox pass"),
+                Err(err) => tracing::warn!(error = %err, "the outbox pass failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,320 @@
+//! One struct per email. Each renders a subject and two bodies, plain text
+//! (`templates/email/<kind>.txt`, no escaping) and HTML
+//! (`templates/email/<kind>.html`, escaped), sent together as
+//! multipart/alternative. Emails are plain and kind, and say what happens
+//! next. Subjects never carry what a user typed.
+
+use askama::Template;
+
+use crate::domain::money::{Money, Rate};
+
+/// A rendered email, ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// A message the platform sends.
+pub trait Email {
+    /// The message's name, stored with each queued email (`kyc_decision`).
+    fn kind(&self) -> &'static str;
+
+    fn subject(&self) -> String;
+
+    /// Subject and both bodies.
+    ///
+    /// # Errors
+    /// When a template fails to render.
+    fn render(&self) -> Result<Rendered, askama::Error>;
+}
+
+/// Declares the two body templates of a message and its `Email` impl; the
+/// subject comes from the message's own `subject_line`.
+macro_rules! email {
+    ($message:ident, $kind:tt, $text:ident = $text_path:tt, $html:ident = $html_path:tt) => {
+        #[derive(Template)]
+        #[template(path = $text_path)]
+        struct $text<'a> {
+            email: &'a $message,
+        }
+
+        #[derive(Template)]
+        #[template(path = $html_path)]
+        struct $html<'a> {
+            email: &'a $message,
+        }
+
+        impl Email for $message {
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+
+            fn subject(&self) -> String {
+                self.subject_line()
+            }
+
+            fn render(&self) -> Result<Rendered, askama::Error> {
+                Ok(Rendered {
+                    subject: self.subject(),
+                    text: $text { email: self }.render()?,
+                    html: $html { email: self }.render()?,
+                })
+            }
+        }
+    };
+}
+
+/// "1 month", "12 months".
+fn months(count: i32) -> String {
+    if count == 1 {
+        "1 month".to_owned()
+    } else {
+        format!("{count} months")
+    }
+}
+
+/// To a borrower, right after they apply.
+#[derive(Debug, Clone)]
+pub struct ApplicationReceived {
+    pub full_name: String,
+    pub loan_url: String,
+    pub amount: Money,
+    pub term_months: i32,
+    pub purpose: String,
+}
+
+impl ApplicationReceived {
+    fn subject_line(&self) -> String {
+        "We have received your loan application".to_owned()
+    }
+
+    fn term(&self) -> String {
+        months(self.term_months)
+    }
+}
+
+email!(
+    ApplicationReceived,
+    "application_received",
+    ApplicationReceivedText = "email/application_received.txt",
+    ApplicationReceivedHtml = "email/application_received.html"
+);
+
+/// To a borrower whose application staff approved; the loan is listed.
+#[derive(Debug, Clone)]
+pub struct ApplicationApproved {
+    pub full_name: String,
+    pub loan_url: String,
+    pub amount: Money,
+    pub term_months: i32,
+    pub rate: Rate,
+    pub monthly_payment: Money,
+    pub grade: String,
+    /// Formatted for people, e.g. "7 Dec 2026".
+    pub funding_deadline: String,
+}
+
+impl ApplicationApproved {
+    fn subject_line(&self) -> String {
+        "Your loan application is approved".to_owned()
+    }
+
+    fn term(&self) -> String {
+        months(self.term_months)
+    }
+}
+
+email!(
+    ApplicationApproved,
+    "application_approved",
+    ApplicationApprovedText = "email/application_approved.txt",
+    ApplicationApprovedHtml = "email/application_approved.html"
+);
+
+/// To a borrower whose application was turned down (by a scoring rule or staff).
+#[derive(Debug, Clone)]
+pub struct ApplicationRejected {
+    pub full_name: String,
+    pub loan_url: String,
+    pub reason: String,
+}
+
+impl ApplicationRejected {
+    fn subject_line(&self) -> String {
+        "About your loan application".to_owned()
+    }
+}
+
+email!(
+    ApplicationRejected,
+    "application_rejected",
+    ApplicationRejectedText = "email/application_rejected.txt",
+    ApplicationRejectedHtml = "email/application_rejected.html"
+);
+
+/// To a borrower or investor once staff have checked their identity details.
+#[derive(Debug, Clone)]
+pub struct KycDecision {
+    pub full_name: String,
+    pub verified: bool,
+    /// Why the details were not accepted (given when `verified` is false).
+    pub reason: Option<String>,
+    pub account_url: String,
+}
+
+impl KycDecision {
+    fn subject_line(&self) -> String {
+        if self.verified {
+            "Your identity is verified".to_owned()
+        } else {
+            "We could not verify your identity".to_owned()
+        }
+    }
+}
+
+email!(
+    KycDecision,
+    "kyc_decision",
+    KycDecisionText = "email/kyc_decision.txt",
+    KycDecisionHtml = "email/kyc_decision.html"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::Currency;
+
+    fn rub(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::Rub).unwrap()
+    }
+
+    #[test]
+    fn html_bodies_escape_what_people_typed_and_text_bodies_keep_it() {
+        let email = ApplicationRejected {
+            full_name: "Ann <b>Lee</b>".to_owned(),
+            loan_url: "http://lend.example/borrower/loans/1".to_owned(),
+            reason: "Income < expenses & \"debts\"".to_owned(),
+        };
+        let rendered = email.render().unwrap();
+        assert_eq!(rendered.subject, "About your loan application");
+        assert!(
+            rendered.html.contains("Ann &#60;b&#62;Lee&#60;/b&#62;")
+                || rendered.html.contains("Ann &lt;b&gt;Lee&lt;/b&gt;"),
+            "{}",
+            rendered.html
+        );
+        assert!(!rendered.html.contains("<b>Lee"));
+        assert!(rendered.text.contains("Hello Ann <b>Lee</b>,"));
+        assert!(rendered.text.contains("Income < expenses & \"debts\""));
+        assert!(
+            rendered
+                .text
+                .contains("http://lend.example/borrower/loans/1")
+        );
+    }
+
+    #[test]
+    fn every_message_says_what_happens_next() {
+        let messages: Vec<Box<dyn Email>> = vec![
+            Box::new(ApplicationReceived {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                amount: rub(10_000_000),
+                term_months: 12,
+                purpose: "Home improvement".to_owned(),
+            }),
+            Box::new(ApplicationApproved {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                amount: rub(10_000_000),
+                term_months: 1,
+                rate: Rate::from_bps(1550).unwrap(),
+                monthly_payment: rub(10_129_167),
+                grade: "B".to_owned(),
+                funding_deadline: "7 Dec 2026".to_owned(),
+            }),
+            Box::new(ApplicationRejected {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                reason: "Debt-to-income too high".to_owned(),
+            }),
+            Box::new(KycDecision {
+                full_name: "Ann Lee".to_owned(),
+                verified: true,
+                reason: None,
+                account_url: "http://x/account/identity".to_owned(),
+            }),
+            Box::new(KycDecision {
+                full_name: "Ann Lee".to_owned(),
+                verified: false,
+                reason: Some("The document number is unreadable".to_owned()),
+                account_url: "http://x/account/identity".to_owned(),
+            }),
+        ];
+        for message in messages {
+            let rendered = message.render().unwrap();
+            for body in [&rendered.text, &rendered.html] {
+                assert!(body.contains("Ann Lee"), "{}: {body}", message.kind());
+                assert!(
+                    body.contains("What happens next"),
+                    "{}: {body}",
+                    message.kind()
+                );
+                assert!(body.contains("http://x/"), "{}: {body}", message.kind());
+            }
+            assert!(
+                !rendered.text.contains("\n\n\n"),
+                "{}:\n{}",
+                message.kind(),
+                rendered.text
+            );
+            assert!(rendered.html.starts_with("<!doctype html>"));
+        }
+    }
+
+    #[test]
+    fn amounts_rates_and_terms_read_as_people_write_them() {
+        let rendered = ApplicationApproved {
+            full_name: "Ann Lee".to_owned(),
+            loan_url: "http://x/borrower/loans/1".to_owned(),
+            amount: rub(15_000_000),
+            term_months: 12,
+            rate: Rate::from_bps(1550).unwrap(),
+            monthly_payment: rub(1_360_804),
+            grade: "B".to_owned(),
+            funding_deadline: "7 Dec 2026".to_owned(),
+        }
+        .render()
+        .unwrap();
+        for expected in [
+            "150\u{a0}000,00\u{a0}₽",
+            "12 months",
+            "15.50\u{a0}%",
+            "13\u{a0}608,04\u{a0}₽",
+            "7 Dec 2026",
+        ] {
+            assert!(
+                rendered.text.contains(expected),
+                "{expected} in {}",
+                rendered.text
+            );
+            assert!(
+                rendered.html.contains(expected),
+                "{expected} in {}",
+                rendered.html
+            );
+        }
+        let rejected = KycDecision {
+            full_name: "Ann Lee".to_owned(),
+            verified: false,
+            reason: Some("The document has expired".to_owned()),
+            account_url: "http://x/account/identity".to_owned(),
+        }
+        .render()
+        .unwrap();
+        assert_eq!(rejected.subject, "We could not verify your identity");
+        assert!(rejected.text.contains("The document has expired"));
+    }
+}

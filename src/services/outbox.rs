@@ -1,0 +1,277 @@
+//! The transactional outbox (DESIGN.md section 9). A use case that announces
+//! something by email calls [`enqueue`] with its own transaction: the email
+//! is rendered and stored as a `pending` row that commits, or rolls back,
+//! with the change it announces. The `outbox` job then claims due rows one at
+//! a time ([`claim_next`]), sends them, and records the outcome
+//! ([`record_sent`], [`record_failure`]); staff may put a failed email back
+//! in the queue ([`retry_now`]).
+//!
+//! Claiming is a conditional update (`... SET state = 'sending' WHERE id = ?
+//! AND state = 'pending' ...`, checking the rows affected), so two senders,
+//! on one instance or several, never send the same email.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use serde_json::json;
+use url::Url;
+use uuid::Uuid;
+
+use crate::{
+    clock::Clock,
+    db::{self, entities::outbox_emails},
+    domain::{
+        outbox::{AfterFailure, EmailState, after_failure},
+        user::Email as EmailAddress,
+    },
+    error::AppError,
+    mail::messages::Email,
+    services::{
+        RequestMeta,
+        audit::{self, AuditEvent},
+    },
+};
+
+/// A `sending` row claimed longer ago than this belongs to a sender that
+/// died mid-send; another sender may claim it again.
+pub const CLAIM_TIMEOUT: TimeDelta = TimeDelta::minutes(10);
+
+/// The longest error text kept with a row.
+const MAX_ERROR_CHARS: usize = 500;
+
+/// An absolute link into the site for an email, e.g. `link(base, "/account/identity")`.
+#[must_use]
+pub fn link(base_url: &Url, path: &str) -> String {
+    base_url
+        .join(path)
+        .map_or_else(|_| format!("{base_url}{path}"), String::from)
+}
+
+/// Renders `email` and queues it for `to`, through `db`: pass the use case's
+/// transaction, so the email exists only if the change it announces commits.
+///
+/// # Errors
+/// `Unexpected` when the address is not an email address, a template fails
+/// to render, or the insert fails.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    to: &str,
+    email: &impl Email,
+) -> Result<(), AppError> {
+    let to = EmailAddress::parse(to).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot queue a {} email to an invalid address: {err}",
+            email.kind()
+        )
+    })?;
+    let rendered = email.render().map_err(|err| {
+        anyhow::Error::new(err).context(format!("cannot render the {} email", email.kind()))
+    })?;
+    outbox_emails::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(email.kind().to_owned()),
+        to_address: Set(to.as_str().to_owned()),
+        subject: Set(rendered.subject),
+        text_body: Set(rendered.text),
+        html_body: Set(rendered.html),
+        state: Set(EmailState::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        claimed_at: Set(None),
+        sent_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// What may be claimed at `now`: pending and due, or abandoned mid-send.
+fn claimable(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(outbox_emails::Column::State.eq(EmailState::Pending.as_str()))
+                .add(outbox_emails::Column::NextAttemptAt.lte(now)),
+        )
+        .add(
+            Condition::all()
+                .add(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
+                .add(outbox_emails::Column::ClaimedAt.lt(now - CLAIM_TIMEOUT)),
+        )
+}
+
+/// Claims the next email due at `now` (oldest due first) for this sender,
+/// or `None` when nothing is due. The claim is a conditional update: when
+/// another sender claimed the same row first, this one moves on to the next.
+///
+/// # Errors
+/// On database failure.
+pub async fn claim_next(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<outbox_emails::Model>, DbErr> {
+    loop {
+        let Some(candidate) = outbox_emails::Entity::find()
+            .filter(claimable(now))
+            .order_by_asc(outbox_emails::Column::NextAttemptAt)
+            .order_by_asc(outbox_emails::Column::Id)
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let claimed = outbox_emails::Entity::update_many()
+            .col_expr(
+                outbox_emails::Column::State,
+                Expr::value(EmailState::Sending.as_str()),
+            )
+            .col_expr(outbox_emails::Column::ClaimedAt, Expr::value(now))
+            .filter(outbox_emails::Column::Id.eq(candidate.id))
+            .filter(claimable(now))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected == 1 {
+            return Ok(Some(outbox_emails::Model {
+                state: EmailState::Sending.as_str().to_owned(),
+                claimed_at: Some(now),
+                ..candidate
+            }));
+        }
+    }
+}
+
+/// Marks a claimed email sent.
+///
+/// # Errors
+/// On database failure.
+pub async fn record_sent(
+    db: &DatabaseConnection,
+    email: &outbox_emails::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    outbox_emails::Entity::update_many()
+        .col_expr(
+            outbox_emails::Column::State,
+            Expr::value(EmailState::Sent.as_str()),
+        )
+        .col_expr(outbox_emails::Column::SentAt, Expr::value(now))
+        .filter(outbox_emails::Column::Id.eq(email.id))
+        .filter(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Records a failed attempt on a claimed email: one more attempt, the error,
+/// and either the next attempt's time (after [`backoff`]) or, after
+/// `MAX_ATTEMPTS`, `failed`.
+///
+/// # Errors
+/// On database failure.
+pub async fn record_failure(
+    db: &DatabaseConnection,
+    email: &outbox_emails::Model,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<AfterFailure, DbErr> {
+    let attempts = email.attempts.saturating_add(1);
+    let outcome = after_failure(attempts, now);
+    let (state, next_attempt_at) = match outcome {
+        AfterFailure::RetryAt(at) => (EmailState::Pending, at),
+        AfterFailure::GaveUp => (EmailState::Failed, email.next_attempt_at),
+    };
+    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+    outbox_emails::Entity::update_many()
+        .col_expr(outbox_emails::Column::State, Expr::value(state.as_str()))
+        .col_expr(outbox_emails::Column::Attempts, Expr::value(attempts))
+        .col_expr(outbox_emails::Column::LastError, Expr::value(error))
+        .col_expr(
+            outbox_emails::Column::NextAttemptAt,
+            Expr::value(next_attempt_at),
+        )
+        .filter(outbox_emails::Column::Id.eq(email.id))
+        .filter(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(outcome)
+}
+
+/// Puts a failed email back in the queue, due at once, for one more attempt
+/// (its attempts and last error are kept). Audited. Returns the address it
+/// goes to.
+///
+/// # Errors
+/// `NotFound` for an unknown id; `Rejected` when the email has not failed;
+/// database failures.
+pub async fn retry_now(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor_id: Uuid,
+    email_id: Uuid,
+    meta: &RequestMeta,
+) -> Result<String, AppError> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let email = outbox_emails::Entity::find_by_id(email_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let requeued = outbox_emails::Entity::update_many()
+        .col_expr(
+            outbox_emails::Column::State,
+            Expr::value(EmailState::Pending.as_str()),
+        )
+        .col_expr(outbox_emails::Column::NextAttemptAt, Expr::value(now))
+        .filter(outbox_emails::Column::Id.eq(email_id))
+        .filter(outbox_emails::Column::State.eq(EmailState::Failed.as_str()))
+        .exec(&txn)
+        .await?;
+    if requeued.rows_affected != 1 {
+        let state = EmailState::parse(&email.state).map_or("unknown", EmailState::label);
+        return Err(AppError::Rejected(format!(
+            "Only a failed email can be retried; this one is \u{201c}{}\u{201d}.",
+            state.to_lowercase()
+        )));
+    }
+    audit::record(
+        &txn,
+        AuditEvent {
+            actor_id: Some(actor_id),
+            action: "email_retry_requested",
+            entity: Some(("outbox_email", email_id.to_string())),
+            before: Some(json!({
+                "state": email.state,
+                "attempts": email.attempts,
+                "last_error": email.last_error,
+            })),
+            after: Some(json!({
+                "state": EmailState::Pending.as_str(),
+                "next_attempt_at": now,
+            })),
+            meta,
+            at: now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(email.to_address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_absolute() {
+        let base = Url::parse("https://lend.example/").unwrap();
+        assert_eq!(
+            link(&base, "/account/identity"),
+            "https://lend.example/account/identity"
+        );
+    }
+}
