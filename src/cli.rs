@@ -111,7 +111,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::CreateAdmin { email, name } => {
             create_admin(&db, clock.as_ref(), &email, &name).await
         }
-        Command::Demo => seed_demo(&db, clock.as_ref()).await,
+        Command::Demo => seed_demo(&db, clock.as_ref(), &settings.base_url).await,
         Command::Verify => {
             let report = ledger::verify::verify(&db).await?;
             println!("{report}");
@@ -123,7 +123,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Serve { demo } => {
             if demo {
-                seed_demo(&db, clock.as_ref()).await?;
+                seed_demo(&db, clock.as_ref(), &settings.base_url).await?;
             }
             serve(settings, db, clock).await
         }
@@ -156,8 +156,12 @@ async fn run_job(
     }
 }
 
-async fn seed_demo(db: &sea_orm::DatabaseConnection, clock: &dyn Clock) -> anyhow::Result<()> {
-    if demo::seed(db, clock).await.map_err(app_error)? {
+async fn seed_demo(
+    db: &sea_orm::DatabaseConnection,
+    clock: &dyn Clock,
+    base_url: &url::Url,
+) -> anyhow::Result<()> {
+    if demo::seed(db, clock, base_url).await.map_err(app_error)? {
         println!("Demo accounts (password: {}):", demo::DEMO_PASSWORD);
         for (email, name, role) in demo::DEMO_ACCOUNTS {
             println!("  {:<10} {email:<24} {name}", role.as_str());

@@ -6,6 +6,7 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, sea_query::OnConflict,
 };
 use serde_json::json;
+use url::Url;
 use uuid::Uuid;
 
 use crate::{
@@ -14,7 +15,7 @@ use crate::{
         self,
         entities::{
             borrower_assets, borrower_liabilities, borrower_profiles, loan_requests,
-            scoring_results,
+            scoring_results, users,
         },
         queries::applications::{self as queries, StoredFactor, StoredFailure, StoredImprovement},
     },
@@ -24,10 +25,11 @@ use crate::{
         money::Currency,
     },
     error::{AppError, FieldErrors},
+    mail::messages::{ApplicationReceived, ApplicationRejected},
     services::{
         RequestMeta,
         audit::{self, AuditEvent},
-        loans, settings,
+        loans, outbox, settings,
     },
 };
 
@@ -229,6 +231,7 @@ pub async fn submit(
     clock: &dyn Clock,
     borrower_id: Uuid,
     request: &LoanRequest,
+    base_url: &Url,
     meta: &RequestMeta,
 ) -> Result<Submitted, AppError> {
     let now = clock.now();
@@ -239,6 +242,10 @@ pub async fn submit(
         return Err(AppError::Rejected(reason));
     }
     let profile = queries::profile(&txn, borrower_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let borrower = users::Entity::find_by_id(borrower_id)
+        .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
     let assessment = assess(&profile, request, &settings, now.date_naive())
@@ -298,6 +305,20 @@ pub async fn submit(
         )),
         ..Default::default()
     };
+    let loan_url = outbox::link(base_url, &format!("/borrower/loans/{loan_id}"));
+    outbox::enqueue(
+        &txn,
+        now,
+        &borrower.email,
+        &ApplicationReceived {
+            full_name: borrower.full_name.clone(),
+            loan_url: loan_url.clone(),
+            amount: request.amount,
+            term_months: term,
+            purpose: request.purpose.label().to_owned(),
+        },
+    )
+    .await?;
     let mut status = loans::apply(&txn, &loan, LoanEvent::StartScoring, now, scored).await?;
     loan = reread(&txn, loan_id).await?;
     record_loan_event(
@@ -322,6 +343,17 @@ pub async fn submit(
             .map(|failure| failure.message.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        outbox::enqueue(
+            &txn,
+            now,
+            &borrower.email,
+            &ApplicationRejected {
+                full_name: borrower.full_name.clone(),
+                loan_url,
+                reason: reason.clone(),
+            },
+        )
+        .await?;
         let before = loan.clone();
         let declined = loan_requests::ActiveModel {
             rejection_reason: Set(Some(reason)),

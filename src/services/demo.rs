@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
 };
+use url::Url;
 use uuid::Uuid;
 
 use crate::{
@@ -28,7 +29,7 @@ use crate::{
         RequestMeta, applications,
         auth::{self, NewAccount},
         idempotency::IdempotencyKey,
-        review::{self, ApprovedTerms, Decision},
+        review::{self, ApprovedTerms, Decision, Review},
         settings,
         wallet::{self, BankTransferRequest, Direction, NewBankAccount},
     },
@@ -56,7 +57,11 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role)] = &[
 ///
 /// # Errors
 /// On storage failures.
-pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, AppError> {
+pub async fn seed(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    base_url: &Url,
+) -> Result<bool, AppError> {
     if users::Entity::find().count(db).await? > 0 {
         return Ok(false);
     }
@@ -88,7 +93,7 @@ pub async fn seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<bool, Ap
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    seed_applications(db, clock, &ids, &meta).await?;
+    seed_applications(db, clock, &ids, base_url, &meta).await?;
     Ok(true)
 }
 
@@ -141,6 +146,7 @@ async fn seed_applications(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     ids: &[Uuid],
+    base_url: &Url,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     let id_of = |email: &str| {
@@ -171,6 +177,7 @@ async fn seed_applications(
             Purpose::HomeImprovement,
             "New windows and insulation for the flat before winter; repaid from my salary.",
         )?,
+        base_url,
         meta,
     )
     .await?;
@@ -187,6 +194,7 @@ async fn seed_applications(
             Purpose::Business,
             "Second coffee machine and a kiosk fit-out for my café near the station.",
         )?,
+        base_url,
         meta,
     )
     .await?;
@@ -221,13 +229,16 @@ async fn seed_applications(
             clock,
             analyst,
             listed.loan_id,
-            &Decision::Approve(ApprovedTerms {
-                grade,
-                amount,
-                term_months,
-                rate,
-            }),
-            "Café has two years of accounts; approved for less than asked to keep payments under a third of income.",
+            &Review {
+                decision: Decision::Approve(ApprovedTerms {
+                    grade,
+                    amount,
+                    term_months,
+                    rate,
+                }),
+                comment: "Café has two years of accounts; approved for less than asked to keep payments under a third of income.".to_owned(),
+            },
+            base_url,
             meta,
         )
         .await?;
@@ -245,6 +256,7 @@ async fn seed_applications(
             Purpose::DebtConsolidation,
             "Paying off two credit cards at a lower rate in one loan.",
         )?,
+        base_url,
         meta,
     )
     .await?;

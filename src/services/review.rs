@@ -4,6 +4,7 @@
 
 use chrono::TimeDelta;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use url::Url;
 use uuid::Uuid;
 
 use crate::{
@@ -12,14 +13,17 @@ use crate::{
     domain::{
         lifecycle::{LoanEvent, LoanStatus},
         money::{Money, Rate},
+        schedule::{self, LoanTerms},
         scoring::Grade,
         settings::Settings,
+        user::KycStatus,
     },
     error::{AppError, FieldErrors},
+    mail::messages::{ApplicationApproved, ApplicationRejected},
     services::{
         RequestMeta,
         applications::{LoanChange, record_loan_event, reread},
-        loans, settings,
+        loans, outbox, settings,
     },
 };
 
@@ -39,6 +43,14 @@ pub struct ApprovedTerms {
 pub enum Decision {
     Approve(ApprovedTerms),
     Reject,
+}
+
+/// A decision with staff's reasoning (required; a rejection's comment is
+/// what the borrower is told).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub decision: Decision,
+    pub comment: String,
 }
 
 /// Why approved terms cannot stand, field by field.
@@ -115,12 +127,13 @@ pub async fn decide(
     clock: &dyn Clock,
     staff_id: Uuid,
     loan_id: Uuid,
-    decision: &Decision,
-    comment: &str,
+    review: &Review,
+    base_url: &Url,
     meta: &RequestMeta,
 ) -> Result<LoanStatus, AppError> {
     let now = clock.now();
-    let comment = comment.trim();
+    let decision = &review.decision;
+    let comment = review.comment.trim();
     let mut errors = FieldErrors::new();
     if comment.is_empty() {
         errors.add("comment", "Explain the decision: the comment is required.");
@@ -140,19 +153,18 @@ pub async fn decide(
     }
     errors.into_result()?;
 
+    let borrower = users::Entity::find_by_id(loan.borrower_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let loan_url = outbox::link(base_url, &format!("/borrower/loans/{loan_id}"));
     let status = match decision {
         Decision::Approve(terms) => {
-            if settings.kyc_required {
-                let borrower = users::Entity::find_by_id(loan.borrower_id)
-                    .one(&txn)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                if borrower.kyc_status != "verified" {
-                    return Err(AppError::Rejected(
-                        "The borrower's identity is not verified yet, and the platform requires it before a loan is listed. Review their identity first."
-                            .to_owned(),
-                    ));
-                }
+            if settings.kyc_required && borrower.kyc_status != KycStatus::Verified.as_str() {
+                return Err(AppError::Rejected(
+                    "The borrower's identity is not verified yet, and the platform requires it before a loan is listed. Review their identity first."
+                        .to_owned(),
+                ));
             }
             let approved = loan_requests::ActiveModel {
                 risk_grade: Set(Some(terms.grade.as_str().to_owned())),
@@ -176,11 +188,10 @@ pub async fn decide(
                 now,
             )
             .await?;
+            let deadline = now + TimeDelta::days(i64::from(settings.funding_days));
             let listed = loan_requests::ActiveModel {
                 listed_at: Set(Some(now)),
-                funding_deadline: Set(Some(
-                    now + TimeDelta::days(i64::from(settings.funding_days)),
-                )),
+                funding_deadline: Set(Some(deadline)),
                 ..Default::default()
             };
             let status = loans::apply(&txn, &approved_loan, LoanEvent::List, now, listed).await?;
@@ -196,6 +207,30 @@ pub async fn decide(
                 &listed_loan,
                 meta,
                 now,
+            )
+            .await?;
+            let monthly_payment = schedule::annuity(&LoanTerms {
+                principal: terms.amount,
+                rate: terms.rate,
+                term_months: terms.term_months,
+                start: now.date_naive(),
+            })
+            .map_err(|err| AppError::Validation(FieldErrors::single("amount", err.to_string())))?
+            .payment;
+            outbox::enqueue(
+                &txn,
+                now,
+                &borrower.email,
+                &ApplicationApproved {
+                    full_name: borrower.full_name.clone(),
+                    loan_url,
+                    amount: terms.amount,
+                    term_months: listed_loan.term_months,
+                    rate: terms.rate,
+                    monthly_payment,
+                    grade: terms.grade.as_str().to_owned(),
+                    funding_deadline: deadline.format("%-d %b %Y, %H:%M UTC").to_string(),
+                },
             )
             .await?;
             status
@@ -219,6 +254,17 @@ pub async fn decide(
                 &after,
                 meta,
                 now,
+            )
+            .await?;
+            outbox::enqueue(
+                &txn,
+                now,
+                &borrower.email,
+                &ApplicationRejected {
+                    full_name: borrower.full_name.clone(),
+                    loan_url,
+                    reason: comment.to_owned(),
+                },
             )
             .await?;
             status

@@ -927,7 +927,7 @@ async fn the_queue_is_oldest_first_and_filters_by_status_and_grade() {
 async fn the_demo_has_an_application_in_each_early_state() {
     let app = spawn_app().await;
     assert!(
-        crowdlend::services::demo::seed(&app.db, &app.clock)
+        crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
             .await
             .unwrap()
     );

@@ -416,7 +416,8 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     let Some((_driver, client)) = browser().await else {
         return;
     };
-    let app = spawn_app().await;
+    let smtp = crate::smtp_server::SmtpServer::start().await;
+    let app = crate::helpers::spawn_app_with(&[("SMTP_URL", &smtp.url())]).await;
     let borrower = sign_in_as(&client, &app, Role::Borrower).await;
     follow(&client, "Fill in your profile", "/borrower/profile").await;
     set_date(&client, "birth_date", "1986-09-30").await;
@@ -487,9 +488,55 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     let loan_id = loan_path.rsplit('/').next().unwrap().to_owned();
     screenshot(&client, "31-application-scored").await;
 
-    crate::applications::set_kyc(&app, &borrower.email, "verified").await;
+    // The identity check: the borrower sends a document, staff verify it.
+    client
+        .goto(&format!("{}/borrower", app.address))
+        .await
+        .unwrap();
+    follow(&client, "Send your identity details", "/account/identity").await;
+    choose(&client, "document_type", "passport").await;
+    fill(&client, "document_number", "4510 123456").await;
+    set_date(&client, "issued_on", "2016-10-05").await;
+    fill(&client, "address", "Санкт-Петербург, Невский проспект, 1").await;
+    press(&client, "/account/identity").await;
+    client
+        .wait()
+        .for_element(Locator::Css(".flash-success"))
+        .await
+        .unwrap();
+
     client.delete_all_cookies().await.unwrap();
     sign_in_as(&client, &app, Role::Staff).await;
+    client
+        .goto(&format!("{}/admin/applications/{loan_id}", app.address))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, "kyc-status").await, "pending");
+    follow(
+        &client,
+        "account",
+        &format!("/admin/users/{}", app.user(&borrower.email).await.id),
+    )
+    .await;
+    client
+        .find(Locator::Css("input[name=decision][value=verify]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#kyc-decision button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css(".flash-success"))
+        .await
+        .unwrap();
     follow(&client, "Applications", "/admin/applications").await;
     let queue = text_of(&client, "queue").await;
     assert!(queue.contains(&borrower.email), "{queue}");
@@ -537,6 +584,20 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
         .unwrap();
     assert!(flash.text().await.unwrap().contains("approved and listed"));
     assert_eq!(text_of(&client, "loan-status").await, "Open for investment");
+
+    // The outbox job sends the approval with the rate staff set.
+    app.run_outbox().await;
+    let approval = smtp
+        .received()
+        .into_iter()
+        .find(|m| m.subject() == "Your loan application is approved")
+        .expect("the approval email reached the mail server");
+    assert_eq!(approval.to, std::slice::from_ref(&borrower.email));
+    let text = approval.body("text/plain");
+    assert!(
+        text.contains(&format!("Interest rate:    {new_rate} a year")),
+        "{text}"
+    );
 
     client.delete_all_cookies().await.unwrap();
     client

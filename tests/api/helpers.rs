@@ -155,6 +155,11 @@ async fn start(
 
 impl TestApp {
     /// The app's `DATA_DIR`.
+    /// The address emails link to (the app's `BASE_URL`).
+    pub fn base_url(&self) -> url::Url {
+        url::Url::parse(&self.address).unwrap()
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
     }

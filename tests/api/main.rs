@@ -4,6 +4,7 @@
 // A failed step in a test should stop the test where it failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod access;
+mod application_emails;
 mod applications;
 mod audit;
 mod auth;

@@ -758,12 +758,12 @@ async fn a_wallet_cannot_grow_past_the_largest_balance() {
 async fn demo_investors_start_with_money_in_their_wallets() {
     let app = spawn_app().await;
     assert!(
-        crowdlend::services::demo::seed(&app.db, &app.clock)
+        crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
             .await
             .unwrap()
     );
     assert!(
-        !crowdlend::services::demo::seed(&app.db, &app.clock)
+        !crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
             .await
             .unwrap(),
         "only once"

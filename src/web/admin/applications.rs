@@ -30,7 +30,7 @@ use crate::{
     },
     error::{AppError, FieldErrors},
     services::{
-        review::{self, ApprovedTerms, Decision},
+        review::{self, ApprovedTerms, Decision, Review},
         settings,
     },
     state::AppState,
@@ -184,7 +184,7 @@ impl DecisionForm {
         }
     }
 
-    fn parse(&self, currency: Currency) -> Result<(Decision, String), FieldErrors> {
+    fn parse(&self, currency: Currency) -> Result<Review, FieldErrors> {
         let mut errors = FieldErrors::new();
         add_validation_errors(&mut errors, self.validate());
         let decision = match self.decision.as_str() {
@@ -224,7 +224,10 @@ impl DecisionForm {
             }
         };
         match decision {
-            Some(decision) if errors.is_empty() => Ok((decision, self.comment.clone())),
+            Some(decision) if errors.is_empty() => Ok(Review {
+                decision,
+                comment: self.comment.clone(),
+            }),
             _ => Err(errors),
         }
     }
@@ -450,14 +453,14 @@ pub async fn decide(
 ) -> Result<HttpResponse, WebError> {
     let loan_id = path.into_inner();
     let result = match form.parse(Currency::Rub) {
-        Ok((decision, comment)) => {
+        Ok(decision) => {
             review::decide(
                 &state.db,
                 state.clock.as_ref(),
                 user.id,
                 loan_id,
                 &decision,
-                &comment,
+                &state.settings.base_url,
                 &meta,
             )
             .await

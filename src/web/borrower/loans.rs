@@ -166,7 +166,15 @@ pub async fn create(
 ) -> Result<HttpResponse, WebError> {
     let result = match form.parse() {
         Ok(request) => {
-            applications::submit(&state.db, state.clock.as_ref(), user.id, &request, &meta).await
+            applications::submit(
+                &state.db,
+                state.clock.as_ref(),
+                user.id,
+                &request,
+                &state.settings.base_url,
+                &meta,
+            )
+            .await
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
