@@ -6,20 +6,10 @@ use crowdlend::domain::{scoring::Grade, settings::Settings, user::Role};
 use reqwest::StatusCode;
 
 use crate::{
-    applications::{apply, borrower_with_profile, set_kyc},
-    helpers::{Browser, TestApp, spawn_app, spawn_app_with},
+    applications::{apply, approval, borrower_with_profile, decision, set_kyc},
+    helpers::{TestApp, spawn_app, spawn_app_with},
     smtp_server::SmtpServer,
 };
-
-async fn decide(staff: &Browser, id: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    staff
-        .submit(
-            &format!("/admin/applications/{id}"),
-            &format!("/admin/applications/{id}/decision"),
-            fields,
-        )
-        .await
-}
 
 async fn grade_of(app: &TestApp) -> String {
     use sea_orm::{ConnectionTrait, Statement};
@@ -56,17 +46,16 @@ async fn the_borrower_is_emailed_on_receipt_and_on_approval_with_the_approved_te
         .unwrap();
     let rate = band.max_rate.percent().normalize().to_string();
     let (staff, _) = app.signed_in(Role::Staff).await;
-    let response = decide(
+    let response = decision(
         &staff,
         &id,
-        &[
-            ("decision", "approve"),
-            ("risk_grade", &grade),
-            ("amount", "250000"),
-            ("term_months", "18"),
-            ("rate_annual", &rate),
-            ("comment", "Approved at the top of the band."),
-        ],
+        &approval(
+            &grade,
+            "250000",
+            "18",
+            &rate,
+            "Approved at the top of the band.",
+        ),
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -117,7 +106,7 @@ async fn a_rejection_is_written_as_an_eml_file_with_the_reason() {
     let (borrower, _) = borrower_with_profile(&app).await;
     let id = apply(&borrower, "300000", "24").await;
     let (staff, _) = app.signed_in(Role::Staff).await;
-    let response = decide(
+    let response = decision(
         &staff,
         &id,
         &[
@@ -182,34 +171,20 @@ async fn a_refusing_mail_server_does_not_undo_the_decision_and_a_refused_decisio
 
     // Outside the band: refused, and nothing is queued.
     let too_high = format!("{}", band.max_rate.bps() / 100 + 1);
-    let response = decide(
+    let response = decision(
         &staff,
         &id,
-        &[
-            ("decision", "approve"),
-            ("risk_grade", &grade),
-            ("amount", "300000"),
-            ("term_months", "24"),
-            ("rate_annual", &too_high),
-            ("comment", "Too dear."),
-        ],
+        &approval(&grade, "300000", "24", &too_high, "Too dear."),
     )
     .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(queued().await, 1);
 
     let rate = band.min_rate.percent().normalize().to_string();
-    let response = decide(
+    let response = decision(
         &staff,
         &id,
-        &[
-            ("decision", "approve"),
-            ("risk_grade", &grade),
-            ("amount", "300000"),
-            ("term_months", "24"),
-            ("rate_annual", &rate),
-            ("comment", "Fine."),
-        ],
+        &approval(&grade, "300000", "24", &rate, "Fine."),
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);

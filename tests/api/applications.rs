@@ -425,7 +425,26 @@ async fn a_hard_rule_declines_at_once_and_the_borrower_sees_why_and_what_would_h
     assert!(text_at(&form, "#cannot-apply").is_none());
 }
 
-async fn decision(staff: &Browser, id: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+/// The decision form's fields for an approval.
+pub fn approval<'a>(
+    grade: &'a str,
+    amount: &'a str,
+    term: &'a str,
+    rate: &'a str,
+    comment: &'a str,
+) -> [(&'static str, &'a str); 6] {
+    [
+        ("decision", "approve"),
+        ("risk_grade", grade),
+        ("amount", amount),
+        ("term_months", term),
+        ("rate_annual", rate),
+        ("comment", comment),
+    ]
+}
+
+/// Staff send the decision form of application `id`.
+pub async fn decision(staff: &Browser, id: &str, fields: &[(&str, &str)]) -> reqwest::Response {
     staff
         .submit(
             &format!("/admin/applications/{id}"),
@@ -464,17 +483,13 @@ async fn staff_approve_with_overrides_inside_the_band_and_the_loan_is_listed() {
     let response = decision(
         &staff,
         &id,
-        &[
-            ("decision", "approve"),
-            ("risk_grade", &grade),
-            ("amount", "250000"),
-            ("term_months", "18"),
-            ("rate_annual", &rate),
-            (
-                "comment",
-                "Stable income; lowered the amount to keep the ratio safe.",
-            ),
-        ],
+        &approval(
+            &grade,
+            "250000",
+            "18",
+            &rate,
+            "Stable income; lowered the amount to keep the ratio safe.",
+        ),
     )
     .await;
     assert_redirects_to(&response, &format!("/admin/applications/{id}"));
@@ -603,14 +618,7 @@ async fn the_grade_caps_the_amount_staff_can_approve() {
     let response = decision(
         &staff,
         &id,
-        &[
-            ("decision", "approve"),
-            ("risk_grade", "F"),
-            ("amount", "600000"),
-            ("term_months", "6"),
-            ("rate_annual", &rate),
-            ("comment", "Downgraded."),
-        ],
+        &approval("F", "600000", "6", &rate, "Downgraded."),
     )
     .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -623,14 +631,13 @@ async fn the_grade_caps_the_amount_staff_can_approve() {
     let response = decision(
         &staff,
         &id,
-        &[
-            ("decision", "approve"),
-            ("risk_grade", "F"),
-            ("amount", "100000"),
-            ("term_months", "6"),
-            ("rate_annual", &rate),
-            ("comment", "Downgraded to F after a phone call."),
-        ],
+        &approval(
+            "F",
+            "100000",
+            "6",
+            &rate,
+            "Downgraded to F after a phone call.",
+        ),
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -648,14 +655,7 @@ async fn approval_waits_for_a_verified_identity_when_the_platform_requires_it() 
     let response = decision(
         &staff,
         &id,
-        &[
-            ("decision", "approve"),
-            ("risk_grade", &grade),
-            ("amount", "300000"),
-            ("term_months", "24"),
-            ("rate_annual", &rate),
-            ("comment", "Fine."),
-        ],
+        &approval(&grade, "300000", "24", &rate, "Fine."),
     )
     .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -728,14 +728,10 @@ async fn illegal_transitions_are_refused_with_the_lifecycles_message() {
         .post_raw(
             &format!("/admin/applications/{id}/decision"),
             &[
-                ("csrf_token", &token),
-                ("decision", "approve"),
-                ("risk_grade", &grade),
-                ("amount", "300000"),
-                ("term_months", "24"),
-                ("rate_annual", &rate),
-                ("comment", "Looks fine."),
-            ],
+                &[("csrf_token", token.as_str())][..],
+                &approval(&grade, "300000", "24", &rate, "Looks fine."),
+            ]
+            .concat(),
         )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);

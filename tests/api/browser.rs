@@ -398,17 +398,20 @@ async fn set_date(client: &Client, field: &str, iso: &str) {
         .unwrap();
 }
 
-/// Clicks the submit button with `name=action` and `value`.
-async fn press_action(client: &Client, value: &str) {
+/// Clicks the element the CSS `selector` finds first.
+async fn click(client: &Client, selector: &str) {
     client
-        .find(Locator::Css(&format!(
-            "button[name=action][value='{value}']"
-        )))
+        .find(Locator::Css(selector))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+/// Clicks the submit button with `name=action` and `value`.
+async fn press_action(client: &Client, value: &str) {
+    click(client, &format!("button[name=action][value='{value}']")).await;
 }
 
 #[tokio::test]
@@ -518,20 +521,8 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
         &format!("/admin/users/{}", app.user(&borrower.email).await.id),
     )
     .await;
-    client
-        .find(Locator::Css("input[name=decision][value=verify]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#kyc-decision button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "input[name=decision][value=verify]").await;
+    click(&client, "#kyc-decision button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css(".flash-success"))
@@ -540,15 +531,7 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     follow(&client, "Applications", "/admin/applications").await;
     let queue = text_of(&client, "queue").await;
     assert!(queue.contains(&borrower.email), "{queue}");
-    client
-        .find(Locator::Css(&format!(
-            "a[href='/admin/applications/{loan_id}']"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, &format!("a[href='/admin/applications/{loan_id}']")).await;
     wait_for_path(&client, &format!("/admin/applications/{loan_id}")).await;
     let grade = text_of(&client, "grade").await;
     let band = *crowdlend::domain::settings::Settings::default()
@@ -556,13 +539,7 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
         .unwrap();
     // Staff set the band's lowest rate instead of the one suggested.
     let new_rate = band.min_rate;
-    client
-        .find(Locator::Id("decision"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#decision").await;
     fill(
         &client,
         "rate_annual",

@@ -214,6 +214,21 @@ pub async fn owned_by(
         .await
 }
 
+/// An application and its borrower, for staff.
+///
+/// # Errors
+/// On database failure.
+pub async fn with_borrower(
+    conn: &impl ConnectionTrait,
+    loan_id: Uuid,
+) -> Result<Option<(loan_requests::Model, users::Model)>, DbErr> {
+    Ok(loan_requests::Entity::find_by_id(loan_id)
+        .find_also_related(users::Entity)
+        .one(conn)
+        .await?
+        .and_then(|(loan, borrower)| Some((loan, borrower?))))
+}
+
 /// Review-queue filters; `None` shows all.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {

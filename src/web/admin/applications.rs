@@ -8,7 +8,6 @@ use actix_web::{
     web::{Data, Path, Query},
 };
 use askama::Template;
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 use validator::Validate;
@@ -354,12 +353,7 @@ async fn application_page(
     form: Option<DecisionForm>,
     errors: FieldErrors,
 ) -> Result<ApplicationPage, WebError> {
-    let loan = loan_requests::Entity::find_by_id(loan_id)
-        .one(&state.db)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let borrower = users::Entity::find_by_id(loan.borrower_id)
-        .one(&state.db)
+    let (loan, borrower) = queries::with_borrower(&state.db, loan_id)
         .await?
         .ok_or(WebError::NotFound)?;
     let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
