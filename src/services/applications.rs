@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, sea_query::OnConflict,
+    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, sea_query::OnConflict,
 };
 use serde_json::json;
 use url::Url;
@@ -238,14 +238,18 @@ pub async fn submit(
     let txn = db::begin_write(db).await?;
     let settings = settings::load(&txn).await?;
     problems_to_errors(request.problems(&settings)).into_result()?;
+    // Locking the borrower's row makes "one open application" hold when the
+    // same borrower submits twice at once (FOR UPDATE on PostgreSQL; SQLite's
+    // write transaction already runs alone, and sea-query leaves the clause out).
+    let borrower = users::Entity::find_by_id(borrower_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if let Some(reason) = cannot_apply_because(&txn, borrower_id).await? {
         return Err(AppError::Rejected(reason));
     }
     let profile = queries::profile(&txn, borrower_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let borrower = users::Entity::find_by_id(borrower_id)
-        .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
     let assessment = assess(&profile, request, &settings, now.date_naive())

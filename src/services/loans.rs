@@ -14,8 +14,8 @@ use crate::{
 };
 
 /// Reads the loan for a use case that will change it: locked until the
-/// transaction ends on PostgreSQL (SQLite's write transaction already holds
-/// the database).
+/// transaction ends on PostgreSQL (`FOR UPDATE`; SQLite's write transaction
+/// already holds the database, and sea-query leaves the clause out there).
 ///
 /// # Errors
 /// `NotFound`; database failures.
@@ -23,11 +23,11 @@ pub async fn lock(
     conn: &impl ConnectionTrait,
     loan_id: Uuid,
 ) -> Result<loan_requests::Model, AppError> {
-    let mut query = loan_requests::Entity::find_by_id(loan_id);
-    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    query.one(conn).await?.ok_or(AppError::NotFound)
+    loan_requests::Entity::find_by_id(loan_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The loan's status, parsed.

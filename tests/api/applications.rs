@@ -951,3 +951,38 @@ async fn the_demo_has_an_application_in_each_early_state() {
             .contains("Open for investment")
     );
 }
+
+#[tokio::test]
+async fn ten_simultaneous_applications_from_one_borrower_open_exactly_one() {
+    let app = spawn_app().await;
+    let (borrower, _) = borrower_with_profile(&app).await;
+    let token = borrower.csrf_token("/borrower/loans/new").await;
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("amount", "300000"),
+        ("term_months", "24"),
+        ("purpose", "car"),
+        ("description", DESCRIPTION),
+        ("listing_mode", "fixed"),
+    ];
+    let statuses = futures_util::future::join_all(
+        (0..10).map(|_| borrower.post_raw("/borrower/loans", &fields)),
+    )
+    .await
+    .into_iter()
+    .map(|response| response.status())
+    .collect::<Vec<_>>();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(created, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM loan_requests").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM scoring_results").await, 1);
+}
