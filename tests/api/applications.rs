@@ -986,3 +986,51 @@ async fn ten_simultaneous_applications_from_one_borrower_open_exactly_one() {
     assert_eq!(app.count("SELECT COUNT(*) FROM loan_requests").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM scoring_results").await, 1);
 }
+
+#[tokio::test]
+async fn simultaneous_decisions_on_one_application_record_exactly_one() {
+    let app = spawn_app().await;
+    let (borrower, user) = borrower_with_profile(&app).await;
+    set_kyc(&app, &user.email, "verified").await;
+    let id = apply(&borrower, "300000", "24").await;
+    let grade = loan_value(&app, &id, "risk_grade").await;
+    let rate = format!("{}", band(&grade).min_rate.bps() / 100);
+    let (staff, _) = app.signed_in(Role::Staff).await;
+    let token = staff.csrf_token(&format!("/admin/applications/{id}")).await;
+    let approve = [
+        &[("csrf_token", token.as_str())][..],
+        &approval(&grade, "300000", "24", &rate, "Approve."),
+    ]
+    .concat();
+    let reject = [
+        ("csrf_token", token.as_str()),
+        ("decision", "reject"),
+        ("comment", "Reject."),
+    ];
+    let path = format!("/admin/applications/{id}/decision");
+    let sends = (0..10).map(|i| {
+        let fields: &[(&str, &str)] = if i % 2 == 0 { &approve } else { &reject };
+        staff.post_raw(&path, fields)
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(sends)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    let decided = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE entity_id = '{id}' AND action IN ('loan_approved', 'loan_rejected')"
+        ))
+        .await;
+    assert_eq!(decided, 1);
+    // One email for the application, one for the decision.
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox_emails").await, 2);
+}
