@@ -16,6 +16,7 @@ pub mod guards;
 pub mod headers;
 pub mod investor;
 pub mod layout;
+pub mod loan_facts;
 pub mod observe;
 pub mod public;
 pub mod scorecard;

@@ -187,6 +187,10 @@ async fn a_borrower_applies_and_sees_the_scorecard_in_plain_words() {
 
     let page = borrower.get_html(&format!("/borrower/loans/{id}")).await;
     assert_eq!(text_at(&page, "#loan-status").unwrap(), "In review");
+    assert!(
+        text_at(&page, "#identity-needed").is_some(),
+        "the borrower is told the identity check comes first"
+    );
     let summary = text_at(&page, ".score-summary").unwrap();
     assert!(summary.contains("of 1000 points"), "{summary}");
     assert!(summary.contains(&format!("grade {grade}")), "{summary}");

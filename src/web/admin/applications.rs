@@ -35,12 +35,12 @@ use crate::{
     state::AppState,
     web::{
         admin::audit::humanize,
-        borrower::loans::LoanFacts,
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
         format,
         forms::{Choice, StrictForm, add_validation_errors, choices},
         layout::{BaseCtx, form_status, page, render, see_other},
+        loan_facts::LoanFacts,
         scorecard::ScorecardView,
         session::{self, FlashLevel},
     },

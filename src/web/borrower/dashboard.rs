@@ -9,10 +9,10 @@ use crate::{
     state::AppState,
     web::{
         account::summary::{self, AccountView},
-        borrower::loans::LoanFacts,
         error::WebError,
         extractors::CurrentUser,
         layout::{BaseCtx, page},
+        loan_facts::LoanFacts,
     },
 };
 

@@ -1,0 +1,128 @@
+//! A loan's figures as pages show them, to its borrower and to staff: one
+//! view, so the dashboard, the application page and the review queue never
+//! disagree.
+
+use uuid::Uuid;
+
+use crate::{
+    db::entities::loan_requests,
+    domain::{
+        application::Purpose,
+        lifecycle::LoanStatus,
+        money::{Currency, Money, Rate},
+        schedule::{self, LoanTerms},
+    },
+    error::AppError,
+    services::{applications, loans},
+    web::format,
+};
+
+/// A loan's figures as the borrower reads them.
+pub struct LoanFacts {
+    pub id: Uuid,
+    pub status: LoanStatus,
+    pub created: String,
+    pub requested: String,
+    pub amount: String,
+    pub amount_changed: bool,
+    pub requested_term_months: i32,
+    pub term_months: i32,
+    pub rate: Option<String>,
+    pub monthly_payment: Option<String>,
+    pub grade: Option<String>,
+    pub purpose: String,
+    pub description: String,
+    pub funding_deadline: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub funded_percent: i64,
+}
+
+impl LoanFacts {
+    /// # Errors
+    /// When the stored status or currency is unknown.
+    pub fn new(loan: &loan_requests::Model) -> Result<Self, AppError> {
+        let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+        let status = loans::status_of(loan)?;
+        let monthly_payment = loan.rate_annual.and_then(|bps| {
+            let terms = LoanTerms {
+                principal: Money::from_minor(loan.amount, currency).ok()?,
+                rate: Rate::from_bps(u32::try_from(bps).ok()?).ok()?,
+                term_months: u32::try_from(loan.term_months).ok()?,
+                start: loan.created_at.date_naive(),
+            };
+            Some(schedule::annuity(&terms).ok()?.payment.to_string())
+        });
+        Ok(Self {
+            id: loan.id,
+            status,
+            created: format::date(&loan.created_at),
+            requested: format::money(loan.requested_amount, currency),
+            amount: format::money(loan.amount, currency),
+            amount_changed: loan.amount != loan.requested_amount,
+            requested_term_months: loan.requested_term_months,
+            term_months: loan.term_months,
+            rate: loan.rate_annual.map(format::rate),
+            monthly_payment,
+            grade: loan.risk_grade.clone(),
+            purpose: Purpose::parse(&loan.purpose)
+                .map_or_else(|| loan.purpose.clone(), |p| p.label().to_owned()),
+            description: loan.description.clone(),
+            funding_deadline: loan.funding_deadline.as_ref().map(format::datetime),
+            rejection_reason: loan.rejection_reason.clone(),
+            funded_percent: (loan.funded_amount * 100)
+                .checked_div(loan.amount)
+                .unwrap_or(0),
+        })
+    }
+
+    /// The status word used for the badge's class.
+    #[must_use]
+    pub fn badge(&self) -> &'static str {
+        match self.status {
+            LoanStatus::Rejected | LoanStatus::Defaulted | LoanStatus::Expired => "rejected",
+            LoanStatus::Withdrawn => "none",
+            LoanStatus::Pending | LoanStatus::Scoring | LoanStatus::Approved => "pending",
+            LoanStatus::Funding | LoanStatus::Funded | LoanStatus::Active | LoanStatus::Repaid => {
+                "verified"
+            }
+        }
+    }
+
+    /// What happens next, in one sentence.
+    #[must_use]
+    pub fn next_step(&self) -> &'static str {
+        match self.status {
+            LoanStatus::Pending | LoanStatus::Scoring => {
+                "Staff are reviewing your application. You will get an email with their decision."
+            }
+            LoanStatus::Approved | LoanStatus::Funding => {
+                "Your loan is on the marketplace. Investors are funding it; the money reaches your wallet when it is fully funded."
+            }
+            LoanStatus::Funded => "Your loan is fully funded and is being paid out.",
+            LoanStatus::Active => "Your loan is paid out. Pay each installment by its due date.",
+            LoanStatus::Repaid => "This loan is repaid in full. Thank you.",
+            LoanStatus::Rejected => "This application was declined.",
+            LoanStatus::Withdrawn => "You withdrew this application.",
+            LoanStatus::Expired => {
+                "The funding period ended before investors covered the whole amount."
+            }
+            LoanStatus::Defaulted => "This loan is in default.",
+        }
+    }
+
+    /// Before staff decide, the rate is only the scorecard's suggestion.
+    #[must_use]
+    pub fn rate_label(&self) -> &'static str {
+        match self.status {
+            LoanStatus::Pending | LoanStatus::Scoring | LoanStatus::Rejected => {
+                "Suggested annual rate"
+            }
+            _ => "Annual rate",
+        }
+    }
+
+    #[must_use]
+    pub fn can_withdraw(&self) -> bool {
+        applications::OPEN_STATUSES.contains(&self.status)
+    }
+}
