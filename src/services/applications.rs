@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, sea_query::OnConflict,
+    EntityTrait, QueryFilter, QuerySelect, sea_query::OnConflict,
 };
 use serde_json::json;
 use url::Url;
@@ -63,10 +63,7 @@ pub async fn save_profile(
     let now = clock.now();
     problems_to_errors(profile.problems(now.date_naive())).into_result()?;
     let txn = db::begin_write(db).await?;
-    let existed = borrower_profiles::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .is_some();
+    let existed = queries::has_profile(&txn, user_id).await?;
     borrower_profiles::Entity::insert(borrower_profiles::ActiveModel {
         user_id: Set(user_id),
         birth_date: Set(profile.birth_date),
@@ -185,6 +182,21 @@ pub async fn open_application(
         .await?)
 }
 
+/// Why a borrower cannot apply, from what is known about them.
+#[must_use]
+pub fn apply_blocker(has_profile: bool, has_open_application: bool) -> Option<String> {
+    if !has_profile {
+        Some("Fill in your profile first: the scorecard needs it.".to_owned())
+    } else if has_open_application {
+        Some(
+            "You already have an application in progress. Withdraw it or wait for it to finish before applying again."
+                .to_owned(),
+        )
+    } else {
+        None
+    }
+}
+
 /// Why a borrower cannot apply right now, if they cannot.
 ///
 /// # Errors
@@ -193,22 +205,9 @@ pub async fn cannot_apply_because(
     conn: &impl ConnectionTrait,
     borrower_id: Uuid,
 ) -> Result<Option<String>, AppError> {
-    if borrower_profiles::Entity::find_by_id(borrower_id)
-        .count(conn)
-        .await?
-        == 0
-    {
-        return Ok(Some(
-            "Fill in your profile first: the scorecard needs it.".to_owned(),
-        ));
-    }
-    if open_application(conn, borrower_id).await?.is_some() {
-        return Ok(Some(
-            "You already have an application in progress. Withdraw it or wait for it to finish before applying again."
-                .to_owned(),
-        ));
-    }
-    Ok(None)
+    let has_profile = queries::has_profile(conn, borrower_id).await?;
+    let has_open = has_profile && open_application(conn, borrower_id).await?.is_some();
+    Ok(apply_blocker(has_profile, has_open))
 }
 
 /// What `submit` decided.

@@ -106,6 +106,17 @@ pub async fn profile(
     }))
 }
 
+/// Whether the borrower has saved a profile.
+///
+/// # Errors
+/// On database failure.
+pub async fn has_profile(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<bool, DbErr> {
+    Ok(borrower_profiles::Entity::find_by_id(user_id)
+        .count(conn)
+        .await?
+        > 0)
+}
+
 /// One line of a scorecard as stored and shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFactor {

@@ -36,11 +36,15 @@ pub async fn show(
         .iter()
         .map(LoanFacts::new)
         .collect::<Result<Vec<_>, _>>()?;
+    let has_profile = queries::has_profile(&state.db, user.id).await?;
+    let has_open = loans
+        .iter()
+        .any(|loan| applications::OPEN_STATUSES.contains(&loan.status));
     page(&DashboardPage {
         base,
         account: summary::load(&state.db, user.id).await?,
         loans,
-        has_profile: queries::profile(&state.db, user.id).await?.is_some(),
-        cannot_apply: applications::cannot_apply_because(&state.db, user.id).await?,
+        has_profile,
+        cannot_apply: applications::apply_blocker(has_profile, has_open),
     })
 }

@@ -619,7 +619,7 @@ pub async fn submit(
     StrictForm(fields): StrictForm<BTreeMap<String, String>>,
 ) -> Result<HttpResponse, WebError> {
     let (mut form, action) = ProfileForm::from_fields(fields)?;
-    let is_new = queries::profile(&state.db, user.id).await?.is_none();
+    let is_new = !queries::has_profile(&state.db, user.id).await?;
     match action {
         Action::AddLiability if form.liabilities.len() < MAX_ROWS => {
             form.liabilities.push(LiabilityRow::default());
