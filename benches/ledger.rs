@@ -9,7 +9,7 @@
 //! schema that is dropped afterwards. `BENCH_ENTRIES` changes the count
 //! (default 100 000). `scripts/bench/ledger.sh` runs both and pgbench.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crowdlend::{
     clock::{Clock, SystemClock},
@@ -25,10 +25,13 @@ use crowdlend::{
     services::{RequestMeta, auth},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait,
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
 };
 use uuid::Uuid;
+
+mod support;
+
+use support::{Target, rate};
 
 const USERS: usize = 8;
 
@@ -82,55 +85,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A freshly migrated database: a temporary SQLite file, or a new PostgreSQL schema.
-struct Target {
-    db: DatabaseConnection,
-    admin: Option<(DatabaseConnection, String)>,
-    _dir: tempfile::TempDir,
-}
-
-impl Target {
-    async fn fresh(pg_url: Option<&str>) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let (db, admin) = match pg_url {
-            Some(url) => {
-                let schema = format!("bench_{}", Uuid::new_v4().simple());
-                let admin = db::connect(url).await?;
-                admin
-                    .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
-                    .await?;
-                (
-                    db::connect_with_schema(url, Some(&schema)).await?,
-                    Some((admin, schema)),
-                )
-            }
-            None => {
-                let url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("bench.db").display()
-                );
-                (db::connect(&url).await?, None)
-            }
-        };
-        db::migrate(&db, &SystemClock).await?;
-        Ok(Self {
-            db,
-            admin,
-            _dir: dir,
-        })
-    }
-
-    async fn drop_schema(self) -> anyhow::Result<()> {
-        self.db.close().await?;
-        if let Some((admin, schema)) = self.admin {
-            admin
-                .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-                .await?;
-        }
-        Ok(())
-    }
-}
-
 async fn user_wallets(db: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
     let mut wallets = Vec::with_capacity(USERS);
     for n in 0..USERS {
@@ -153,12 +107,6 @@ async fn user_wallets(db: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
         wallets.push(wallet.id);
     }
     Ok(wallets)
-}
-
-fn rate(count: u64, elapsed: Duration) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let count = count as f64;
-    count / elapsed.as_secs_f64()
 }
 
 async fn through_the_ledger(db: &DatabaseConnection, entries: u64) -> anyhow::Result<f64> {

@@ -1,0 +1,63 @@
+//! What the benchmarks share: a fresh database to measure on, and rates.
+
+use std::time::Duration;
+
+use crowdlend::{clock::SystemClock, db};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use uuid::Uuid;
+
+/// A freshly migrated database: a temporary SQLite file, or a new PostgreSQL schema.
+pub struct Target {
+    pub db: DatabaseConnection,
+    admin: Option<(DatabaseConnection, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Target {
+    pub async fn fresh(pg_url: Option<&str>) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let (db, admin) = match pg_url {
+            Some(url) => {
+                let schema = format!("bench_{}", Uuid::new_v4().simple());
+                let admin = db::connect(url).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                    .await?;
+                (
+                    db::connect_with_schema(url, Some(&schema)).await?,
+                    Some((admin, schema)),
+                )
+            }
+            None => {
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("bench.db").display()
+                );
+                (db::connect(&url).await?, None)
+            }
+        };
+        db::migrate(&db, &SystemClock).await?;
+        Ok(Self {
+            db,
+            admin,
+            _dir: dir,
+        })
+    }
+
+    pub async fn drop_schema(self) -> anyhow::Result<()> {
+        self.db.close().await?;
+        if let Some((admin, schema)) = self.admin {
+            admin
+                .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Events per second.
+pub fn rate(count: u64, elapsed: Duration) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let count = count as f64;
+    count / elapsed.as_secs_f64()
+}
