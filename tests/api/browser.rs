@@ -172,11 +172,8 @@ async fn a_newcomer_registers_as_an_investor_signs_out_and_signs_back_in() {
         .await
         .unwrap();
     submit(&client).await;
-    let error = client
-        .wait()
-        .for_element(Locator::Id("password-error"))
+    let error = wait_for(&client, Locator::Id("password-error"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -263,12 +260,24 @@ async fn press(client: &Client, action: &str) {
         .unwrap();
 }
 
+/// Waits (up to ten seconds) for the element `locator` finds. A click that
+/// navigates can make a lookup fail with "aborted by navigation" while the
+/// new page loads; such failures only mean "not yet".
+async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    let mut last_error = String::new();
+    for _ in 0..100 {
+        match client.find(locator).await {
+            Ok(element) => return element,
+            Err(err) => last_error = err.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no element {locator:?} after ten seconds: {last_error}");
+}
+
 async fn text_of(client: &Client, id: &str) -> String {
-    client
-        .wait()
-        .for_element(Locator::Id(id))
+    wait_for(client, Locator::Id(id))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap()
@@ -360,11 +369,7 @@ async fn an_admin_changes_a_grade_band() {
     fill(&client, "grade_C_min_rate", "19").await;
     press(&client, "/admin/settings").await;
     // Same path before and after: wait for the flash of the new page.
-    let flash = client
-        .wait()
-        .for_element(Locator::Css(".flash-success"))
-        .await
-        .unwrap();
+    let flash = wait_for(&client, Locator::Css(".flash-success")).await;
     assert_eq!(flash.text().await.unwrap(), "Settings saved.");
     let saved = client
         .find(Locator::Id("grade_C_min_rate"))
@@ -436,11 +441,7 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     fill(&client, "inquiries_12m", "1").await;
     // A debt row: added by its button, everything typed so far survives.
     press_action(&client, "add_liability").await;
-    client
-        .wait()
-        .for_element(Locator::Id("liability_kind_0"))
-        .await
-        .unwrap();
+    wait_for(&client, Locator::Id("liability_kind_0")).await;
     assert_eq!(
         client
             .find(Locator::Id("employer"))
@@ -475,11 +476,7 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     )
     .await;
     press(&client, "/borrower/loans").await;
-    client
-        .wait()
-        .for_element(Locator::Id("scorecard"))
-        .await
-        .unwrap();
+    wait_for(&client, Locator::Id("scorecard")).await;
     assert_eq!(text_of(&client, "loan-status").await, "In review");
     let summary = text_of(&client, "scorecard").await;
     assert!(summary.contains("of 1000 points"), "{summary}");
@@ -502,11 +499,7 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     set_date(&client, "issued_on", "2016-10-05").await;
     fill(&client, "address", "Санкт-Петербург, Невский проспект, 1").await;
     press(&client, "/account/identity").await;
-    client
-        .wait()
-        .for_element(Locator::Css(".flash-success"))
-        .await
-        .unwrap();
+    wait_for(&client, Locator::Css(".flash-success")).await;
 
     client.delete_all_cookies().await.unwrap();
     sign_in_as(&client, &app, Role::Staff).await;
@@ -523,11 +516,7 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     .await;
     click(&client, "input[name=decision][value=verify]").await;
     click(&client, "#kyc-decision button[type=submit]").await;
-    client
-        .wait()
-        .for_element(Locator::Css(".flash-success"))
-        .await
-        .unwrap();
+    wait_for(&client, Locator::Css(".flash-success")).await;
     follow(&client, "Applications", "/admin/applications").await;
     let queue = text_of(&client, "queue").await;
     assert!(queue.contains(&borrower.email), "{queue}");
@@ -554,11 +543,7 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     .await;
     screenshot(&client, "32-staff-decision").await;
     press(&client, &format!("/admin/applications/{loan_id}/decision")).await;
-    let flash = client
-        .wait()
-        .for_element(Locator::Css(".flash-success"))
-        .await
-        .unwrap();
+    let flash = wait_for(&client, Locator::Css(".flash-success")).await;
     assert!(flash.text().await.unwrap().contains("approved and listed"));
     assert_eq!(text_of(&client, "loan-status").await, "Open for investment");
 

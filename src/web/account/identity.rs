@@ -22,7 +22,7 @@ use crate::{
     web::{
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
-        forms::{StrictForm, field_errors},
+        forms::{Choice, StrictForm, choices, field_errors},
         layout::{BaseCtx, form_status, render, see_other},
         session::{self, FlashLevel},
     },
@@ -51,11 +51,6 @@ pub struct IdentityForm {
     address: String,
 }
 
-struct DocumentOption {
-    value: &'static str,
-    label: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "account/identity.html")]
 struct IdentityPage {
@@ -64,15 +59,9 @@ struct IdentityPage {
     reason: Option<String>,
     form: IdentityForm,
     errors: FieldErrors,
-    document_types: Vec<DocumentOption>,
+    document_types: Vec<Choice>,
     today: String,
     max_address_chars: usize,
-}
-
-impl IdentityPage {
-    fn is_selected(&self, value: &str) -> bool {
-        self.form.document_type == value
-    }
 }
 
 async fn render_page(
@@ -96,6 +85,13 @@ async fn render_page(
             })
             .unwrap_or_default()
     });
+    let document_types = choices(
+        "Choose…",
+        DocumentType::ALL
+            .iter()
+            .map(|kind| (kind.as_str(), kind.label())),
+        &form.document_type,
+    );
     render(
         form_status(&errors),
         &IdentityPage {
@@ -104,13 +100,7 @@ async fn render_page(
             reason: detail.user.kyc_reason,
             form,
             errors,
-            document_types: DocumentType::ALL
-                .iter()
-                .map(|kind| DocumentOption {
-                    value: kind.as_str(),
-                    label: kind.label(),
-                })
-                .collect(),
+            document_types,
             today: state.clock.today().to_string(),
             max_address_chars: MAX_ADDRESS_CHARS,
         },
