@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 mod support;
 
-use support::{Target, rate};
+use support::{Target, count_from_env, database_from_env, rate};
 
 fn rub(roubles: i64) -> anyhow::Result<Money> {
     Ok(Money::from_minor(roubles * 100, Currency::Rub)?)
@@ -81,18 +81,8 @@ fn profile(n: i64) -> anyhow::Result<Profile> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let count: u64 = std::env::var("BENCH_APPLICATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
-    let pg_url = std::env::var("BENCH_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    let backend = if pg_url.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let count = count_from_env("BENCH_APPLICATIONS", 2_000);
+    let (pg_url, backend) = database_from_env();
     println!("applications benchmark on {backend}: {count} borrowers apply once each");
     let target = Target::fresh(pg_url.as_deref()).await?;
     let db = &target.db;

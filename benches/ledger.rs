@@ -31,24 +31,14 @@ use uuid::Uuid;
 
 mod support;
 
-use support::{Target, rate};
+use support::{Target, count_from_env, database_from_env, rate};
 
 const USERS: usize = 8;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let entries: u64 = std::env::var("BENCH_ENTRIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let pg_url = std::env::var("BENCH_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    let backend = if pg_url.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let entries = count_from_env("BENCH_ENTRIES", 100_000);
+    let (pg_url, backend) = database_from_env();
     println!("ledger benchmark on {backend}: {entries} two-posting entries, one transaction each");
 
     let posted = {

@@ -6,6 +6,28 @@ use crowdlend::{clock::SystemClock, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
+/// A whole number from the environment variable `name`, or `default`.
+pub fn count_from_env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `BENCH_DATABASE_URL` when set (PostgreSQL), else `None` (SQLite), with
+/// the backend's name for the report.
+pub fn database_from_env() -> (Option<String>, &'static str) {
+    let pg_url = std::env::var("BENCH_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let backend = if pg_url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    (pg_url, backend)
+}
+
 /// A freshly migrated database: a temporary SQLite file, or a new PostgreSQL schema.
 pub struct Target {
     pub db: DatabaseConnection,
