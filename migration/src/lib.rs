@@ -16,6 +16,7 @@ mod m20261123_000006_create_banking_and_idempotency;
 mod m20261125_000007_make_ledger_append_only;
 mod m20261126_000008_create_scoring_results;
 mod m20261126_000009_create_outbox_and_identity;
+mod m20261126_000010_create_nominees;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_make_ledger_append_only::Migration),
             Box::new(m20261126_000008_create_scoring_results::Migration),
             Box::new(m20261126_000009_create_outbox_and_identity::Migration),
+            Box::new(m20261126_000010_create_nominees::Migration),
         ]
     }
 }

@@ -11,36 +11,6 @@ use crate::domain::{
     settings::Settings,
 };
 
-/// Defines a closed set of words stored in the database and shown in forms.
-macro_rules! word_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $word:literal, $label:literal;)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The word stored in the database and sent by forms.
-            #[must_use]
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $word),+ }
-            }
-
-            /// How people read it.
-            #[must_use]
-            pub fn label(self) -> &'static str {
-                match self { $(Self::$variant => $label),+ }
-            }
-
-            #[must_use]
-            pub fn parse(word: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == word)
-            }
-        }
-    };
-}
-
 word_enum!(
     /// Highest qualification.
     Education {

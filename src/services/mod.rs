@@ -7,6 +7,7 @@ pub mod auth;
 pub mod demo;
 pub mod idempotency;
 pub mod identity;
+pub mod investor;
 pub mod kyc;
 pub mod loans;
 pub mod outbox;

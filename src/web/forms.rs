@@ -86,6 +86,51 @@ pub fn checked(value: Option<&String>) -> bool {
     value.is_some_and(|v| !v.is_empty())
 }
 
+/// Which button sent a form with repeated rows (debts, assets, nominees):
+/// its `action` field is `save`, `add_<group>` or `remove_<group>_<n>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowAction {
+    Save,
+    Add(&'static str),
+    Remove(&'static str, usize),
+}
+
+impl RowAction {
+    /// The action among `groups`' rows, or `None` for anything else.
+    #[must_use]
+    pub fn parse(word: &str, groups: &[&'static str]) -> Option<Self> {
+        if word.is_empty() || word == "save" {
+            return Some(Self::Save);
+        }
+        groups.iter().find_map(|group| {
+            if word.strip_prefix("add_") == Some(*group) {
+                return Some(Self::Add(group));
+            }
+            let index = word
+                .strip_prefix("remove_")?
+                .strip_prefix(*group)?
+                .strip_prefix('_')?;
+            Some(Self::Remove(group, index.parse().ok()?))
+        })
+    }
+}
+
+/// `<group>_<field>_<n>` as `(field, n)` when `field` is one of `fields` and
+/// `n` is below `max_rows`.
+#[must_use]
+pub fn row_field<'a>(
+    key: &str,
+    group: &str,
+    fields: &[&'a str],
+    max_rows: usize,
+) -> Option<(&'a str, usize)> {
+    let rest = key.strip_prefix(group)?.strip_prefix('_')?;
+    let (name, index) = rest.rsplit_once('_')?;
+    let index: usize = index.parse().ok()?;
+    let field = fields.iter().find(|f| **f == name)?;
+    (index < max_rows).then_some((*field, index))
+}
+
 /// A form with no fields but the CSRF token.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +187,40 @@ mod tests {
     #[serde(deny_unknown_fields)]
     struct Example {
         amount: String,
+    }
+
+    #[test]
+    fn row_actions_and_fields_are_recognised_and_others_refused() {
+        let groups = ["liability", "asset"];
+        assert_eq!(RowAction::parse("save", &groups), Some(RowAction::Save));
+        assert_eq!(
+            RowAction::parse("add_asset", &groups),
+            Some(RowAction::Add("asset"))
+        );
+        assert_eq!(
+            RowAction::parse("remove_liability_2", &groups),
+            Some(RowAction::Remove("liability", 2))
+        );
+        assert_eq!(RowAction::parse("remove_nominee_0", &groups), None);
+        assert_eq!(RowAction::parse("delete_everything", &groups), None);
+        let fields = ["kind", "monthly_payment"];
+        assert_eq!(
+            row_field("liability_monthly_payment_3", "liability", &fields, 20),
+            Some(("monthly_payment", 3))
+        );
+        assert_eq!(
+            row_field("liability_kind_x", "liability", &fields, 20),
+            None
+        );
+        assert_eq!(
+            row_field("liability_colour_1", "liability", &fields, 20),
+            None
+        );
+        assert_eq!(
+            row_field("liability_kind_20", "liability", &fields, 20),
+            None
+        );
+        assert_eq!(row_field("asset_kind_0", "liability", &fields, 20), None);
     }
 
     #[test]

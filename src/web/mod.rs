@@ -80,7 +80,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             scope("/investor")
                 .wrap(from_fn(guards::investors))
-                .route("", get().to(investor::dashboard::show)),
+                .route("", get().to(investor::dashboard::show))
+                .service(
+                    resource("/profile")
+                        .route(get().to(investor::profile::form))
+                        .route(post().to(investor::profile::submit)),
+                ),
         )
         .service(
             scope("/wallet")

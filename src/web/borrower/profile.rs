@@ -26,7 +26,7 @@ use crate::{
     web::{
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
-        forms::{Choice, StrictForm, add_validation_errors, choices},
+        forms::{Choice, RowAction, StrictForm, add_validation_errors, choices, row_field},
         layout::{BaseCtx, form_status, page, render, see_other},
         session::{self, FlashLevel},
     },
@@ -82,33 +82,6 @@ const LIABILITY_FIELDS: [&str; 5] = [
 ];
 const ASSET_FIELDS: [&str; 4] = ["kind", "value", "ownership_pct", "held_since"];
 
-/// Which button sent the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Save,
-    AddLiability,
-    RemoveLiability(usize),
-    AddAsset,
-    RemoveAsset(usize),
-}
-
-impl Action {
-    fn parse(word: &str) -> Option<Self> {
-        Some(match word {
-            "" | "save" => Self::Save,
-            "add_liability" => Self::AddLiability,
-            "add_asset" => Self::AddAsset,
-            other => {
-                if let Some(i) = other.strip_prefix("remove_liability_") {
-                    Self::RemoveLiability(i.parse().ok()?)
-                } else {
-                    Self::RemoveAsset(other.strip_prefix("remove_asset_")?.parse().ok()?)
-                }
-            }
-        })
-    }
-}
-
 fn bad_field(key: &str) -> WebError {
     WebError::BadRequest(format!(
         "This form could not be read (unexpected field \u{201c}{}\u{201d}). Reload the page and try again.",
@@ -119,24 +92,19 @@ fn bad_field(key: &str) -> WebError {
     ))
 }
 
-/// `liability_monthly_payment_3` -> ("monthly_payment", 3) when the field is one of `fields`.
-fn row_field<'a>(rest: &str, fields: &[&'a str]) -> Option<(&'a str, usize)> {
-    let (name, index) = rest.rsplit_once('_')?;
-    let index: usize = index.parse().ok()?;
-    let field = fields.iter().find(|f| **f == name)?;
-    (index < MAX_ROWS).then_some((*field, index))
-}
+const ROW_GROUPS: [&str; 2] = ["liability", "asset"];
 
 impl ProfileForm {
-    fn from_fields(fields: BTreeMap<String, String>) -> Result<(Self, Action), WebError> {
+    fn from_fields(fields: BTreeMap<String, String>) -> Result<(Self, RowAction), WebError> {
         let mut form = Self::default();
-        let mut action = Action::Save;
+        let mut action = RowAction::Save;
         let mut liabilities: BTreeMap<usize, LiabilityRow> = BTreeMap::new();
         let mut assets: BTreeMap<usize, AssetRow> = BTreeMap::new();
         for (key, value) in fields {
             let slot = match key.as_str() {
                 "action" => {
-                    action = Action::parse(&value).ok_or_else(|| bad_field(&key))?;
+                    action =
+                        RowAction::parse(&value, &ROW_GROUPS).ok_or_else(|| bad_field(&key))?;
                     continue;
                 }
                 "birth_date" => &mut form.birth_date,
@@ -154,9 +122,8 @@ impl ProfileForm {
                 "defaults_12m" => &mut form.defaults_12m,
                 "inquiries_12m" => &mut form.inquiries_12m,
                 other => {
-                    if let Some((field, i)) = other
-                        .strip_prefix("liability_")
-                        .and_then(|rest| row_field(rest, &LIABILITY_FIELDS))
+                    if let Some((field, i)) =
+                        row_field(other, "liability", &LIABILITY_FIELDS, MAX_ROWS)
                     {
                         let row = liabilities.entry(i).or_default();
                         match field {
@@ -166,9 +133,8 @@ impl ProfileForm {
                             "start_date" => row.start_date = value,
                             _ => row.end_date = value,
                         }
-                    } else if let Some((field, i)) = other
-                        .strip_prefix("asset_")
-                        .and_then(|rest| row_field(rest, &ASSET_FIELDS))
+                    } else if let Some((field, i)) =
+                        row_field(other, "asset", &ASSET_FIELDS, MAX_ROWS)
                     {
                         let row = assets.entry(i).or_default();
                         match field {
@@ -621,17 +587,19 @@ pub async fn submit(
     let (mut form, action) = ProfileForm::from_fields(fields)?;
     let is_new = !queries::has_profile(&state.db, user.id).await?;
     match action {
-        Action::AddLiability if form.liabilities.len() < MAX_ROWS => {
+        RowAction::Add("liability") if form.liabilities.len() < MAX_ROWS => {
             form.liabilities.push(LiabilityRow::default());
         }
-        Action::AddAsset if form.assets.len() < MAX_ROWS => form.assets.push(AssetRow::default()),
-        Action::RemoveLiability(i) if i < form.liabilities.len() => {
+        RowAction::Add("asset") if form.assets.len() < MAX_ROWS => {
+            form.assets.push(AssetRow::default());
+        }
+        RowAction::Remove("liability", i) if i < form.liabilities.len() => {
             form.liabilities.remove(i);
         }
-        Action::RemoveAsset(i) if i < form.assets.len() => {
+        RowAction::Remove("asset", i) if i < form.assets.len() => {
             form.assets.remove(i);
         }
-        Action::Save => {
+        RowAction::Save => {
             let result = match form.parse() {
                 Ok(profile) => {
                     applications::save_profile(
@@ -669,35 +637,4 @@ pub async fn submit(
         _ => {}
     }
     page(&ProfilePage::new(base, form, FieldErrors::new(), is_new))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_fields_are_recognised_and_others_refused() {
-        assert_eq!(
-            row_field("monthly_payment_3", &LIABILITY_FIELDS),
-            Some(("monthly_payment", 3))
-        );
-        assert_eq!(row_field("kind_0", &ASSET_FIELDS), Some(("kind", 0)));
-        assert_eq!(row_field("kind_x", &ASSET_FIELDS), None);
-        assert_eq!(row_field("status_1", &ASSET_FIELDS), None);
-        assert_eq!(row_field("kind_20", &ASSET_FIELDS), None);
-    }
-
-    #[test]
-    fn actions_parse() {
-        assert_eq!(Action::parse("save"), Some(Action::Save));
-        assert_eq!(
-            Action::parse("remove_asset_2"),
-            Some(Action::RemoveAsset(2))
-        );
-        assert_eq!(
-            Action::parse("remove_liability_0"),
-            Some(Action::RemoveLiability(0))
-        );
-        assert_eq!(Action::parse("delete_everything"), None);
-    }
 }
