@@ -17,6 +17,7 @@ pub mod headers;
 pub mod investor;
 pub mod layout;
 pub mod loan_facts;
+pub mod marketplace;
 pub mod observe;
 pub mod public;
 pub mod scorecard;
@@ -34,6 +35,8 @@ use crate::web::error::WebError;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", get().to(public::home::show))
         .route("/calculator", get().to(public::calculator::show))
+        .route("/marketplace", get().to(marketplace::index))
+        .route("/marketplace/{loan_id}", get().to(marketplace::show))
         .route("/healthz", get().to(public::health::healthz))
         .route("/metrics", get().to(public::health::metrics))
         .route("/static/{path:.*}", get().to(assets::serve))

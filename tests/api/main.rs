@@ -17,6 +17,7 @@ mod helpers;
 mod identity;
 mod investor_profile;
 mod ledger;
+mod marketplace;
 mod schema;
 mod security;
 mod settings;

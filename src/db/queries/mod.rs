@@ -6,6 +6,7 @@ use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait};
 pub mod applications;
 pub mod audit;
 pub mod investor;
+pub mod marketplace;
 pub mod outbox;
 pub mod users;
 pub mod wallet;

@@ -1,0 +1,461 @@
+//! `GET /marketplace` (loans open for investment, filtered, sorted, a page
+//! at a time) and `GET /marketplace/{loan_id}` (one loan: terms, grade,
+//! scorecard, anonymised borrower facts, the schedule for an amount).
+//! Open to everyone; investing is for signed-in investors.
+
+use actix_web::{
+    HttpResponse,
+    http::StatusCode,
+    web::{Data, Path, Query},
+};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{
+    db::{
+        entities::loan_requests,
+        queries::{
+            applications as applications_queries,
+            marketplace::{self, Cursor, MarketFilter, MarketSort},
+        },
+    },
+    domain::{
+        application::{Purpose, age_on},
+        lifecycle::LoanStatus,
+        money::{Currency, Money, Rate},
+        schedule::{self, LoanTerms},
+        scoring::Grade,
+    },
+    error::FieldErrors,
+    services::settings,
+    state::AppState,
+    web::{
+        error::WebError,
+        format,
+        forms::{Choice, choices},
+        layout::{BaseCtx, render},
+        loan_facts::LoanFacts,
+        scorecard::ScorecardView,
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketQuery {
+    #[serde(default)]
+    grade: String,
+    #[serde(default)]
+    min_rate: String,
+    #[serde(default)]
+    max_term: String,
+    #[serde(default)]
+    min_amount: String,
+    #[serde(default)]
+    max_amount: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    after: String,
+    /// Kept for links made before pages were cut by key; the list always
+    /// starts at the top without `after`.
+    #[serde(default)]
+    page: String,
+}
+
+/// "3 days 4 hours left", "5 hours left", "closing".
+fn time_left(deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(deadline) = deadline else {
+        return String::new();
+    };
+    let left = deadline - now;
+    let (days, hours) = (left.num_days(), left.num_hours() % 24);
+    match (days, hours) {
+        (d, _) if d < 0 || (d == 0 && left.num_hours() <= 0) => "closing".to_owned(),
+        (0, h) => format!("{h} hours left"),
+        (1, h) => format!("1 day {h} hours left"),
+        (d, h) => format!("{d} days {h} hours left"),
+    }
+}
+
+struct Listing {
+    loan: LoanFacts,
+    time_left: String,
+}
+
+#[derive(Template)]
+#[template(path = "marketplace/index.html")]
+struct MarketPage {
+    base: BaseCtx,
+    listings: Vec<Listing>,
+    query: MarketQuery,
+    grade_choices: Vec<Choice>,
+    purpose_choices: Vec<Choice>,
+    sort_choices: Vec<Choice>,
+    next_link: Option<String>,
+    first_link: Option<String>,
+    filtered: bool,
+    errors: FieldErrors,
+}
+
+impl MarketQuery {
+    /// The filter and sort, or each bad criterion's message.
+    fn parse(&self) -> Result<(MarketFilter, MarketSort, Option<Cursor>), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let grade = text(&self.grade);
+        if grade.as_deref().is_some_and(|g| Grade::parse(g).is_none()) {
+            errors.add("grade", "Choose a grade from A to F.");
+        }
+        let purpose = text(&self.purpose);
+        if purpose
+            .as_deref()
+            .is_some_and(|p| Purpose::parse(p).is_none())
+        {
+            errors.add("purpose", "Choose a purpose from the list.");
+        }
+        let min_rate = text(&self.min_rate).and_then(|r| {
+            Rate::parse_percent(&r)
+                .map_err(|err| errors.add("min_rate", err.to_string()))
+                .ok()
+                .and_then(|rate| i32::try_from(rate.bps()).ok())
+        });
+        let max_term = text(&self.max_term).and_then(|t| {
+            t.parse::<i32>()
+                .ok()
+                .filter(|t| (1..=360).contains(t))
+                .or_else(|| {
+                    errors.add("max_term", "Enter a number of months from 1 to 360.");
+                    None
+                })
+        });
+        let mut amount = |field: &str, value: &str| {
+            text(value).and_then(|a| {
+                Money::parse(&a, Currency::Rub)
+                    .map_err(|err| errors.add(field, err.to_string()))
+                    .ok()
+                    .map(Money::minor)
+            })
+        };
+        let min_amount = amount("min_amount", &self.min_amount);
+        let max_amount = amount("max_amount", &self.max_amount);
+        let sort = match text(&self.sort) {
+            None => MarketSort::default(),
+            Some(word) => MarketSort::parse(&word).unwrap_or_else(|| {
+                errors.add("sort", "Choose an order from the list.");
+                MarketSort::default()
+            }),
+        };
+        let after = text(&self.after).and_then(|a| {
+            Cursor::parse(&a).or_else(|| {
+                errors.add(
+                    "after",
+                    "This page link is damaged: start from the first page.",
+                );
+                None
+            })
+        });
+        if !self.page.trim().is_empty() && self.page.trim().parse::<u64>().is_err() {
+            errors.add(
+                "page",
+                "This page link is damaged: start from the first page.",
+            );
+        }
+        if errors.is_empty() {
+            Ok((
+                MarketFilter {
+                    grade,
+                    min_rate,
+                    max_term,
+                    min_amount,
+                    max_amount,
+                    purpose,
+                },
+                sort,
+                after,
+            ))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// This query's criteria as a link, starting after `after` if given.
+    fn link(&self, after: Option<Cursor>) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("grade", &self.grade),
+            ("min_rate", &self.min_rate),
+            ("max_term", &self.max_term),
+            ("min_amount", &self.min_amount),
+            ("max_amount", &self.max_amount),
+            ("purpose", &self.purpose),
+            ("sort", &self.sort),
+        ] {
+            if !value.trim().is_empty() {
+                out.append_pair(name, value.trim());
+            }
+        }
+        if let Some(cursor) = after {
+            out.append_pair("after", &cursor.to_string());
+        }
+        format!("/marketplace?{}", out.finish())
+    }
+}
+
+pub async fn index(
+    base: BaseCtx,
+    state: Data<AppState>,
+    Query(query): Query<MarketQuery>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let (listings, next, errors) = match query.parse() {
+        Ok((filter, sort, after)) => {
+            let found = marketplace::listings(&state.db, &filter, sort, after, now).await?;
+            let listings = found
+                .loans
+                .iter()
+                .map(|loan| {
+                    Ok(Listing {
+                        loan: LoanFacts::new(loan)?,
+                        time_left: time_left(loan.funding_deadline, now),
+                    })
+                })
+                .collect::<Result<Vec<_>, crate::error::AppError>>()?;
+            (listings, found.next, FieldErrors::new())
+        }
+        Err(errors) => (Vec::new(), None, errors),
+    };
+    let page_data = MarketPage {
+        grade_choices: choices(
+            "Any grade",
+            Grade::ALL.iter().map(|g| (g.as_str(), g.as_str())),
+            query.grade.trim(),
+        ),
+        purpose_choices: choices(
+            "Any purpose",
+            Purpose::ALL.iter().map(|p| (p.as_str(), p.label())),
+            query.purpose.trim(),
+        ),
+        sort_choices: choices(
+            "",
+            MarketSort::ALL.iter().map(|s| (s.as_str(), s.label())),
+            if query.sort.trim().is_empty() {
+                MarketSort::default().as_str()
+            } else {
+                query.sort.trim()
+            },
+        ),
+        next_link: next.map(|cursor| query.link(Some(cursor))),
+        first_link: (!query.after.trim().is_empty()).then(|| query.link(None)),
+        filtered: [
+            &query.grade,
+            &query.min_rate,
+            &query.max_term,
+            &query.min_amount,
+            &query.max_amount,
+            &query.purpose,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty()),
+        listings,
+        query,
+        base,
+        errors,
+    };
+    let status = if page_data.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(status, &page_data)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoanQuery {
+    #[serde(default)]
+    amount: String,
+}
+
+struct ScheduleRow {
+    number: u32,
+    due_date: String,
+    principal: String,
+    interest: String,
+    total: String,
+}
+
+/// What investors may know about the borrower, without naming them.
+struct BorrowerFacts {
+    age_band: String,
+    employment: String,
+    income_band: String,
+    debts: String,
+    assets: String,
+}
+
+#[derive(Template)]
+#[template(path = "marketplace/show.html")]
+struct LoanPage {
+    base: BaseCtx,
+    loan: LoanFacts,
+    time_left: String,
+    remaining: String,
+    card: Option<ScorecardView>,
+    borrower: Option<BorrowerFacts>,
+    amount: String,
+    schedule: Vec<ScheduleRow>,
+    schedule_total: String,
+    errors: FieldErrors,
+}
+
+/// "100 000 – 150 000 ₽ a month": a band of 50 000, so the exact income stays private.
+fn income_band(monthly: Money) -> String {
+    let step = 5_000_000; // 50 000 in minor units
+    let low = monthly.minor() / step * step;
+    let money = |minor: i64| format::money(minor, monthly.currency());
+    format!("{} – {} a month", money(low), money(low + step))
+}
+
+pub async fn show(
+    base: BaseCtx,
+    state: Data<AppState>,
+    path: Path<Uuid>,
+    Query(query): Query<LoanQuery>,
+) -> Result<HttpResponse, WebError> {
+    let loan_id = path.into_inner();
+    let (loan, _) = applications_queries::with_borrower(&state.db, loan_id)
+        .await?
+        .filter(|(loan, _)| is_listed(loan))
+        .ok_or(WebError::NotFound)?;
+    let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+    let now = state.clock.now();
+    let settings = settings::load(&state.db).await?;
+    let card = applications_queries::latest_scoring(&state.db, loan_id)
+        .await?
+        .map(|card| ScorecardView::new(&card, currency));
+    let today = state.clock.today();
+    let borrower = applications_queries::profile(&state.db, loan.borrower_id)
+        .await?
+        .map(|p| {
+            let age = age_on(p.birth_date, today);
+            let decade = age / 10 * 10;
+            let sum = |amounts: Vec<i64>| format::money(amounts.iter().sum(), currency);
+            BorrowerFacts {
+                age_band: format!("{decade}–{}", decade + 9),
+                employment: p.employment.label().to_owned(),
+                income_band: income_band(p.monthly_income),
+                debts: format!(
+                    "{} debts, {} a month",
+                    p.liabilities.len(),
+                    sum(p
+                        .liabilities
+                        .iter()
+                        .map(|l| l.monthly_payment.minor())
+                        .collect())
+                ),
+                assets: format!(
+                    "{} assets worth {} (by the share owned)",
+                    p.assets.len(),
+                    sum(p
+                        .assets
+                        .iter()
+                        .map(|a| a.value.minor() * i64::from(a.ownership_pct) / 100)
+                        .collect())
+                ),
+            }
+        });
+    let mut errors = FieldErrors::new();
+    let amount = if query.amount.trim().is_empty() {
+        settings.min_investment
+    } else {
+        Money::parse(&query.amount, currency).unwrap_or_else(|err| {
+            errors.add("amount", err.to_string());
+            settings.min_investment
+        })
+    };
+    let mut schedule_rows = Vec::new();
+    let mut schedule_total = String::new();
+    if let (Some(rate), Ok(term)) = (
+        loan.rate_annual
+            .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok()),
+        u32::try_from(loan.term_months),
+    ) {
+        match schedule::annuity(&LoanTerms {
+            principal: amount,
+            rate,
+            term_months: term,
+            start: today,
+        }) {
+            Ok(plan) => {
+                let mut total: i64 = 0;
+                for row in &plan.installments {
+                    let sum = row.total().map(Money::minor).unwrap_or(0);
+                    total = total.saturating_add(sum);
+                    schedule_rows.push(ScheduleRow {
+                        number: row.number,
+                        due_date: row.due_date.format("%-d %b %Y").to_string(),
+                        principal: row.principal.to_string(),
+                        interest: row.interest.to_string(),
+                        total: format::money(sum, currency),
+                    });
+                }
+                schedule_total = format::money(total, currency);
+            }
+            Err(err) => errors.add("amount", err.to_string()),
+        }
+    }
+    let page_data = LoanPage {
+        time_left: time_left(loan.funding_deadline, now),
+        remaining: format::money(loan.amount - loan.funded_amount, currency),
+        loan: LoanFacts::new(&loan)?,
+        card,
+        borrower,
+        amount: amount.amount().normalize().to_string(),
+        schedule: schedule_rows,
+        schedule_total,
+        base,
+        errors,
+    };
+    let status = if page_data.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(status, &page_data)
+}
+
+/// Only loans open for investment are on the marketplace.
+fn is_listed(loan: &loan_requests::Model) -> bool {
+    LoanStatus::parse(&loan.status) == Some(LoanStatus::Funding)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn time_left_reads_for_people() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let at = |d, h| Some(now + chrono::TimeDelta::days(d) + chrono::TimeDelta::hours(h));
+        assert_eq!(time_left(at(3, 4), now), "3 days 4 hours left");
+        assert_eq!(time_left(at(1, 0), now), "1 day 0 hours left");
+        assert_eq!(time_left(at(0, 5), now), "5 hours left");
+        assert_eq!(time_left(at(0, 0), now), "closing");
+        assert_eq!(time_left(None, now), "");
+    }
+
+    #[test]
+    fn incomes_show_as_a_band() {
+        let income = Money::from_minor(12_345_600, Currency::Rub).unwrap();
+        assert_eq!(
+            income_band(income),
+            "100\u{a0}000,00\u{a0}₽ – 150\u{a0}000,00\u{a0}₽ a month"
+        );
+    }
+}

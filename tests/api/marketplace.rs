@@ -1,0 +1,315 @@
+//! The marketplace: loans open for investment, filtered, sorted and cut into
+//! pages by key; one loan's page with anonymised facts and a schedule.
+
+use crowdlend::{
+    domain::{
+        application::{ListingMode, LoanRequest, Purpose},
+        money::{Currency, Money, Rate},
+        scoring::Grade,
+        settings::Settings,
+        user::Role,
+    },
+    services::{
+        RequestMeta, applications,
+        review::{self, ApprovedTerms, Decision, Review},
+    },
+};
+use reqwest::StatusCode;
+
+use crate::{
+    applications::{PROFILE, save_profile, set_kyc},
+    helpers::{TestApp, TestUser, field_error, spawn_app, text_at},
+};
+
+/// A borrower with the standard profile whose application staff approved
+/// with these terms (the grade the scorecard gave, `rate_step` basis points
+/// above its band's lowest rate). Returns the loan id.
+async fn listed_loan(
+    app: &TestApp,
+    amount: i64,
+    term: u32,
+    purpose: Purpose,
+    rate_step: u32,
+) -> String {
+    let user = TestUser::new(Role::Borrower);
+    let browser = app.browser();
+    browser.register(&user).await;
+    save_profile(&browser, PROFILE).await;
+    set_kyc(app, &user.email, "verified").await;
+    let borrower = app.user(&user.email).await;
+    let base = app.base_url();
+    let meta = RequestMeta::default();
+    let rub = |r: i64| Money::from_minor(r * 100, Currency::Rub).unwrap();
+    let submitted = applications::submit(
+        &app.db,
+        &app.clock,
+        borrower.id,
+        &LoanRequest {
+            amount: rub(amount),
+            term_months: term,
+            purpose,
+            description: "A listed loan for the marketplace tests.".to_owned(),
+            listing_mode: ListingMode::Fixed,
+        },
+        &base,
+        &meta,
+    )
+    .await
+    .unwrap();
+    let staff = TestUser::new(Role::Staff);
+    app.create_account(&staff).await;
+    let staff_id = app.user(&staff.email).await.id;
+    let grade = Grade::A;
+    let band = *Settings::default().band(grade).unwrap();
+    review::decide(
+        &app.db,
+        &app.clock,
+        staff_id,
+        submitted.loan_id,
+        &Review {
+            decision: Decision::Approve(ApprovedTerms {
+                grade,
+                amount: rub(amount),
+                term_months: term,
+                rate: Rate::from_bps(band.min_rate.bps() + rate_step).unwrap(),
+            }),
+            comment: "Listed for the marketplace tests.".to_owned(),
+        },
+        &base,
+        &meta,
+    )
+    .await
+    .unwrap();
+    submitted.loan_id.to_string()
+}
+
+fn ids_on(html: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse("#listings a[href^='/marketplace/']").unwrap();
+    document
+        .select(&selector)
+        .filter_map(|a| a.value().attr("href"))
+        .map(|href| href.trim_start_matches("/marketplace/").to_owned())
+        .collect()
+}
+
+fn next_link(html: &str) -> Option<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse("a[rel=next]").unwrap();
+    document
+        .select(&selector)
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn an_empty_marketplace_says_so() {
+    let app = spawn_app().await;
+    let page = app.browser().get_html("/marketplace").await;
+    assert!(
+        text_at(&page, "#no-listings")
+            .unwrap()
+            .contains("No loans are open")
+    );
+    let page = app.browser().get_html("/marketplace?grade=A").await;
+    assert!(
+        text_at(&page, "#no-listings")
+            .unwrap()
+            .contains("No loan matches")
+    );
+}
+
+#[tokio::test]
+async fn filters_and_sorts_pick_and_order_the_open_loans() {
+    let app = spawn_app().await;
+    let cheap_car = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
+    let dear_business = listed_loan(&app, 400_000, 36, Purpose::Business, 300).await;
+    let middle = listed_loan(&app, 250_000, 24, Purpose::Car, 150).await;
+    // An application still in review is not on the marketplace.
+    let (pending_borrower, _) = crate::applications::borrower_with_profile(&app).await;
+    let pending = crate::applications::apply(&pending_borrower, "300000", "24").await;
+    let visitor = app.browser();
+
+    let all = ids_on(&visitor.get_html("/marketplace").await);
+    assert_eq!(
+        all,
+        [dear_business.clone(), middle.clone(), cheap_car.clone()],
+        "highest rate first"
+    );
+    assert!(!all.contains(&pending));
+    let by_term = ids_on(&visitor.get_html("/marketplace?sort=term").await);
+    assert_eq!(
+        by_term,
+        [cheap_car.clone(), middle.clone(), dear_business.clone()]
+    );
+    let by_amount = ids_on(&visitor.get_html("/marketplace?sort=amount").await);
+    assert_eq!(
+        by_amount,
+        [cheap_car.clone(), middle.clone(), dear_business.clone()]
+    );
+    assert_eq!(
+        ids_on(&visitor.get_html("/marketplace?sort=time_left").await).len(),
+        3
+    );
+    assert_eq!(
+        ids_on(&visitor.get_html("/marketplace?sort=funded").await).len(),
+        3
+    );
+
+    let band = *Settings::default().band(Grade::A).unwrap();
+    let min_rate = format!("{}", (band.min_rate.bps() + 100) / 100);
+    let cases: Vec<(String, Vec<&String>)> = vec![
+        ("purpose=business".to_owned(), vec![&dear_business]),
+        ("max_term=24".to_owned(), vec![&middle, &cheap_car]),
+        (
+            format!("min_rate={min_rate}"),
+            vec![&dear_business, &middle],
+        ),
+        (
+            "min_amount=200000&max_amount=300000".to_owned(),
+            vec![&middle],
+        ),
+        (
+            "grade=A&purpose=car&sort=amount".to_owned(),
+            vec![&cheap_car, &middle],
+        ),
+        ("grade=F".to_owned(), vec![]),
+    ];
+    for (query, expected) in cases {
+        let found = ids_on(&visitor.get_html(&format!("/marketplace?{query}")).await);
+        let expected: Vec<String> = expected.into_iter().cloned().collect();
+        assert_eq!(found, expected, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn pages_are_cut_by_key_so_a_loan_leaving_does_not_hide_another() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for n in 0..23 {
+        ids.push(listed_loan(&app, 50_000 + n * 1_000, 12, Purpose::Other, 0).await);
+    }
+    let visitor = app.browser();
+    let first = visitor.get_html("/marketplace?sort=amount").await;
+    let first_ids = ids_on(&first);
+    assert_eq!(first_ids.len(), 20);
+    assert_eq!(first_ids, ids[..20]);
+    // A loan on the first page leaves the marketplace before the visitor
+    // turns the page (here its borrower withdraws it).
+    let leaving: uuid::Uuid = first_ids[3].parse().unwrap();
+    let borrower_id = {
+        use sea_orm::EntityTrait;
+        crowdlend::db::entities::loan_requests::Entity::find_by_id(leaving)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .borrower_id
+    };
+    applications::withdraw(
+        &app.db,
+        &app.clock,
+        borrower_id,
+        leaving,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    let next = next_link(&first).expect("a link to more loans");
+    let second = ids_on(&visitor.get_html(&next).await);
+    assert_eq!(second, ids[20..], "nothing skipped, nothing repeated");
+    assert!(next_link(&visitor.get_html(&next).await).is_none());
+}
+
+#[tokio::test]
+async fn bad_criteria_get_a_message_and_a_422() {
+    let app = spawn_app().await;
+    let visitor = app.browser();
+    for (query, field, message) in [
+        ("grade=Z", "grade", "grade from A to F"),
+        ("min_rate=lots", "min_rate", "rate such as"),
+        ("max_term=0", "max_term", "1 to 360"),
+        ("min_amount=-5", "min_amount", "negative"),
+        ("purpose=yacht", "purpose", "purpose from the list"),
+        ("sort=random", "sort", "order from the list"),
+        ("after=garbage", "after", "damaged"),
+        ("page=x", "page", "damaged"),
+    ] {
+        let response = visitor.get(&format!("/marketplace?{query}")).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}"
+        );
+        let html = response.text().await.unwrap();
+        let shown = field_error(&html, field).unwrap_or_default();
+        assert!(shown.contains(message), "{query}: {shown:?}");
+    }
+    let repeated = visitor.get("/marketplace?grade=A&grade=B").await;
+    assert!(repeated.status().is_client_error());
+    let unknown = visitor.get("/marketplace?status=repaid").await;
+    assert!(unknown.status().is_client_error());
+}
+
+#[tokio::test]
+async fn a_loans_page_shows_terms_anonymous_facts_and_the_schedule_for_an_amount() {
+    let app = spawn_app().await;
+    let id = listed_loan(&app, 300_000, 12, Purpose::HomeImprovement, 0).await;
+    let visitor = app.browser();
+    let page = visitor.get_html(&format!("/marketplace/{id}")).await;
+    assert!(text_at(&page, "#funded").unwrap().contains("0 % funded"));
+    assert!(
+        text_at(&page, "#remaining")
+            .unwrap()
+            .contains("300\u{a0}000,00")
+    );
+    assert!(
+        text_at(&page, "#time-left")
+            .unwrap()
+            .contains("14 days 0 hours left")
+    );
+    let facts = text_at(&page, "#borrower-facts").unwrap();
+    assert!(
+        facts.contains("150\u{a0}000,00\u{a0}₽ – 200\u{a0}000,00\u{a0}₽ a month"),
+        "{facts}"
+    );
+    assert!(!page.contains("Северсталь"), "the employer is not shown");
+    assert!(!page.contains("@example.com"), "nor the borrower's email");
+    let rows = |html: &str| {
+        scraper::Html::parse_document(html)
+            .select(&scraper::Selector::parse("#schedule-rows tbody tr").unwrap())
+            .count()
+    };
+    assert_eq!(
+        rows(&page),
+        12,
+        "the minimum investment's schedule, a row a month"
+    );
+    let page = visitor
+        .get_html(&format!("/marketplace/{id}?amount=5000"))
+        .await;
+    let total = text_at(&page, "#schedule-total").unwrap();
+    assert!(total.starts_with("5\u{a0}"), "{total}");
+    let bad = visitor.get(&format!("/marketplace/{id}?amount=abc")).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        field_error(&bad.text().await.unwrap(), "amount")
+            .unwrap()
+            .contains("digits")
+    );
+
+    let (borrower, _) = crate::applications::borrower_with_profile(&app).await;
+    let in_review = crate::applications::apply(&borrower, "300000", "24").await;
+    for path in [
+        format!("/marketplace/{in_review}"),
+        "/marketplace/00000000-0000-0000-0000-000000000000".to_owned(),
+        "/marketplace/not-a-uuid".to_owned(),
+    ] {
+        assert_eq!(
+            visitor.get(&path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
