@@ -7,6 +7,7 @@ pub mod error;
 pub mod jobs;
 pub mod ledger;
 pub mod mail;
+pub mod pdf;
 pub mod services;
 pub mod startup;
 pub mod state;
