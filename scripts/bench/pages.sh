@@ -10,6 +10,9 @@
 #                                  (signs in with the demo password first and
 #                                   sends that session's cookie with the route's
 #                                   requests; /healthz stays anonymous, the ceiling)
+#   SEED="cargo bench --bench seed_marketplace -q" scripts/bench/pages.sh /marketplace
+#                                  (runs SEED against the running demo database
+#                                   first: 10 000 loans open for investment)
 #   DURATION=10s ROUNDS=3 ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +32,7 @@ export DATA_DIR="$work" BIND="127.0.0.1:$port" RUST_LOG=warn
 "$CARGO_TARGET_DIR/release/crowdlend" serve --demo >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+[ -z "${SEED:-}" ] || eval "$SEED"
 
 cookie_header=()
 if [ -n "${SIGN_IN:-}" ]; then
