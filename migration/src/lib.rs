@@ -17,6 +17,7 @@ mod m20261125_000007_make_ledger_append_only;
 mod m20261126_000008_create_scoring_results;
 mod m20261126_000009_create_outbox_and_identity;
 mod m20261126_000010_create_nominees;
+mod m20261126_000011_index_marketplace_sorts;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_create_scoring_results::Migration),
             Box::new(m20261126_000009_create_outbox_and_identity::Migration),
             Box::new(m20261126_000010_create_nominees::Migration),
+            Box::new(m20261126_000011_index_marketplace_sorts::Migration),
         ]
     }
 }

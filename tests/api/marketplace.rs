@@ -220,6 +220,17 @@ async fn pages_are_cut_by_key_so_a_loan_leaving_does_not_hide_another() {
     let second = ids_on(&visitor.get_html(&next).await);
     assert_eq!(second, ids[20..], "nothing skipped, nothing repeated");
     assert!(next_link(&visitor.get_html(&next).await).is_none());
+
+    // All 22 left share one rate: the id breaks the tie, across pages too.
+    let first = visitor.get_html("/marketplace").await;
+    let mut seen = ids_on(&first);
+    assert_eq!(seen.len(), 20);
+    seen.extend(ids_on(&visitor.get_html(&next_link(&first).unwrap()).await));
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (22, 22));
+    assert!(!seen.contains(&leaving.to_string()));
 }
 
 #[tokio::test]
