@@ -28,7 +28,9 @@ pub struct LoanFacts {
     pub requested_term_months: i32,
     pub term_months: i32,
     pub rate: Option<String>,
-    pub monthly_payment: Option<String>,
+    /// What the monthly payment is computed from, when a page asks for it
+    /// (lists do not: they would build a whole schedule per row for nothing).
+    payment_terms: Option<LoanTerms>,
     pub grade: Option<String>,
     pub purpose: String,
     pub description: String,
@@ -43,14 +45,13 @@ impl LoanFacts {
     pub fn new(loan: &loan_requests::Model) -> Result<Self, AppError> {
         let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
         let status = loans::status_of(loan)?;
-        let monthly_payment = loan.rate_annual.and_then(|bps| {
-            let terms = LoanTerms {
+        let payment_terms = loan.rate_annual.and_then(|bps| {
+            Some(LoanTerms {
                 principal: Money::from_minor(loan.amount, currency).ok()?,
                 rate: Rate::from_bps(u32::try_from(bps).ok()?).ok()?,
                 term_months: u32::try_from(loan.term_months).ok()?,
                 start: loan.created_at.date_naive(),
-            };
-            Some(schedule::annuity(&terms).ok()?.payment.to_string())
+            })
         });
         Ok(Self {
             id: loan.id,
@@ -62,7 +63,7 @@ impl LoanFacts {
             requested_term_months: loan.requested_term_months,
             term_months: loan.term_months,
             rate: loan.rate_annual.map(format::rate),
-            monthly_payment,
+            payment_terms,
             grade: loan.risk_grade.clone(),
             purpose: Purpose::parse(&loan.purpose)
                 .map_or_else(|| loan.purpose.clone(), |p| p.label().to_owned()),
@@ -73,6 +74,13 @@ impl LoanFacts {
                 .checked_div(loan.amount)
                 .unwrap_or(0),
         })
+    }
+
+    /// The level monthly payment of the loan's terms, once it has a rate.
+    #[must_use]
+    pub fn monthly_payment(&self) -> Option<String> {
+        let terms = self.payment_terms.as_ref()?;
+        Some(schedule::annuity(terms).ok()?.payment.to_string())
     }
 
     /// The status word used for the badge's class.
