@@ -17,7 +17,7 @@ use crate::{
     services::{
         RequestMeta,
         auth::{self, NewAccount},
-        demo,
+        demo, funding,
     },
     startup::Application,
 };
@@ -79,6 +79,8 @@ pub enum JobsCommand {
 pub enum JobName {
     /// Send the queued emails that are due.
     Outbox,
+    /// Expire loans whose funding deadline passed unfunded, releasing every reservation.
+    FundingExpiry,
 }
 
 /// Runs a command with loaded settings.
@@ -153,6 +155,13 @@ async fn run_job(
             println!("outbox: {report} (through {})", mailer.describe());
             Ok(())
         }
+        JobName::FundingExpiry => {
+            let expired = funding::expire_due(db, clock.as_ref(), &settings.base_url)
+                .await
+                .map_err(app_error)?;
+            println!("funding-expiry: {expired} loan(s) expired, their reservations released");
+            Ok(())
+        }
     }
 }
 
@@ -192,6 +201,7 @@ async fn serve(
     let mailer = Mailer::from_settings(&settings)?;
     tracing::info!(to = %mailer.describe(), "emails go out through the outbox job");
     jobs::spawn_outbox_worker(db.clone(), mailer, clock.clone());
+    jobs::spawn_funding_expiry_worker(db.clone(), clock.clone(), settings.base_url.clone());
     let base_url = settings.base_url.clone();
     let app = Application::build(settings, db, clock)?;
     tracing::info!(port = app.port(), "listening");

@@ -35,7 +35,12 @@ pub struct Settings {
     pub unqualified_annual_limit: Money,
     /// Whether borrowers and investors must pass the identity check first.
     pub kyc_required: bool,
+    /// Whether a fully funded loan is paid out at once, or waits for staff.
+    pub disbursement_automatic: bool,
 }
+
+/// The settings that are yes/no (a checkbox on the settings form).
+pub const SWITCHES: [&str; 2] = ["kyc_required", "disbursement_automatic"];
 
 fn rub(roubles: i64) -> Money {
     Money::from_minor(roubles * 100, Currency::Rub).unwrap_or_else(|_| Money::zero(Currency::Rub))
@@ -75,6 +80,7 @@ impl Default for Settings {
             min_investment: rub(1_000),
             unqualified_annual_limit: rub(600_000),
             kyc_required: true,
+            disbursement_automatic: true,
         }
     }
 }
@@ -158,6 +164,10 @@ impl Settings {
                 money(self.unqualified_annual_limit),
             ),
             ("kyc_required".to_owned(), self.kyc_required.to_string()),
+            (
+                "disbursement_automatic".to_owned(),
+                self.disbursement_automatic.to_string(),
+            ),
         ]);
         pairs
     }
@@ -200,11 +210,16 @@ impl Settings {
             "reserve_contribution_percent" => self.reserve_contribution = percent()?,
             "invest_min_amount" => self.min_investment = money()?,
             "invest_unqualified_annual_limit" => self.unqualified_annual_limit = money()?,
-            "kyc_required" => {
-                self.kyc_required = match value.trim() {
+            "kyc_required" | "disbursement_automatic" => {
+                let on = match value.trim() {
                     "true" | "on" => true,
                     "false" | "off" | "" => false,
                     _ => return Err(err("Choose yes or no.")),
+                };
+                if key == "kyc_required" {
+                    self.kyc_required = on;
+                } else {
+                    self.disbursement_automatic = on;
                 }
             }
             _ => {
@@ -346,7 +361,7 @@ mod tests {
         let defaults = Settings::default();
         assert_eq!(defaults.validate(), Ok(()));
         let pairs = defaults.to_pairs();
-        assert_eq!(pairs.len(), 7 + 6 * 4 + 6);
+        assert_eq!(pairs.len(), 7 + 6 * 4 + 7);
         let (read, problems) =
             Settings::from_stored(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert!(problems.is_empty(), "{problems:?}");

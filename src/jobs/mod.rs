@@ -9,10 +9,16 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{clock::SharedClock, mail::Mailer};
+use url::Url;
+
+use crate::{clock::SharedClock, mail::Mailer, services::funding};
 
 /// How often `serve` looks for emails to send.
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How often `serve` looks for listings past their funding deadline (a
+/// loan's page and every commitment also check it when they are used).
+pub const FUNDING_EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Starts the outbox worker beside the server: one pass every
 /// [`OUTBOX_INTERVAL`] for as long as the process runs. A failed pass is
@@ -31,6 +37,28 @@ pub fn spawn_outbox_worker(
                 Ok(report) if report.is_empty() => {}
                 Ok(report) => tracing::info!(%report, "outbox pass"),
                 Err(err) => tracing::warn!(error = %err, "the outbox pass failed"),
+            }
+        }
+    })
+}
+
+/// Starts the `funding-expiry` worker beside the server: every
+/// [`FUNDING_EXPIRY_INTERVAL`], loans past their deadline unfunded are
+/// expired and their reservations released.
+pub fn spawn_funding_expiry_worker(
+    db: DatabaseConnection,
+    clock: SharedClock,
+    base_url: Url,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FUNDING_EXPIRY_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match funding::expire_due(&db, clock.as_ref(), &base_url).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "funding-expiry pass"),
+                Err(err) => tracing::warn!(error = ?err, "the funding-expiry pass failed"),
             }
         }
     })

@@ -17,6 +17,9 @@ use crate::domain::money::{Money, MoneyError};
 pub enum EntryKind {
     Deposit,
     Withdrawal,
+    /// A funded loan paid out: investors' money to the borrower, the
+    /// reserve fund and the fees wallet.
+    Disbursement,
 }
 
 impl EntryKind {
@@ -25,6 +28,7 @@ impl EntryKind {
         match self {
             Self::Deposit => "deposit",
             Self::Withdrawal => "withdrawal",
+            Self::Disbursement => "disbursement",
         }
     }
 
@@ -34,6 +38,7 @@ impl EntryKind {
         match kind {
             "deposit" => "Deposit from bank account",
             "withdrawal" => "Withdrawal to bank account",
+            "disbursement" => "Loan paid out",
             _ => "Other movement",
         }
     }

@@ -181,6 +181,155 @@ email!(
     KycDecisionHtml = "email/kyc_decision.html"
 );
 
+/// One line of a schedule as an email shows it.
+#[derive(Debug, Clone)]
+pub struct ScheduleLine {
+    pub number: u32,
+    /// Formatted for people, e.g. "23 Dec 2026".
+    pub due_date: String,
+    pub principal: Money,
+    pub interest: Money,
+    pub total: Money,
+}
+
+/// To an investor whose commitment is reserved.
+#[derive(Debug, Clone)]
+pub struct InvestmentConfirmed {
+    pub full_name: String,
+    pub investment_url: String,
+    pub amount: Money,
+    pub loan_amount: Money,
+    pub rate: Rate,
+    pub term_months: i32,
+    pub grade: String,
+    pub funded_percent: u32,
+    /// Formatted for people, e.g. "7 Dec 2026, 09:30 UTC".
+    pub funding_deadline: String,
+}
+
+impl InvestmentConfirmed {
+    fn subject_line(&self) -> String {
+        "Your investment is reserved".to_owned()
+    }
+
+    fn term(&self) -> String {
+        months(self.term_months)
+    }
+}
+
+email!(
+    InvestmentConfirmed,
+    "investment_confirmed",
+    InvestmentConfirmedText = "email/investment_confirmed.txt",
+    InvestmentConfirmedHtml = "email/investment_confirmed.html"
+);
+
+/// To the borrower and to every investor when a loan is fully subscribed.
+#[derive(Debug, Clone)]
+pub struct LoanFunded {
+    pub full_name: String,
+    pub url: String,
+    pub loan_amount: Money,
+    /// The investor's own commitments in the loan; `None` for the borrower.
+    pub your_amount: Option<Money>,
+    /// Whether the money is paid out at once or waits for staff.
+    pub automatic: bool,
+}
+
+impl LoanFunded {
+    fn subject_line(&self) -> String {
+        if self.your_amount.is_some() {
+            "A loan you invested in is fully funded".to_owned()
+        } else {
+            "Your loan is fully funded".to_owned()
+        }
+    }
+}
+
+email!(
+    LoanFunded,
+    "loan_funded",
+    LoanFundedText = "email/loan_funded.txt",
+    LoanFundedHtml = "email/loan_funded.html"
+);
+
+/// To the borrower and to every investor when a loan is paid out, with the
+/// schedule (the investor's share of it, for investors).
+#[derive(Debug, Clone)]
+pub struct LoanDisbursed {
+    pub full_name: String,
+    pub url: String,
+    pub loan_amount: Money,
+    pub rate: Rate,
+    pub term_months: i32,
+    /// For the borrower: what reached the wallet and what was kept.
+    pub borrower: Option<BorrowerPayout>,
+    /// For an investor: what they lent.
+    pub your_amount: Option<Money>,
+    pub schedule: Vec<ScheduleLine>,
+    pub schedule_total: Money,
+}
+
+/// What the borrower receives and what is kept from the loan.
+#[derive(Debug, Clone, Copy)]
+pub struct BorrowerPayout {
+    pub received: Money,
+    pub reserve_contribution: Money,
+    pub origination_fee: Money,
+}
+
+impl LoanDisbursed {
+    fn subject_line(&self) -> String {
+        if self.borrower.is_some() {
+            "Your loan has been paid out".to_owned()
+        } else {
+            "A loan you invested in has been paid out".to_owned()
+        }
+    }
+
+    fn term(&self) -> String {
+        months(self.term_months)
+    }
+}
+
+email!(
+    LoanDisbursed,
+    "loan_disbursed",
+    LoanDisbursedText = "email/loan_disbursed.txt",
+    LoanDisbursedHtml = "email/loan_disbursed.html"
+);
+
+/// To every investor whose reservations in a loan were released because it
+/// closed unfunded (funding expired, or the borrower withdrew it), and to
+/// the borrower of an expired loan.
+#[derive(Debug, Clone)]
+pub struct FundingEnded {
+    pub full_name: String,
+    pub url: String,
+    pub loan_amount: Money,
+    /// The investor's released reservations; `None` for the borrower.
+    pub released: Option<Money>,
+    /// Why it ended, in a sentence.
+    pub reason: String,
+}
+
+impl FundingEnded {
+    fn subject_line(&self) -> String {
+        if self.released.is_some() {
+            "Your reservation has been released".to_owned()
+        } else {
+            "Your loan listing has ended".to_owned()
+        }
+    }
+}
+
+email!(
+    FundingEnded,
+    "funding_ended",
+    FundingEndedText = "email/funding_ended.txt",
+    FundingEndedHtml = "email/funding_ended.html"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -383,55 +383,6 @@ pub async fn submit(
     Ok(Submitted { loan_id, status })
 }
 
-/// Takes an application back before it is funded.
-///
-/// # Errors
-/// `NotFound` for someone else's application; `Rejected` when the lifecycle
-/// does not allow it; database failures.
-pub async fn withdraw(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    borrower_id: Uuid,
-    loan_id: Uuid,
-    meta: &RequestMeta,
-) -> Result<(), AppError> {
-    let now = clock.now();
-    let txn = db::begin_write(db).await?;
-    let loan = loans::lock(&txn, loan_id).await?;
-    if loan.borrower_id != borrower_id {
-        return Err(AppError::NotFound);
-    }
-    if loan.funded_amount > 0 {
-        // Releasing investors' reservations arrives with investing (issue 5);
-        // until then no listed loan can hold commitments.
-        return Err(AppError::Rejected(
-            "Investors have already committed money to this loan, so it can no longer be withdrawn here. Contact support."
-                .to_owned(),
-        ));
-    }
-    let closed = loan_requests::ActiveModel {
-        closed_at: Set(Some(now)),
-        ..Default::default()
-    };
-    loans::apply(&txn, &loan, LoanEvent::Withdraw, now, closed).await?;
-    let after = reread(&txn, loan_id).await?;
-    record_loan_event(
-        &txn,
-        LoanChange {
-            actor: Some(borrower_id),
-            action: "loan_withdrawn",
-            before: Some(&loan),
-            comment: None,
-        },
-        &after,
-        meta,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
 pub(crate) async fn reread(
     conn: &impl ConnectionTrait,
     loan_id: Uuid,

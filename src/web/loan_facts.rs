@@ -134,3 +134,71 @@ impl LoanFacts {
         applications::OPEN_STATUSES.contains(&self.status)
     }
 }
+
+/// One installment of a paid-out loan's schedule.
+pub struct InstallmentView {
+    pub number: i32,
+    pub due_date: String,
+    pub principal: String,
+    pub interest: String,
+    pub total: String,
+    pub status: String,
+}
+
+/// One investment's agreement, for the loan's parties.
+pub struct AgreementLink {
+    pub href: String,
+    pub label: String,
+}
+
+/// A paid-out loan's schedule and agreements (empty before the payout).
+pub struct Servicing {
+    pub schedule: Vec<InstallmentView>,
+    pub agreements: Vec<AgreementLink>,
+}
+
+impl Servicing {
+    /// # Errors
+    /// On database failure.
+    pub async fn load(
+        db: &sea_orm::DatabaseConnection,
+        loan: &loan_requests::Model,
+    ) -> Result<Self, crate::web::error::WebError> {
+        use crate::db::queries::investments as queries;
+        let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+        let schedule = queries::schedule(db, loan.id)
+            .await?
+            .iter()
+            .map(|row| InstallmentView {
+                number: row.payment_num,
+                due_date: row.due_date.format("%-d %b %Y").to_string(),
+                principal: format::money(row.principal, currency),
+                interest: format::money(row.interest, currency),
+                total: format::money(row.principal + row.interest, currency),
+                status: row.status.replace('_', " "),
+            })
+            .collect();
+        let agreements = queries::with_investors(db, loan.id)
+            .await?
+            .iter()
+            .filter_map(|(investment, investor)| {
+                let href = investment.agreement_path.clone()?;
+                Some(AgreementLink {
+                    href,
+                    label: format!(
+                        "{}: {}, accepted {}",
+                        investor
+                            .as_ref()
+                            .map_or("Investor", |u| u.full_name.as_str()),
+                        format::money(investment.amount, currency),
+                        format::datetime(&investment.accepted_at)
+                    ),
+                })
+            })
+            .collect();
+        Ok(Self {
+            schedule,
+            agreements,
+        })
+    }
+}

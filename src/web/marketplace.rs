@@ -17,7 +17,7 @@ use crate::{
     db::{
         entities::loan_requests,
         queries::{
-            applications as applications_queries,
+            applications as applications_queries, investments as investment_queries,
             marketplace::{self, Cursor, MarketFilter, MarketSort},
         },
     },
@@ -28,8 +28,8 @@ use crate::{
         schedule::{self, LoanTerms},
         scoring::Grade,
     },
-    error::FieldErrors,
-    services::settings,
+    error::{AppError, FieldErrors},
+    services::{funding, settings},
     state::AppState,
     web::{
         error::WebError,
@@ -302,6 +302,8 @@ struct BorrowerFacts {
 struct LoanPage {
     base: BaseCtx,
     loan: LoanFacts,
+    investors: i64,
+    min_investment: String,
     time_left: String,
     remaining: String,
     card: Option<ScorecardView>,
@@ -327,10 +329,23 @@ pub async fn show(
     Query(query): Query<LoanQuery>,
 ) -> Result<HttpResponse, WebError> {
     let loan_id = path.into_inner();
+    // A deadline that passed is acted on when anyone looks.
+    funding::expire_if_due(
+        &state.db,
+        state.clock.as_ref(),
+        loan_id,
+        &state.settings.base_url,
+    )
+    .await
+    .or_else(|err| match err {
+        AppError::NotFound => Ok(false),
+        other => Err(other),
+    })?;
     let (loan, _) = applications_queries::with_borrower(&state.db, loan_id)
         .await?
         .filter(|(loan, _)| is_listed(loan))
         .ok_or(WebError::NotFound)?;
+    let investors = investment_queries::investor_count(&state.db, loan_id).await?;
     let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
     let now = state.clock.now();
     let settings = settings::load(&state.db).await?;
@@ -409,6 +424,8 @@ pub async fn show(
         }
     }
     let page_data = LoanPage {
+        investors,
+        min_investment: settings.min_investment.to_string(),
         time_left: time_left(loan.funding_deadline, now),
         remaining: format::money(loan.amount - loan.funded_amount, currency),
         loan: LoanFacts::new(&loan)?,

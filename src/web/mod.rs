@@ -14,6 +14,7 @@ pub mod format;
 pub mod forms;
 pub mod guards;
 pub mod headers;
+pub mod invest;
 pub mod investor;
 pub mod layout;
 pub mod loan_facts;
@@ -37,6 +38,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/calculator", get().to(public::calculator::show))
         .route("/marketplace", get().to(marketplace::index))
         .route("/marketplace/{loan_id}", get().to(marketplace::show))
+        .service(
+            resource("/marketplace/{loan_id}/invest")
+                .wrap(from_fn(guards::investors))
+                .route(get().to(invest::confirm))
+                .route(post().to(invest::submit)),
+        )
         .route("/healthz", get().to(public::health::healthz))
         .route("/metrics", get().to(public::health::metrics))
         .route("/static/{path:.*}", get().to(assets::serve))
@@ -80,6 +87,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/loans/{id}", get().to(borrower::loans::show))
                 .route("/loans/{id}/withdraw", post().to(borrower::loans::withdraw)),
         )
+        // For the investor, the loan's borrower and staff: outside the
+        // investors' scope, the service checks who is a party.
+        .service(
+            resource("/investor/investments/{id}/agreement.pdf")
+                .wrap(from_fn(guards::signed_in))
+                .route(get().to(investor::investments::agreement)),
+        )
         .service(
             scope("/investor")
                 .wrap(from_fn(guards::investors))
@@ -88,6 +102,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/profile")
                         .route(get().to(investor::profile::form))
                         .route(post().to(investor::profile::submit)),
+                )
+                .route("/investments", get().to(investor::investments::index))
+                .route("/investments/{id}", get().to(investor::investments::show))
+                .route(
+                    "/investments/{id}/reduce",
+                    post().to(investor::investments::reduce),
+                )
+                .route(
+                    "/investments/{id}/cancel",
+                    post().to(investor::investments::cancel),
                 ),
         )
         .service(
@@ -120,6 +144,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/applications/{id}/decision",
                     post().to(admin::applications::decide),
                 )
+                .route("/loans", get().to(admin::loans::index))
+                .route("/loans/{id}/disburse", post().to(admin::loans::disburse))
                 .service(
                     scope("/users")
                         .service(

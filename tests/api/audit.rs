@@ -30,6 +30,7 @@ async fn admins_read_and_filter_the_audit_log() {
                 ("csrf_token", token.as_str()),
                 ("funding_days", "10"),
                 ("kyc_required", "true"),
+                ("disbursement_automatic", "true"),
             ],
         )
         .await;

@@ -15,6 +15,7 @@ mod emails;
 mod health;
 mod helpers;
 mod identity;
+mod investing;
 mod investor_profile;
 mod ledger;
 mod marketplace;

@@ -10,7 +10,7 @@ use crowdlend::{
         user::Role,
     },
     services::{
-        RequestMeta, applications,
+        RequestMeta, applications, funding,
         review::{self, ApprovedTerms, Decision, Review},
     },
 };
@@ -24,7 +24,7 @@ use crate::{
 /// A borrower with the standard profile whose application staff approved
 /// with these terms (the grade the scorecard gave, `rate_step` basis points
 /// above its band's lowest rate). Returns the loan id.
-async fn listed_loan(
+pub async fn listed_loan(
     app: &TestApp,
     amount: i64,
     term: u32,
@@ -34,7 +34,17 @@ async fn listed_loan(
     let user = TestUser::new(Role::Borrower);
     let browser = app.browser();
     browser.register(&user).await;
-    save_profile(&browser, PROFILE).await;
+    listed_loan_for(app, &browser, &user, (amount, term, purpose, rate_step)).await
+}
+
+/// As [`listed_loan`], borrowed by `user`, registered in `browser`.
+pub async fn listed_loan_for(
+    app: &TestApp,
+    browser: &crate::helpers::Browser,
+    user: &TestUser,
+    (amount, term, purpose, rate_step): (i64, u32, Purpose, u32),
+) -> String {
+    save_profile(browser, PROFILE).await;
     set_kyc(app, &user.email, "verified").await;
     let borrower = app.user(&user.email).await;
     let base = app.base_url();
@@ -207,11 +217,12 @@ async fn pages_are_cut_by_key_so_a_loan_leaving_does_not_hide_another() {
             .unwrap()
             .borrower_id
     };
-    applications::withdraw(
+    funding::withdraw(
         &app.db,
         &app.clock,
         borrower_id,
         leaving,
+        &app.base_url(),
         &RequestMeta::default(),
     )
     .await

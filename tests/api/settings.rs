@@ -37,6 +37,7 @@ async fn an_admin_changes_settings_and_the_change_is_audited() {
                 ("funding_days", "21"),
                 ("loan_terms", "12, 6, 24"),
                 ("kyc_required", "true"),
+                ("disbursement_automatic", "true"),
             ],
         )
         .await;
@@ -93,6 +94,7 @@ async fn bad_values_are_refused_next_to_the_field_and_nothing_is_saved() {
                 ("funding_days", "ten"),
                 ("grade_C_min_rate", "abc"),
                 ("kyc_required", "true"),
+                ("disbursement_automatic", "true"),
             ],
         )
         .await;
@@ -117,6 +119,7 @@ async fn bad_values_are_refused_next_to_the_field_and_nothing_is_saved() {
                 ("csrf_token", token.as_str()),
                 ("grade_C_min_rate", "30"),
                 ("kyc_required", "true"),
+                ("disbursement_automatic", "true"),
             ],
         )
         .await;

@@ -14,6 +14,7 @@ pub mod bank_transfers;
 pub mod borrower_assets;
 pub mod borrower_liabilities;
 pub mod borrower_profiles;
+pub mod documents;
 pub mod idempotency_keys;
 pub mod identity_documents;
 pub mod investments;

@@ -6,6 +6,7 @@ pub use super::bank_transfers::Entity as BankTransfers;
 pub use super::borrower_assets::Entity as BorrowerAssets;
 pub use super::borrower_liabilities::Entity as BorrowerLiabilities;
 pub use super::borrower_profiles::Entity as BorrowerProfiles;
+pub use super::documents::Entity as Documents;
 pub use super::idempotency_keys::Entity as IdempotencyKeys;
 pub use super::identity_documents::Entity as IdentityDocuments;
 pub use super::investments::Entity as Investments;

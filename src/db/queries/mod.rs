@@ -5,6 +5,7 @@ use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait};
 
 pub mod applications;
 pub mod audit;
+pub mod investments;
 pub mod investor;
 pub mod marketplace;
 pub mod outbox;

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web::Data};
 use askama::Template;
 
 use crate::{
-    domain::scoring::Grade,
+    domain::{scoring::Grade, settings::SWITCHES},
     error::{AppError, FieldErrors},
     services::settings,
     state::AppState,
@@ -46,6 +46,7 @@ struct SettingsPage {
     sections: Vec<Section>,
     bands: Vec<BandRow>,
     kyc_required: bool,
+    disbursement_automatic: bool,
     errors: FieldErrors,
 }
 
@@ -162,6 +163,7 @@ fn settings_page(
         sections,
         bands,
         kyc_required: matches!(value("kyc_required").as_str(), "true" | "on"),
+        disbursement_automatic: matches!(value("disbursement_automatic").as_str(), "true" | "on"),
         errors,
     }
 }
@@ -196,8 +198,10 @@ pub async fn update(
         )));
     }
     // An unticked checkbox sends nothing.
-    form.entry("kyc_required".to_owned())
-        .or_insert_with(|| "false".to_owned());
+    for switch in SWITCHES {
+        form.entry(switch.to_owned())
+            .or_insert_with(|| "false".to_owned());
+    }
     match settings::update(&state.db, state.clock.as_ref(), user.id, &form, &meta).await {
         Ok(_) => {
             session::flash(&session, FlashLevel::Success, "Settings saved.");

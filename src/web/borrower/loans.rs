@@ -21,14 +21,14 @@ use crate::{
         user::KycStatus,
     },
     error::{AppError, FieldErrors},
-    services::{applications, settings},
+    services::{applications, funding, settings},
     state::AppState,
     web::{
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
         forms::{Choice, Empty, StrictForm, add_validation_errors, choices},
         layout::{BaseCtx, form_status, page, render, see_other},
-        loan_facts::LoanFacts,
+        loan_facts::{LoanFacts, Servicing},
         scorecard::ScorecardView,
         session::{self, FlashLevel},
     },
@@ -204,6 +204,7 @@ struct LoanPage {
     card: Option<ScorecardView>,
     /// Staff can approve only once the borrower's identity is verified.
     identity_needed: bool,
+    servicing: Servicing,
 }
 
 pub async fn show(
@@ -220,6 +221,7 @@ pub async fn show(
     let card = queries::latest_scoring(&state.db, id)
         .await?
         .map(|card| ScorecardView::new(&card, currency));
+    let servicing = Servicing::load(&state.db, &loan).await?;
     let loan = LoanFacts::new(&loan)?;
     let identity_needed = loan.status == LoanStatus::Scoring
         && settings::load(&state.db).await?.kyc_required
@@ -231,6 +233,7 @@ pub async fn show(
         loan,
         card,
         identity_needed,
+        servicing,
     })
 }
 
@@ -243,7 +246,15 @@ pub async fn withdraw(
     StrictForm(_): StrictForm<Empty>,
 ) -> Result<HttpResponse, WebError> {
     let id = path.into_inner();
-    applications::withdraw(&state.db, state.clock.as_ref(), user.id, id, &meta).await?;
+    funding::withdraw(
+        &state.db,
+        state.clock.as_ref(),
+        user.id,
+        id,
+        &state.settings.base_url,
+        &meta,
+    )
+    .await?;
     session::flash(
         &session,
         FlashLevel::Success,

@@ -1,2 +1,3 @@
 pub mod dashboard;
+pub mod investments;
 pub mod profile;

@@ -1,0 +1,215 @@
+//! `GET /marketplace/{loan_id}/invest?amount=…` (the form, then the
+//! confirmation of a valid amount) and `POST /marketplace/{loan_id}/invest`
+//! (`amount`, `idempotency_key`): the commitment itself. Investors only.
+
+use actix_session::Session;
+use actix_web::{
+    HttpResponse,
+    web::{Data, Path, Query},
+};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{
+    domain::{investing::check_commitment, money::Money},
+    error::{AppError, FieldErrors},
+    services::{
+        idempotency::IdempotencyKey,
+        investing::{self, Commitment, Preview},
+    },
+    state::AppState,
+    web::{
+        error::WebError,
+        extractors::CurrentUser,
+        forms::StrictForm,
+        layout::{BaseCtx, form_status, render, see_other},
+        loan_facts::LoanFacts,
+        session::{self, FlashLevel},
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvestQuery {
+    amount: Option<String>,
+    /// Back from the confirmation to the form, keeping the amount.
+    change: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvestForm {
+    amount: String,
+    idempotency_key: String,
+}
+
+/// The limits as the page states them.
+struct LimitsView {
+    min_ticket: String,
+    remaining: String,
+    available: String,
+    /// For unqualified investors: what is left of the year's limit.
+    yearly_room: Option<String>,
+}
+
+struct Confirmation {
+    amount: String,
+    amount_input: String,
+    idempotency_key: String,
+}
+
+#[derive(Template)]
+#[template(path = "marketplace/invest.html")]
+struct InvestPage {
+    base: BaseCtx,
+    loan: LoanFacts,
+    limits: LimitsView,
+    /// Why investing is not possible yet, with what to do.
+    blocker: Option<String>,
+    /// A refusal that is not about the amount.
+    problem: Option<String>,
+    amount: String,
+    errors: FieldErrors,
+    confirmation: Option<Confirmation>,
+}
+
+fn limits_view(preview: &Preview) -> LimitsView {
+    let l = &preview.limits;
+    LimitsView {
+        min_ticket: l.min_ticket.to_string(),
+        remaining: l.remaining.to_string(),
+        available: l.available.to_string(),
+        yearly_room: l.yearly.map(|y| y.room().to_string()),
+    }
+}
+
+fn invest_page(
+    base: BaseCtx,
+    preview: &Preview,
+    amount: String,
+    errors: FieldErrors,
+    problem: Option<String>,
+    confirmation: Option<Confirmation>,
+) -> Result<HttpResponse, WebError> {
+    let status = if problem.is_some() {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        form_status(&errors)
+    };
+    render(
+        status,
+        &InvestPage {
+            base,
+            loan: LoanFacts::new(&preview.loan)?,
+            limits: limits_view(preview),
+            blocker: preview.blocker.clone(),
+            problem,
+            amount,
+            errors,
+            confirmation,
+        },
+    )
+}
+
+/// The amount as typed, in the loan's currency.
+fn parse_amount(raw: &str, preview: &Preview) -> Result<Money, FieldErrors> {
+    Money::parse(raw, preview.currency)
+        .map_err(|err| FieldErrors::single("amount", err.to_string()))
+}
+
+pub async fn confirm(
+    base: BaseCtx,
+    state: Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: Path<Uuid>,
+    Query(query): Query<InvestQuery>,
+) -> Result<HttpResponse, WebError> {
+    let loan_id = path.into_inner();
+    let preview = investing::preview(&state.db, state.clock.as_ref(), user.id, loan_id).await?;
+    let typed = query.amount.unwrap_or_default();
+    if typed.trim().is_empty() || query.change.is_some() || preview.blocker.is_some() {
+        return invest_page(base, &preview, typed, FieldErrors::new(), None, None);
+    }
+    let checked = parse_amount(&typed, &preview).and_then(|amount| {
+        check_commitment(amount, &preview.limits)
+            .map(|()| amount)
+            .map_err(|problem| FieldErrors::single("amount", problem.to_string()))
+    });
+    match checked {
+        Ok(amount) => {
+            let confirmation = Confirmation {
+                amount: amount.to_string(),
+                amount_input: amount.amount().to_string(),
+                idempotency_key: IdempotencyKey::generate(),
+            };
+            invest_page(
+                base,
+                &preview,
+                typed,
+                FieldErrors::new(),
+                None,
+                Some(confirmation),
+            )
+        }
+        Err(errors) => invest_page(base, &preview, typed, errors, None, None),
+    }
+}
+
+pub async fn submit(
+    base: BaseCtx,
+    session: Session,
+    state: Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: Path<Uuid>,
+    StrictForm(form): StrictForm<InvestForm>,
+) -> Result<HttpResponse, WebError> {
+    let loan_id = path.into_inner();
+    let key = IdempotencyKey::parse(&form.idempotency_key)?;
+    let preview = investing::preview(&state.db, state.clock.as_ref(), user.id, loan_id).await?;
+    let amount = match parse_amount(&form.amount, &preview) {
+        Ok(amount) => amount,
+        Err(errors) => return invest_page(base, &preview, form.amount, errors, None, None),
+    };
+    let commitment = Commitment {
+        loan_id,
+        amount,
+        key,
+    };
+    match investing::invest(
+        &state.db,
+        state.clock.as_ref(),
+        user.id,
+        &commitment,
+        &state.settings.base_url,
+    )
+    .await
+    {
+        Ok(invested) => {
+            let message = if invested.filled {
+                format!(
+                    "{amount} is invested. Your commitment completed the loan: it is fully funded."
+                )
+            } else {
+                format!("{amount} is reserved in your wallet for this loan.")
+            };
+            session::flash(&session, FlashLevel::Success, message);
+            Ok(see_other(&invested.location))
+        }
+        Err(AppError::Validation(errors)) => {
+            // Show the figures as they are now, with the message.
+            let preview =
+                investing::preview(&state.db, state.clock.as_ref(), user.id, loan_id).await?;
+            invest_page(base, &preview, form.amount, errors, None, None)
+        }
+        Err(AppError::Rejected(message)) => invest_page(
+            base,
+            &preview,
+            form.amount,
+            FieldErrors::new(),
+            Some(message),
+            None,
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
