@@ -401,6 +401,47 @@ mod tests {
                 reason: Some("The document number is unreadable".to_owned()),
                 account_url: "http://x/account/identity".to_owned(),
             }),
+            Box::new(InvestmentConfirmed {
+                full_name: "Ann Lee".to_owned(),
+                investment_url: "http://x/investor/investments/1".to_owned(),
+                amount: rub(500_000),
+                loan_amount: rub(10_000_000),
+                rate: Rate::from_bps(1550).unwrap(),
+                term_months: 12,
+                grade: "B".to_owned(),
+                funded_percent: 40,
+                funding_deadline: "7 Dec 2026, 09:30 UTC".to_owned(),
+            }),
+            Box::new(LoanFunded {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/borrower/loans/1".to_owned(),
+                loan_amount: rub(10_000_000),
+                your_amount: None,
+                automatic: true,
+            }),
+            Box::new(LoanFunded {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/investor/investments/1".to_owned(),
+                loan_amount: rub(10_000_000),
+                your_amount: Some(rub(500_000)),
+                automatic: false,
+            }),
+            Box::new(disbursed(true)),
+            Box::new(disbursed(false)),
+            Box::new(FundingEnded {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/marketplace".to_owned(),
+                loan_amount: rub(10_000_000),
+                released: Some(rub(500_000)),
+                reason: "The loan was not fully funded by its deadline.".to_owned(),
+            }),
+            Box::new(FundingEnded {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/borrower/loans/1".to_owned(),
+                loan_amount: rub(10_000_000),
+                released: None,
+                reason: "Your loan was not fully funded by its deadline.".to_owned(),
+            }),
         ];
         for message in messages {
             let rendered = message.render().unwrap();
@@ -421,6 +462,68 @@ mod tests {
             );
             assert!(rendered.html.starts_with("<!doctype html>"));
         }
+    }
+
+    fn disbursed(to_borrower: bool) -> LoanDisbursed {
+        let line = |number, due: &str, principal, interest| ScheduleLine {
+            number,
+            due_date: due.to_owned(),
+            principal: rub(principal),
+            interest: rub(interest),
+            total: rub(principal + interest),
+        };
+        LoanDisbursed {
+            full_name: "Ann Lee".to_owned(),
+            url: "http://x/borrower/loans/1".to_owned(),
+            loan_amount: rub(10_000_000),
+            rate: Rate::from_bps(1200).unwrap(),
+            term_months: 2,
+            borrower: to_borrower.then_some(BorrowerPayout {
+                received: rub(9_700_000),
+                reserve_contribution: rub(200_000),
+                origination_fee: rub(100_000),
+            }),
+            your_amount: (!to_borrower).then_some(rub(500_000)),
+            schedule: vec![
+                line(1, "23 Dec 2026", 4_975_125, 100_000),
+                line(2, "23 Jan 2027", 5_024_875, 50_249),
+            ],
+            schedule_total: rub(10_150_249),
+        }
+    }
+
+    #[test]
+    fn a_payout_email_lists_every_installment_and_the_deductions() {
+        let borrower = disbursed(true).render().unwrap();
+        assert_eq!(borrower.subject, "Your loan has been paid out");
+        for expected in [
+            "97\u{a0}000,00\u{a0}₽ is in your Crowdlend wallet",
+            "2\u{a0}000,00\u{a0}₽",
+            "1\u{a0}000,00\u{a0}₽",
+            "23 Dec 2026",
+            "23 Jan 2027",
+            "50\u{a0}751,25\u{a0}₽",
+            "101\u{a0}502,49\u{a0}₽",
+        ] {
+            assert!(
+                borrower.text.contains(expected),
+                "{expected} in {}",
+                borrower.text
+            );
+            assert!(
+                borrower.html.contains(expected),
+                "{expected} in {}",
+                borrower.html
+            );
+        }
+        let investor = disbursed(false).render().unwrap();
+        assert_eq!(investor.subject, "A loan you invested in has been paid out");
+        assert!(
+            investor
+                .text
+                .contains("Your share of the repayment schedule")
+        );
+        assert!(investor.text.contains("agreement is ready to download"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Demo data for `serve --demo` and `demo`: a fresh database gets one account
 //! per role, the investors a bank account and 500 000 ₽ in their wallets, and
 //! the borrowers profiles and applications: one waiting for review, one
-//! approved and open for investment, one declined by the scorecard's rules
-//! (more arrive as later features give them something to show).
+//! approved and open for investment (part-funded by both investors), one
+//! declined by the scorecard's rules, and one funded and paid out, with its
+//! schedule and agreements (more arrive as later features give them
+//! something to show).
 //! Never runs against a database that already has accounts.
 
 use chrono::NaiveDate;
@@ -20,6 +22,7 @@ use crate::{
             Asset, AssetKind, Education, Liability, LiabilityKind, ListingMode, LoanRequest,
             Profile, Purpose,
         },
+        investor::{InvestorProfile, TaxId},
         money::{Currency, Money, Rate},
         scoring::{Employment, Grade},
         user::{Email, KycStatus, NewPassword, PersonName, Role},
@@ -29,11 +32,16 @@ use crate::{
         RequestMeta, applications,
         auth::{self, NewAccount},
         idempotency::IdempotencyKey,
+        investing::{self, Commitment},
+        investor,
         review::{self, ApprovedTerms, Decision, Review},
         settings,
         wallet::{self, BankTransferRequest, Direction, NewBankAccount},
     },
 };
+
+/// The demo investors' taxpayer number (a valid personal INN).
+const DEMO_TAX_ID: &str = "500100732259";
 
 /// What each demo investor starts with: 500 000 ₽.
 const DEMO_DEPOSIT_MINOR: i64 = 50_000_000;
@@ -48,6 +56,7 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role)] = &[
     ("borrower@demo.local", "Boris Borrower", Role::Borrower),
     ("borrower2@demo.local", "Daria Kuznetsova", Role::Borrower),
     ("borrower3@demo.local", "Pavel Smirnov", Role::Borrower),
+    ("borrower4@demo.local", "Elena Volkova", Role::Borrower),
     ("investor@demo.local", "Irina Investor", Role::Investor),
     ("investor2@demo.local", "Ivan Petrov", Role::Investor),
 ];
@@ -139,9 +148,11 @@ fn steady_profile(income: i64, defaults_12m: u32) -> Result<Profile, AppError> {
     })
 }
 
-/// Profiles and applications for the demo borrowers, through the same use
-/// cases people use: Boris's waits for review, Daria's was approved by the
-/// demo analyst and is open for investment, Pavel's was declined at once.
+/// Profiles and applications for the demo borrowers, and the demo investors'
+/// profiles and commitments, through the same use cases people use: Boris's
+/// application waits for review, Daria's was approved by the demo analyst and
+/// is open for investment, Pavel's was declined at once, Elena's was funded
+/// by both investors and paid out.
 async fn seed_applications(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -199,50 +210,15 @@ async fn seed_applications(
     )
     .await?;
     let analyst = id_of("staff@demo.local")?;
-    let loan = applications::reread(db, listed.loan_id).await?;
-    let platform = settings::load(db).await?;
-    let scored = (
-        loan.risk_grade.as_deref().and_then(Grade::parse),
-        loan.rate_annual
-            .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok()),
-    );
-    if let (Some(grade), Some(rate)) = scored
-        && let Some(band) = platform.band(grade)
-    {
-        // Inside the grade's band whatever the scorecard gave: at most
-        // 500 000 and 36 months.
-        let amount = rub(500_000)?;
-        let amount = if amount.minor() > band.max_amount.minor() {
-            band.max_amount
-        } else {
-            amount
-        };
-        let term_months = platform
-            .loan_terms
-            .iter()
-            .copied()
-            .filter(|t| *t <= band.max_term_months.min(36))
-            .max()
-            .unwrap_or(12);
-        review::decide(
-            db,
-            clock,
-            analyst,
-            listed.loan_id,
-            &Review {
-                decision: Decision::Approve(ApprovedTerms {
-                    grade,
-                    amount,
-                    term_months,
-                    rate,
-                }),
-                comment: "Café has two years of accounts; approved for less than asked to keep payments under a third of income.".to_owned(),
-            },
-            base_url,
-            meta,
-        )
-        .await?;
-    }
+    approve_as_scored(
+        db,
+        clock,
+        (analyst, listed.loan_id),
+        (500_000, 36),
+        "Café has two years of accounts; approved for less than asked to keep payments under a third of income.",
+        (base_url, meta),
+    )
+    .await?;
 
     let pavel = id_of("borrower3@demo.local")?;
     applications::save_profile(db, clock, pavel, &steady_profile(70_000, 3)?, meta).await?;
@@ -256,6 +232,115 @@ async fn seed_applications(
             Purpose::DebtConsolidation,
             "Paying off two credit cards at a lower rate in one loan.",
         )?,
+        base_url,
+        meta,
+    )
+    .await?;
+
+    // Elena's loan is approved, funded by both demo investors and paid out.
+    let elena = id_of("borrower4@demo.local")?;
+    applications::save_profile(db, clock, elena, &steady_profile(160_000, 0)?, meta).await?;
+    let repaying = applications::submit(
+        db,
+        clock,
+        elena,
+        &request(
+            120_000,
+            12,
+            Purpose::Car,
+            "A reliable used car for commuting to the hospital where I work night shifts.",
+        )?,
+        base_url,
+        meta,
+    )
+    .await?;
+    approve_as_scored(
+        db,
+        clock,
+        (analyst, repaying.loan_id),
+        (120_000, 12),
+        "Stable employment and low debts; approved as asked.",
+        (base_url, meta),
+    )
+    .await?;
+
+    let irina = id_of("investor@demo.local")?;
+    let ivan = id_of("investor2@demo.local")?;
+    for (investor, qualified) in [(irina, false), (ivan, true)] {
+        let profile = InvestorProfile {
+            tax_id: TaxId::parse(DEMO_TAX_ID).map_err(|e| anyhow::anyhow!("demo tax id: {e}"))?,
+            qualified,
+            nominees: Vec::new(),
+        };
+        investor::save_profile(db, clock, investor, &profile, true, meta).await?;
+    }
+    // Daria's loan is part-funded; Elena's is filled, which pays it out.
+    for (investor, loan_id, roubles) in [
+        (irina, listed.loan_id, 50_000),
+        (ivan, listed.loan_id, 120_000),
+        (irina, repaying.loan_id, 40_000),
+        (ivan, repaying.loan_id, 80_000),
+    ] {
+        let commitment = Commitment {
+            loan_id,
+            amount: rub(roubles)?,
+            key: IdempotencyKey::parse(&IdempotencyKey::generate())?,
+        };
+        investing::invest(db, clock, investor, &commitment, base_url).await?;
+    }
+    Ok(())
+}
+
+/// Staff approve a scored application with the grade and rate the
+/// scorecard gave, for at most `max` (roubles, months) within the grade's band.
+async fn approve_as_scored(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    (analyst, loan_id): (Uuid, Uuid),
+    (max_amount, max_term): (i64, u32),
+    comment: &str,
+    (base_url, meta): (&Url, &RequestMeta),
+) -> Result<(), AppError> {
+    let loan = applications::reread(db, loan_id).await?;
+    let platform = settings::load(db).await?;
+    let scored = (
+        loan.risk_grade.as_deref().and_then(Grade::parse),
+        loan.rate_annual
+            .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok()),
+    );
+    let (Some(grade), Some(rate)) = scored else {
+        return Ok(());
+    };
+    let Some(band) = platform.band(grade) else {
+        return Ok(());
+    };
+    let amount = rub(max_amount)?;
+    let amount = if amount.minor() > band.max_amount.minor() {
+        band.max_amount
+    } else {
+        amount
+    };
+    let term_months = platform
+        .loan_terms
+        .iter()
+        .copied()
+        .filter(|t| *t <= band.max_term_months.min(max_term))
+        .max()
+        .unwrap_or(12);
+    review::decide(
+        db,
+        clock,
+        analyst,
+        loan_id,
+        &Review {
+            decision: Decision::Approve(ApprovedTerms {
+                grade,
+                amount,
+                term_months,
+                rate,
+            }),
+            comment: comment.to_owned(),
+        },
         base_url,
         meta,
     )

@@ -54,8 +54,12 @@ impl BaseCtx {
     #[must_use]
     pub fn current(&self, prefix: &str) -> &'static str {
         let here = self.path.as_str();
+        // An area's home ("/", "/investor") is current only on itself and
+        // its pages that have no navigation link of their own.
         let matches = if prefix == "/" {
             here == "/"
+        } else if prefix == "/investor" && here.starts_with("/investor/investments") {
+            false
         } else {
             here == prefix || here.starts_with(&format!("{prefix}/"))
         };

@@ -924,7 +924,7 @@ async fn the_queue_is_oldest_first_and_filters_by_status_and_grade() {
 }
 
 #[tokio::test]
-async fn the_demo_has_an_application_in_each_early_state() {
+async fn the_demo_has_a_loan_in_each_state_so_far() {
     let app = spawn_app().await;
     assert!(
         crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
@@ -937,6 +937,23 @@ async fn the_demo_has_an_application_in_each_early_state() {
     assert_eq!(app.count(&states("scoring")).await, 1);
     assert_eq!(app.count(&states("funding")).await, 1);
     assert_eq!(app.count(&states("rejected")).await, 1);
+    assert_eq!(app.count(&states("active")).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM investments WHERE status = 'pending'")
+            .await,
+        2
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM documents").await, 2);
+    let report = crowdlend::ledger::verify::verify(&app.db).await.unwrap();
+    assert!(report.holds(), "{report}");
+    let irina = app.browser();
+    irina.login("investor@demo.local", "demo-password").await;
+    let portfolio = irina.get_html("/investor/investments").await;
+    let rows = text_at(&portfolio, "#investments").unwrap();
+    assert!(
+        rows.contains("Reserved") && rows.contains("Repaying"),
+        "{rows}"
+    );
 
     let staff = app.browser();
     staff.login("staff@demo.local", "demo-password").await;

@@ -591,3 +591,119 @@ async fn a_borrower_applies_and_staff_approve_with_a_changed_rate() {
     screenshot(&client, "33-borrower-sees-listed-loan").await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_investor_filters_invests_with_others_and_downloads_the_agreement() {
+    use crate::{
+        investing::{assert_verified, invest, loan, ready_investor},
+        marketplace::listed_loan,
+    };
+    use crowdlend::domain::application::Purpose;
+
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    listed_loan(&app, 300_000, 24, Purpose::Business, 200).await;
+    listed_loan(&app, 150_000, 12, Purpose::Medical, 100).await;
+    let car = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
+    // Two other investors have already taken most of the car loan.
+    let (first, _, _) = ready_investor(&app, "Анна Кузнецова", 50_000, false).await;
+    let (second, _, _) = ready_investor(&app, "Bob Lender", 50_000, false).await;
+    invest(&first, &car, "40000").await.investment_id();
+    invest(&second, &car, "35000").await.investment_id();
+    let (_, me, _) = ready_investor(&app, "Ирина Соколова", 100_000, false).await;
+
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(&client, "email", &me.email).await;
+    fill(&client, "password", &me.password).await;
+    submit(&client).await;
+    wait_for_path(&client, "/investor").await;
+
+    // Filter the marketplace down to car loans, sorted by funded share.
+    follow(&client, "Marketplace", "/marketplace").await;
+    assert_eq!(
+        client
+            .find_all(Locator::Css("#listings tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    choose(&client, "purpose", "car").await;
+    choose(&client, "sort", "funded").await;
+    press(&client, "/marketplace").await;
+    wait_for(&client, Locator::LinkText("Clear filters")).await;
+    let rows = client
+        .find_all(Locator::Css("#listings tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].text().await.unwrap().contains("75"), "75 % funded");
+    screenshot(&client, "40-marketplace-filtered").await;
+    click(&client, "#listings a[href^='/marketplace/']").await;
+    wait_for_path(&client, &format!("/marketplace/{car}")).await;
+    assert_eq!(text_of(&client, "investors").await, "2 investors");
+    assert_eq!(text_of(&client, "remaining").await, "25 000,00 ₽");
+
+    // Invest what is left: the confirmation first, then the commitment.
+    fill(&client, "invest-amount", "25 000").await;
+    click(&client, "#invest-button").await;
+    wait_for_path(&client, &format!("/marketplace/{car}/invest")).await;
+    assert_eq!(text_of(&client, "confirm-amount").await, "25 000,00 ₽");
+    screenshot(&client, "41-invest-confirmation").await;
+    click(&client, "#confirm-invest").await;
+    let arrived = wait_for(&client, Locator::Id("investment-status")).await;
+    assert_eq!(
+        arrived.text().await.unwrap(),
+        "Repaying",
+        "filled and paid out"
+    );
+    assert!(
+        text(&client)
+            .await
+            .contains("Your commitment completed the loan")
+    );
+    assert_eq!(loan(&app, &car).await.status, "active");
+    assert_eq!(
+        client
+            .find_all(Locator::Css("#share-rows tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        12
+    );
+    screenshot(&client, "42-investment-repaying").await;
+
+    // Download the agreement in the page's session and check its fingerprint.
+    let fingerprint = text_of(&client, "agreement").await;
+    let download = client
+        .execute_async(
+            "const [done] = [arguments[arguments.length - 1]];
+             fetch(document.getElementById('agreement-link').href)
+               .then(async r => {
+                 const bytes = new Uint8Array(await r.arrayBuffer());
+                 const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+                 done({
+                   status: r.status,
+                   type: r.headers.get('content-type'),
+                   magic: String.fromCharCode(...bytes.slice(0, 5)),
+                   sha256: Array.from(digest).map(b => b.toString(16).padStart(2, '0')).join(''),
+                 });
+               })
+               .catch(e => done({ error: String(e) }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(download["status"], 200, "{download}");
+    assert_eq!(download["type"], "application/pdf");
+    assert_eq!(download["magic"], "%PDF-");
+    let sha = download["sha256"].as_str().unwrap();
+    assert!(fingerprint.contains(sha), "{sha} in {fingerprint}");
+    assert_verified(&app).await;
+    client.close().await.unwrap();
+}
