@@ -221,11 +221,14 @@ pub async fn withdraw(
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     let now = clock.now();
+    // Someone else's loan is not found, before anything is locked.
+    loan_requests::Entity::find_by_id(loan_id)
+        .filter(loan_requests::Column::BorrowerId.eq(borrower_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let txn = db::begin_write(db).await?;
     let locked = lock_with_commitments(&txn, loan_id, None, &[]).await?;
-    if locked.loan.borrower_id != borrower_id {
-        return Err(AppError::NotFound);
-    }
     release_all(&txn, &locked, InvestmentStatus::Cancelled, now).await?;
     let closed = loan_requests::ActiveModel {
         closed_at: Set(Some(now)),
@@ -273,11 +276,18 @@ pub async fn expire_if_due(
     base_url: &Url,
 ) -> Result<bool, AppError> {
     let now = clock.now();
+    // Most calls come from pages looking at a loan still in time: answer
+    // those from a plain read, without taking the write lock.
+    let listed = loan_requests::Entity::find_by_id(loan_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !is_due(&listed, now)? {
+        return Ok(false);
+    }
     let txn = db::begin_write(db).await?;
     let locked = lock_with_commitments(&txn, loan_id, None, &[]).await?;
-    let due = loans::status_of(&locked.loan)? == LoanStatus::Funding
-        && locked.loan.funding_deadline.is_some_and(|d| d <= now);
-    if !due {
+    if !is_due(&locked.loan, now)? {
         return Ok(false);
     }
     release_all(&txn, &locked, InvestmentStatus::Expired, now).await?;
@@ -317,6 +327,12 @@ pub async fn expire_if_due(
     .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Whether a loan is still in funding with its deadline passed.
+fn is_due(loan: &loan_requests::Model, now: DateTime<Utc>) -> Result<bool, AppError> {
+    Ok(loans::status_of(loan)? == LoanStatus::Funding
+        && loan.funding_deadline.is_some_and(|d| d <= now))
 }
 
 /// The `funding-expiry` job: expires every loan in funding past its deadline.
