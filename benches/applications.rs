@@ -14,8 +14,7 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use crowdlend::{
-    clock::{Clock, SystemClock},
-    db::entities::users,
+    clock::SystemClock,
     domain::{
         application::{
             Asset, AssetKind, Education, Liability, LiabilityKind, ListingMode, LoanRequest,
@@ -27,12 +26,11 @@ use crowdlend::{
     },
     services::{RequestMeta, applications},
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
-use uuid::Uuid;
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 mod support;
 
-use support::{Target, count_from_env, database_from_env, rate};
+use support::{Target, bench_user, count_from_env, database_from_env, rate};
 
 fn rub(roubles: i64) -> anyhow::Result<Money> {
     Ok(Money::from_minor(roubles * 100, Currency::Rub)?)
@@ -93,24 +91,7 @@ async fn main() -> anyhow::Result<()> {
     // each with a profile saved through the use case.
     let mut borrowers = Vec::new();
     for n in 0..i64::try_from(count)? {
-        let id = Uuid::now_v7();
-        let now = SystemClock.now();
-        users::ActiveModel {
-            id: Set(id),
-            email: Set(format!("bench-borrower-{n}@example.com")),
-            password_hash: Set("not-a-login".to_owned()),
-            full_name: Set(format!("Bench Borrower {n}")),
-            role: Set("borrower".to_owned()),
-            kyc_status: Set("verified".to_owned()),
-            kyc_reason: Set(None),
-            failed_login_count: Set(0),
-            locked_until: Set(None),
-            password_changed_at: Set(now),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?;
+        let id = bench_user(db, "borrower", u64::try_from(n)?).await?;
         applications::save_profile(db, &SystemClock, id, &profile(n)?, &meta)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;

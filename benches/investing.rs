@@ -18,7 +18,7 @@ use std::{sync::Arc, time::Instant};
 use chrono::TimeDelta;
 use crowdlend::{
     clock::{Clock, SystemClock},
-    db::entities::{investments, investor_profiles, loan_requests, users, wallets},
+    db::entities::{investments, investor_profiles, loan_requests},
     domain::money::{Currency, Money},
     ledger::verify::verify,
     services::{
@@ -35,44 +35,10 @@ use uuid::Uuid;
 
 mod support;
 
-use support::{Target, count_from_env, database_from_env, rate};
+use support::{Target, bench_user, count_from_env, database_from_env, rate};
 
 fn rub(roubles: i64) -> anyhow::Result<Money> {
     Ok(Money::from_minor(roubles * 100, Currency::Rub)?)
-}
-
-async fn user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::Result<Uuid> {
-    let id = Uuid::now_v7();
-    let now = SystemClock.now();
-    users::ActiveModel {
-        id: Set(id),
-        email: Set(format!("bench-{role}-{n}@example.com")),
-        password_hash: Set("not-a-login".to_owned()),
-        full_name: Set(format!("Bench {role} {n}")),
-        role: Set(role.to_owned()),
-        kyc_status: Set("verified".to_owned()),
-        kyc_reason: Set(None),
-        failed_login_count: Set(0),
-        locked_until: Set(None),
-        password_changed_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    wallets::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(Some(id)),
-        kind: Set("user".to_owned()),
-        currency: Set("RUB".to_owned()),
-        balance: Set(0),
-        reserved: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(id)
 }
 
 /// A loan open for funding, inserted directly (a fixture, not how loans are made).
@@ -145,11 +111,11 @@ async fn main() -> anyhow::Result<()> {
 
     // Setup (not timed): the investors, qualified, with the risk declaration
     // accepted and 100 000 ₽ deposited through the wallet use case.
-    let borrower = user(db, "borrower", 0).await?;
+    let borrower = bench_user(db, "borrower", 0).await?;
     let loan_id = hot_loan(db, borrower).await?;
     let mut ids = Vec::new();
     for n in 0..investors {
-        let id = user(db, "investor", n).await?;
+        let id = bench_user(db, "investor", n).await?;
         let now = SystemClock.now();
         investor_profiles::ActiveModel {
             user_id: Set(id),

@@ -2,8 +2,14 @@
 
 use std::time::Duration;
 
-use crowdlend::{clock::SystemClock, db};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use crowdlend::{
+    clock::{Clock, SystemClock},
+    db::{
+        self,
+        entities::{users, wallets},
+    },
+};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 /// A whole number from the environment variable `name`, or `default`.
@@ -82,4 +88,41 @@ pub fn rate(count: u64, elapsed: Duration) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let count = count as f64;
     count / elapsed.as_secs_f64()
+}
+
+/// A verified account of `role` with an empty rouble wallet, inserted
+/// directly (no password hashing: it never signs in).
+#[allow(dead_code)] // each benchmark compiles this module; not all make accounts
+pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let now = SystemClock.now();
+    users::ActiveModel {
+        id: Set(id),
+        email: Set(format!("bench-{role}-{n}@example.com")),
+        password_hash: Set("not-a-login".to_owned()),
+        full_name: Set(format!("Bench {role} {n}")),
+        role: Set(role.to_owned()),
+        kyc_status: Set("verified".to_owned()),
+        kyc_reason: Set(None),
+        failed_login_count: Set(0),
+        locked_until: Set(None),
+        password_changed_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    wallets::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(Some(id)),
+        kind: Set("user".to_owned()),
+        currency: Set("RUB".to_owned()),
+        balance: Set(0),
+        reserved: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(id)
 }
