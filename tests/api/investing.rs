@@ -1003,3 +1003,132 @@ async fn two_hundred_simultaneous_commitments_from_fifty_investors_never_oversub
     );
     assert_verified(&app).await;
 }
+
+#[tokio::test]
+async fn one_confirmation_sent_five_times_at_once_reserves_once_and_its_key_cannot_change_amount() {
+    let app = spawn_app().await;
+    let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
+    let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 50_000, false).await;
+    let page = investor
+        .get_html(&format!("/marketplace/{loan_id}/invest?amount=3000"))
+        .await;
+    let key = input_value(&page, "idempotency_key").unwrap();
+    let answers =
+        futures_util::future::join_all((0..5).map(|_| confirm(&investor, &loan_id, &page, &key)))
+            .await;
+    let places: Vec<String> = answers
+        .iter()
+        .map(|response| {
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            location(response)
+        })
+        .collect();
+    assert!(
+        places.windows(2).all(|pair| pair[0] == pair[1]),
+        "{places:?}"
+    );
+    assert_eq!(investments_of(&app, &loan_id).await.len(), 1);
+    assert_eq!(wallet_of(&app, investor_id).await, (5_000_000, 300_000));
+
+    // The same key with another amount is refused, and nothing moves.
+    let token = crate::helpers::csrf_token_in(&page);
+    let response = investor
+        .post_raw(
+            &format!("/marketplace/{loan_id}/invest"),
+            &[
+                ("csrf_token", token.as_str()),
+                ("amount", "4000"),
+                ("idempotency_key", key.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("already submitted with different values")
+    );
+    assert_eq!(wallet_of(&app, investor_id).await, (5_000_000, 300_000));
+    assert_verified(&app).await;
+}
+
+#[tokio::test]
+async fn reserved_money_cannot_be_withdrawn_even_at_the_same_moment() {
+    use crowdlend::db::entities::bank_accounts;
+
+    let app = spawn_app().await;
+    let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
+    let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 10_000, false).await;
+    let account = bank_accounts::Entity::find()
+        .filter(bank_accounts::Column::UserId.eq(investor_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    // Eight commitments and eight withdrawals of 1 000 ₽ each, all at once,
+    // against 10 000 ₽: at most ten can succeed.
+    let mut invest_pages = Vec::new();
+    for _ in 0..8 {
+        let page = investor
+            .get_html(&format!("/marketplace/{loan_id}/invest?amount=1000"))
+            .await;
+        let key = input_value(&page, "idempotency_key").unwrap();
+        invest_pages.push((page, key));
+    }
+    let token = investor.csrf_token("/wallet").await;
+    let withdraw_keys: Vec<String> = (0..8).map(|_| Uuid::new_v4().to_string()).collect();
+    let invests = invest_pages
+        .iter()
+        .map(|(page, key)| confirm(&investor, &loan_id, page, key));
+    let withdraw_forms: Vec<[(&str, &str); 4]> = withdraw_keys
+        .iter()
+        .map(|key| {
+            [
+                ("csrf_token", token.as_str()),
+                ("amount", "1000"),
+                ("bank_account_id", account.as_str()),
+                ("idempotency_key", key.as_str()),
+            ]
+        })
+        .collect();
+    let withdrawals = withdraw_forms
+        .iter()
+        .map(|fields| investor.post_raw("/wallet/withdraw", fields));
+    let (invested, withdrawn) = futures_util::future::join(
+        futures_util::future::join_all(invests),
+        futures_util::future::join_all(withdrawals),
+    )
+    .await;
+    let ok = |answers: &[reqwest::Response]| {
+        answers
+            .iter()
+            .filter(|r| {
+                assert!(
+                    r.status() == StatusCode::SEE_OTHER
+                        || r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+                    "{}",
+                    r.status()
+                );
+                r.status() == StatusCode::SEE_OTHER
+            })
+            .count()
+    };
+    let (invested, withdrawn) = (ok(&invested), ok(&withdrawn));
+    assert!(invested + withdrawn <= 10, "{invested} + {withdrawn}");
+    assert!(
+        invested > 0 && withdrawn > 0,
+        "{invested} + {withdrawn}: both kinds went through"
+    );
+    let (balance, reserved) = wallet_of(&app, investor_id).await;
+    assert_eq!(
+        balance,
+        1_000_000 - 100_000 * i64::try_from(withdrawn).unwrap()
+    );
+    assert_eq!(reserved, 100_000 * i64::try_from(invested).unwrap());
+    assert!(reserved <= balance);
+    assert_verified(&app).await;
+}
