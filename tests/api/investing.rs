@@ -777,7 +777,9 @@ async fn agreements_go_to_the_parties_only_and_a_tampered_one_is_refused() {
     )
     .await;
     let (investor, _, _) = ready_investor(&app, "Ирина Соколова", 20_000, false).await;
-    let investment = invest(&investor, &loan_id, "10000").await.investment_id();
+    let (partner, _, _) = ready_investor(&app, "Peter Gray", 20_000, false).await;
+    let investment = invest(&investor, &loan_id, "6000").await.investment_id();
+    invest(&partner, &loan_id, "4000").await.investment_id();
     let path = format!("/investor/investments/{investment}/agreement.pdf");
 
     let response = investor.get(&path).await;
@@ -800,24 +802,53 @@ async fn agreements_go_to_the_parties_only_and_a_tampered_one_is_refused() {
         stored.agreement_hash,
         "the bytes served are the bytes hashed"
     );
+    // The investor's share as the investment's page shows it: six rows whose
+    // principal adds up to the 6 000 ₽ lent.
+    let page = investor
+        .get_html(&format!("/investor/investments/{investment}"))
+        .await;
+    let document = scraper::Html::parse_document(&page);
+    let cell = scraper::Selector::parse("td").unwrap();
+    let share: Vec<Vec<String>> = document
+        .select(&scraper::Selector::parse("#share-rows tbody tr").unwrap())
+        .map(|row| {
+            row.select(&cell)
+                .map(|td| td.text().collect::<String>().replace('\u{a0}', " "))
+                .collect()
+        })
+        .collect();
+    assert_eq!(share.len(), 6);
+    let principal: i64 = share
+        .iter()
+        .map(|row| Money::parse(&row[2], Currency::Rub).unwrap().minor())
+        .sum();
+    assert_eq!(principal, 600_000);
     if let Some(text) = pdftotext(&bytes) {
-        for expected in ["Ирина Соколова", "10 000,00 ₽", "12.00 %"] {
+        for expected in [
+            "Ирина Соколова",
+            &borrower_user.name,
+            "10 000,00 ₽",
+            "6 000,00 ₽",
+            "12.00 %",
+            "23 Nov 2026, 09:30:00 UTC",
+        ] {
             assert!(text.contains(expected), "{expected} in {text}");
         }
-        // Every row of the investor's share (here: the whole loan).
-        let rows = repayment_schedule::Entity::find()
-            .filter(repayment_schedule::Column::LoanId.eq(stored.loan_id))
-            .all(&app.db)
-            .await
-            .unwrap();
-        for row in rows {
-            let due = row.due_date.format("%-d %b %Y").to_string();
-            let principal = Money::from_minor(row.principal, Currency::Rub)
-                .unwrap()
-                .to_string()
-                .replace('\u{a0}', " ");
-            assert!(text.contains(&due), "{due} in {text}");
-            assert!(text.contains(&principal), "{principal} in {text}");
+        // Every row of the share, each on its own line of the PDF's table.
+        for row in &share {
+            let (number, due, principal, interest, total) =
+                (&row[0], &row[1], &row[2], &row[3], &row[4]);
+            assert!(
+                text.lines().any(|line| {
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    let line = words.join(" ");
+                    line.starts_with(&format!("{number} {due}"))
+                        && line.contains(principal.as_str())
+                        && line.contains(interest.as_str())
+                        && line.contains(total.as_str())
+                }),
+                "row {row:?} in {text}"
+            );
         }
     }
 
@@ -826,10 +857,10 @@ async fn agreements_go_to_the_parties_only_and_a_tampered_one_is_refused() {
     let borrower_page = borrower
         .get_html(&format!("/borrower/loans/{loan_id}"))
         .await;
+    let agreements = text_at(&borrower_page, "#agreements").unwrap();
     assert!(
-        text_at(&borrower_page, "#agreements")
-            .unwrap()
-            .contains("10\u{a0}000,00\u{a0}₽")
+        agreements.contains("6\u{a0}000,00\u{a0}₽") && agreements.contains("4\u{a0}000,00\u{a0}₽"),
+        "{agreements}"
     );
     assert_eq!(
         scraper::Html::parse_document(&borrower_page)
