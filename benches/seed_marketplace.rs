@@ -4,6 +4,10 @@
 //! by the first demo borrower. Rows go straight into `loan_requests` (a
 //! benchmark fixture, not a way loans are made). The database is
 //! `DATABASE_URL`, or the SQLite file under `DATA_DIR` as `serve` uses it.
+//! On PostgreSQL it then runs `ANALYZE loan_requests`, as autovacuum would
+//! within a minute of such a load, so a measurement does not straddle the
+//! moment the planner's statistics change; SQLite gets none (the server never
+//! runs `ANALYZE`, so its queries must plan well without statistics).
 
 use chrono::TimeDelta;
 use crowdlend::{
@@ -14,7 +18,9 @@ use crowdlend::{
     },
     domain::application::Purpose,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 #[tokio::main(flavor = "current_thread")]
@@ -78,6 +84,9 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     txn.commit().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE loan_requests").await?;
+    }
     println!("seeded {count} loans open for investment");
     Ok(())
 }
