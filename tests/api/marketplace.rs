@@ -287,6 +287,7 @@ async fn marketplace_pages_read_the_sort_index_on_sqlite() {
         (MarketSort::Rate, "ix_loan_requests_status_rate_id"),
         (MarketSort::Term, "ix_loan_requests_status_term_id"),
         (MarketSort::Amount, "ix_loan_requests_status_amount_id"),
+        (MarketSort::Funded, "ix_loan_requests_status_funded_id"),
     ] {
         for filter in [&MarketFilter::default(), &grade_b] {
             for after in [None, Some(cursor)] {

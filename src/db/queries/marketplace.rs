@@ -6,13 +6,12 @@
 //! direction as the key), so the order is total and a cursor names one place
 //! in it.
 //!
-//! With the `(status, key, id)` indexes (migration 000011) a page reads its
-//! rows from the index on both databases, whatever its depth: the cursor is a
-//! row-value comparison, `(key, id) < (cursor key, cursor id)`, which the
-//! databases use as the index range, and the deadline is only a filter (see
-//! [`db::filter_only`]). Other criteria (grade, purpose, ...) are checked on
-//! the rows the index gives, in order, until the page is full. The "most
-//! funded" order has no index yet: its pages sort the matching loans.
+//! With the `(status, key, id)` indexes (migrations 000011 and 000013) a
+//! page reads its rows from the index on both databases, whatever its depth:
+//! the cursor is a row-value comparison, `(key, id) < (cursor key, cursor
+//! id)`, which the databases use as the index range, and the deadline is only
+//! a filter (see [`db::filter_only`]). Other criteria (grade, purpose, ...)
+//! are checked on the rows the index gives, in order, until the page is full.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -91,10 +90,12 @@ impl MarketSort {
                 Expr::col(loan_requests::Column::FundingDeadline),
                 Order::Asc,
             ),
-            // Per ten thousand of the amount, in integers on both databases.
+            // Per ten thousand of the amount, in integers on both databases;
+            // the constant written in the SQL, not bound, so the expression
+            // is the index's (migration 000013).
             Self::Funded => (
                 Expr::col(loan_requests::Column::FundedAmount)
-                    .mul(10_000)
+                    .mul(Expr::Constant(10_000.into()))
                     .div(Expr::col(loan_requests::Column::Amount)),
                 Order::Desc,
             ),
@@ -239,16 +240,17 @@ pub fn listings_query(
         };
         // `(key, id) < (k, i)` is `key < k OR (key = k AND id < i)`, written so
         // that both databases seek the index to it (the OR form made them
-        // read every loan of the earlier pages and drop them).
+        // read every loan of the earlier pages and drop them). `key <= k`
+        // adds nothing but lets SQLite seek an expression index too.
         let place = Expr::tuple([
             key.clone(),
             Expr::col((loan_requests::Entity, loan_requests::Column::Id)),
         ]);
-        let at = Expr::tuple([Expr::val(value), Expr::val(cursor.id)]);
+        let at = Expr::tuple([Expr::val(value.clone()), Expr::val(cursor.id)]);
         query = query.filter(if order == Order::Desc {
-            place.lt(at)
+            key.clone().lte(value).and(place.lt(at))
         } else {
-            place.gt(at)
+            key.clone().gte(value).and(place.gt(at))
         });
     }
     // The id runs in the key's direction, so an index on (status, key, id)
