@@ -4,8 +4,12 @@
 //! by the first demo borrower. Rows go straight into `loan_requests` (a
 //! benchmark fixture, not a way loans are made). The database is
 //! `DATABASE_URL`, or the SQLite file under `DATA_DIR` as `serve` uses it.
+//! On PostgreSQL it then runs `ANALYZE loan_requests`, as autovacuum would
+//! within a minute of such a load, so a measurement does not straddle the
+//! moment the planner's statistics change; SQLite gets none (the server never
+//! runs `ANALYZE`, so its queries must plan well without statistics).
 
-use chrono::TimeDelta;
+use chrono::{SubsecRound, TimeDelta};
 use crowdlend::{
     clock::{Clock, SystemClock},
     db::{
@@ -14,7 +18,9 @@ use crowdlend::{
     },
     domain::application::Purpose,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,7 +42,8 @@ async fn main() -> anyhow::Result<()> {
         .one(&db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no borrower: start the server with --demo first"))?;
-    let now = SystemClock.now();
+    // Microseconds, as deadlines are stored (see services::review).
+    let now = SystemClock.now().trunc_subsecs(6);
     let grades = ["A", "B", "C", "D", "E", "F"];
     let terms = [3, 6, 9, 12, 18, 24, 36, 48, 60];
     let rows: Vec<loan_requests::ActiveModel> = (0..count)
@@ -78,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     txn.commit().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE loan_requests").await?;
+    }
     println!("seeded {count} loans open for investment");
     Ok(())
 }

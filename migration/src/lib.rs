@@ -19,6 +19,7 @@ mod m20261126_000009_create_outbox_and_identity;
 mod m20261126_000010_create_nominees;
 mod m20261126_000011_index_marketplace_sorts;
 mod m20261126_000012_create_documents;
+mod m20261126_000013_index_marketplace_funded;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_create_nominees::Migration),
             Box::new(m20261126_000011_index_marketplace_sorts::Migration),
             Box::new(m20261126_000012_create_documents::Migration),
+            Box::new(m20261126_000013_index_marketplace_funded::Migration),
         ]
     }
 }

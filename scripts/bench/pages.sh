@@ -13,6 +13,10 @@
 #   SEED="cargo bench --bench seed_marketplace -q" scripts/bench/pages.sh /marketplace
 #                                  (runs SEED against the running demo database
 #                                   first: 10 000 loans open for investment)
+#   scripts/bench/pages.sh next:/marketplace
+#                                  (a route written next:ROUTE is the page that
+#                                   ROUTE's rel="next" link leads to, looked up
+#                                   after SEED, e.g. the marketplace's page 2)
 #   DURATION=10s ROUNDS=3 ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,6 +50,23 @@ if [ -n "${SIGN_IN:-}" ]; then
   cookie_header=(-H "Cookie: crowdlend_session=$session")
   echo "signed in as $SIGN_IN"
 fi
+
+# next:ROUTE -> the href of ROUTE's rel="next" link (HTML-unescaped).
+resolve() {
+  case "$1" in
+    next:*)
+      local link
+      link=$(curl -fs "${cookie_header[@]}" "http://127.0.0.1:$port${1#next:}" \
+        | sed -n 's/.*href="\([^"]*\)" rel="next".*/\1/p' | head -1)
+      [ -n "$link" ] || { echo "no rel=\"next\" link on ${1#next:}" >&2; return 1; }
+      printf '%s\n' "${link//&amp;/&}"
+      ;;
+    *) printf '%s\n' "$1" ;;
+  esac
+}
+resolved=()
+for route in "${routes[@]}"; do resolved+=("$(resolve "$route")"); done
+routes=("${resolved[@]}")
 
 # wrk prints "Requests/sec: N" and, with --latency, "99% X(us|ms|s)".
 measure() {

@@ -20,6 +20,7 @@ use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
+    sea_query::Expr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -178,6 +179,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
             .await
         }
         _ => db.begin().await,
+    }
+}
+
+/// `expr` (a column) for a filter that must not choose the index a query
+/// runs on. SQLite's planner has no statistics (the server never runs
+/// `ANALYZE`) and takes an equality plus a range on one index as the
+/// narrowest way in, even when the range keeps nearly every row and another
+/// index would give the order without sorting; a unary plus is its
+/// documented way to keep a term from using an index
+/// (<https://sqlite.org/optoverview.html#uplus>). PostgreSQL plans from
+/// statistics, and has no unary plus for timestamps: `expr` as is.
+#[must_use]
+pub fn filter_only(backend: DbBackend, expr: Expr) -> Expr {
+    match backend {
+        DbBackend::Sqlite => Expr::cust_with_expr("+?", expr),
+        _ => expr,
     }
 }
 

@@ -2,7 +2,7 @@
 //! grade's band (which lists the loan for funding with a deadline), or reject
 //! with a reason. Audited with the terms before and after and the comment.
 
-use chrono::TimeDelta;
+use chrono::{SubsecRound, TimeDelta};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use url::Url;
 use uuid::Uuid;
@@ -188,7 +188,11 @@ pub async fn decide(
                 now,
             )
             .await?;
-            let deadline = now + TimeDelta::days(i64::from(settings.funding_days));
+            // Microseconds, as PostgreSQL keeps them and as the marketplace's
+            // cursor carries them: SQLite would keep nanoseconds, and a page
+            // cut at a deadline would then repeat its last loan on the next.
+            let deadline =
+                (now + TimeDelta::days(i64::from(settings.funding_days))).trunc_subsecs(6);
             let listed = loan_requests::ActiveModel {
                 listed_at: Set(Some(now)),
                 funding_deadline: Set(Some(deadline)),
