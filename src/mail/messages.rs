@@ -6,7 +6,10 @@
 
 use askama::Template;
 
-use crate::domain::money::{Money, Rate};
+use crate::domain::{
+    investing::Payout,
+    money::{Money, Rate},
+};
 
 /// A rendered email, ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,19 +266,11 @@ pub struct LoanDisbursed {
     pub rate: Rate,
     pub term_months: i32,
     /// For the borrower: what reached the wallet and what was kept.
-    pub borrower: Option<BorrowerPayout>,
+    pub borrower: Option<Payout>,
     /// For an investor: what they lent.
     pub your_amount: Option<Money>,
     pub schedule: Vec<ScheduleLine>,
     pub schedule_total: Money,
-}
-
-/// What the borrower receives and what is kept from the loan.
-#[derive(Debug, Clone, Copy)]
-pub struct BorrowerPayout {
-    pub received: Money,
-    pub reserve_contribution: Money,
-    pub origination_fee: Money,
 }
 
 impl LoanDisbursed {
@@ -478,8 +473,8 @@ mod tests {
             loan_amount: rub(10_000_000),
             rate: Rate::from_bps(1200).unwrap(),
             term_months: 2,
-            borrower: to_borrower.then_some(BorrowerPayout {
-                received: rub(9_700_000),
+            borrower: to_borrower.then_some(Payout {
+                to_borrower: rub(9_700_000),
                 reserve_contribution: rub(200_000),
                 origination_fee: rub(100_000),
             }),

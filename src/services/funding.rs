@@ -27,20 +27,20 @@ use crate::{
         queries::investments as queries,
     },
     domain::{
-        investing::{InvestmentStatus, payout, schedule_shares},
+        investing::{InvestmentStatus, Payout, payout, schedule_shares},
         lifecycle::{LoanEvent, LoanStatus},
-        money::{Currency, Money, Rate},
+        money::{Currency, Money},
         schedule::{self, Installment, LoanTerms},
         split::Holding,
     },
     error::AppError,
     ledger::{EntryKind, JournalEntry, Posting, store},
-    mail::messages::{BorrowerPayout, FundingEnded, LoanDisbursed, ScheduleLine},
+    mail::messages::{FundingEnded, LoanDisbursed, ScheduleLine},
     pdf::{self, AgreementData, ShareRow},
     services::{
         RequestMeta,
         applications::{LoanChange, record_loan_event, reread},
-        investing::{currency_of, investment_path, money},
+        investing::{currency_of, investment_path, money, rate_of},
         loans, outbox, settings,
     },
 };
@@ -56,6 +56,33 @@ pub(crate) struct Locked {
     pub commitments: Vec<investments::Model>,
     /// Locked wallets by their owner.
     pub wallets: BTreeMap<Uuid, wallets::Model>,
+}
+
+impl Locked {
+    /// What each investor's wallet holds reserved for this loan.
+    fn reserved_per_wallet(&self) -> Result<BTreeMap<Uuid, i64>, AppError> {
+        let mut per_wallet: BTreeMap<Uuid, i64> = BTreeMap::new();
+        for c in &self.commitments {
+            let wallet = self.wallets.get(&c.investor_id).ok_or(AppError::NotFound)?;
+            *per_wallet.entry(wallet.id).or_default() += c.amount;
+        }
+        Ok(per_wallet)
+    }
+
+    /// Gives every reservation for this loan back to its wallet; returns
+    /// what each wallet had reserved.
+    async fn release_reservations(
+        &self,
+        conn: &impl ConnectionTrait,
+    ) -> Result<BTreeMap<Uuid, i64>, AppError> {
+        let per_wallet = self.reserved_per_wallet()?;
+        for (wallet_id, amount) in &per_wallet {
+            store::release(conn, *wallet_id, *amount)
+                .await
+                .map_err(|err| AppError::Unexpected(err.into()))?;
+        }
+        Ok(per_wallet)
+    }
 }
 
 /// Locks the wallets of the loan's open commitments (and of the user `also`,
@@ -156,19 +183,7 @@ async fn release_all(
     to: InvestmentStatus,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let mut per_wallet: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for c in &locked.commitments {
-        let wallet = locked
-            .wallets
-            .get(&c.investor_id)
-            .ok_or(AppError::NotFound)?;
-        *per_wallet.entry(wallet.id).or_default() += c.amount;
-    }
-    for (wallet_id, amount) in per_wallet {
-        store::release(conn, wallet_id, amount)
-            .await
-            .map_err(|err| AppError::Unexpected(err.into()))?;
-    }
+    locked.release_reservations(conn).await?;
     investments::Entity::update_many()
         .col_expr(investments::Column::Status, Expr::value(to.as_str()))
         .col_expr(investments::Column::UpdatedAt, Expr::value(now))
@@ -422,20 +437,14 @@ pub async fn disburse(
     )
     .map_err(|err| AppError::Unexpected(err.into()))?;
 
-    // The money: release each reservation, then one balanced entry.
-    let mut postings: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for c in &locked.commitments {
-        let wallet = locked
-            .wallets
-            .get(&c.investor_id)
-            .ok_or(AppError::NotFound)?;
-        *postings.entry(wallet.id).or_default() -= c.amount;
-    }
-    for (wallet_id, amount) in &postings {
-        store::release(&txn, *wallet_id, -amount)
-            .await
-            .map_err(|err| AppError::Unexpected(err.into()))?;
-    }
+    // The money: release each reservation, then one balanced entry taking
+    // from each investor's wallet what it had reserved.
+    let mut postings: BTreeMap<Uuid, i64> = locked
+        .release_reservations(&txn)
+        .await?
+        .into_iter()
+        .map(|(wallet_id, amount)| (wallet_id, -amount))
+        .collect();
     let borrower_wallet = locked
         .wallets
         .get(&loan.borrower_id)
@@ -462,8 +471,7 @@ pub async fn disburse(
         .map_err(|err| AppError::Unexpected(err.into()))?;
 
     // The schedule, from the day of the payout.
-    let rate = Rate::from_bps(u32::try_from(loan.rate_annual.unwrap_or(0)).unwrap_or(0))
-        .map_err(|err| AppError::Unexpected(anyhow::anyhow!("loan {loan_id}: {err}")))?;
+    let rate = rate_of(loan)?;
     let term_months = u32::try_from(loan.term_months).unwrap_or(0);
     let plan = schedule::annuity(&LoanTerms {
         principal: loan_amount,
@@ -508,14 +516,11 @@ pub async fn disburse(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let people: BTreeMap<Uuid, users::Model> = per_investor(&txn, &locked.commitments)
-        .await?
-        .into_iter()
-        .map(|(user, _, _)| (user.id, user))
-        .collect();
+    let investors = per_investor(&txn, &locked.commitments).await?;
     for (commitment, (_, rows)) in locked.commitments.iter().zip(&shares) {
-        let investor = people
-            .get(&commitment.investor_id)
+        let (investor, _, _) = investors
+            .iter()
+            .find(|(user, _, _)| user.id == commitment.investor_id)
             .ok_or(AppError::NotFound)?;
         let agreement = pdf::render_loan_agreement(&AgreementData {
             agreement_number: commitment.id.to_string(),
@@ -572,10 +577,9 @@ pub async fn disburse(
     tell_disbursed(
         &txn,
         &locked,
-        &borrower,
-        &people,
+        (&borrower, &investors),
         (&plan.installments, &shares),
-        split_for_email(split),
+        split,
         base_url,
         now,
     )
@@ -598,14 +602,6 @@ pub async fn disburse(
     }
     txn.commit().await?;
     Ok(())
-}
-
-fn split_for_email(split: crate::domain::investing::Payout) -> BorrowerPayout {
-    BorrowerPayout {
-        received: split.to_borrower,
-        reserve_contribution: split.reserve_contribution,
-        origination_fee: split.origination_fee,
-    }
 }
 
 fn short_id(id: Uuid) -> String {
@@ -669,22 +665,21 @@ fn add_rows(into: &mut Vec<Installment>, more: &[Installment]) -> Result<(), App
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Emails the borrower the schedule and each investor (given by
+/// [`per_investor`]) their share of it, summed over their commitments.
 async fn tell_disbursed(
     conn: &impl ConnectionTrait,
     locked: &Locked,
-    borrower: &users::Model,
-    people: &BTreeMap<Uuid, users::Model>,
+    (borrower, investors): (&users::Model, &[(users::Model, i64, Uuid)]),
     (installments, shares): (&[Installment], &[(Uuid, Vec<Installment>)]),
-    payout: BorrowerPayout,
+    payout: Payout,
     base_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let loan = &locked.loan;
     let currency = locked.currency;
     let loan_amount = money(loan.amount, currency)?;
-    let rate = Rate::from_bps(u32::try_from(loan.rate_annual.unwrap_or(0)).unwrap_or(0))
-        .unwrap_or(Rate::ZERO);
+    let rate = rate_of(loan)?;
     let (schedule, schedule_total) = email_lines(installments, currency)?;
     outbox::enqueue(
         conn,
@@ -704,24 +699,17 @@ async fn tell_disbursed(
     )
     .await?;
     // One email per investor, however many commitments they made.
-    let mut by_investor: BTreeMap<Uuid, (i64, Uuid, Vec<Installment>)> = BTreeMap::new();
-    let mut order = Vec::new();
+    let mut rows_by_investor: BTreeMap<Uuid, Vec<Installment>> = BTreeMap::new();
     for (commitment, (_, rows)) in locked.commitments.iter().zip(shares) {
-        let entry = by_investor
-            .entry(commitment.investor_id)
-            .or_insert_with(|| {
-                order.push(commitment.investor_id);
-                (0, commitment.id, Vec::new())
-            });
-        entry.0 += commitment.amount;
-        add_rows(&mut entry.2, rows)?;
+        add_rows(
+            rows_by_investor.entry(commitment.investor_id).or_default(),
+            rows,
+        )?;
     }
-    for investor_id in order {
-        let (Some(investor), Some((total, first, rows))) =
-            (people.get(&investor_id), by_investor.get(&investor_id))
-        else {
-            continue;
-        };
+    for (investor, total, first) in investors {
+        let rows = rows_by_investor
+            .get(&investor.id)
+            .map_or(&[][..], Vec::as_slice);
         let (schedule, schedule_total) = email_lines(rows, currency)?;
         outbox::enqueue(
             conn,

@@ -79,6 +79,19 @@ pub(crate) fn currency_of(loan: &loan_requests::Model) -> Result<Currency, AppEr
     })
 }
 
+/// The annual rate a loan was approved at.
+pub(crate) fn rate_of(loan: &loan_requests::Model) -> Result<Rate, AppError> {
+    loan.rate_annual
+        .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok())
+        .ok_or_else(|| {
+            AppError::Unexpected(anyhow::anyhow!(
+                "loan {} has no usable rate ({:?})",
+                loan.id,
+                loan.rate_annual
+            ))
+        })
+}
+
 pub(crate) fn money(minor: i64, currency: Currency) -> Result<Money, AppError> {
     Money::from_minor(minor, currency).map_err(|err| AppError::Unexpected(err.into()))
 }
@@ -229,8 +242,7 @@ async fn attempt(
             investment_url: outbox::link(base_url, &location),
             amount,
             loan_amount: money(loan.amount, currency)?,
-            rate: Rate::from_bps(u32::try_from(loan.rate_annual.unwrap_or(0)).unwrap_or(0))
-                .unwrap_or(Rate::ZERO),
+            rate: rate_of(&loan)?,
             term_months: loan.term_months,
             grade: loan.risk_grade.clone().unwrap_or_default(),
             funded_percent: funded_percent(funded, loan.amount),
