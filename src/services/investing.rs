@@ -175,11 +175,11 @@ async fn attempt(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    may_invest(&txn, &investor, settings.kyc_required).await?;
-    let qualified = investor_profiles::Entity::find_by_id(investor_id)
+    let profile = investor_profiles::Entity::find_by_id(investor_id)
         .one(&txn)
-        .await?
-        .is_some_and(|p| p.qualified);
+        .await?;
+    may_invest(&investor, profile.as_ref(), settings.kyc_required)?;
+    let qualified = profile.is_some_and(|p| p.qualified);
 
     let listed = loan_requests::Entity::find_by_id(commitment.loan_id)
         .one(&txn)
@@ -305,6 +305,18 @@ async fn limits(
     })
 }
 
+/// The currency a loan's amounts are in (to read an amount typed for it).
+///
+/// # Errors
+/// `NotFound` for an unknown loan.
+pub async fn loan_currency(db: &DatabaseConnection, loan_id: Uuid) -> Result<Currency, AppError> {
+    let loan = loan_requests::Entity::find_by_id(loan_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    currency_of(&loan)
+}
+
 /// What the investment page shows before anything is reserved.
 #[derive(Debug, Clone)]
 pub struct Preview {
@@ -338,15 +350,15 @@ pub async fn preview(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let blocker = match may_invest(db, &investor, settings.kyc_required).await {
+    let profile = investor_profiles::Entity::find_by_id(investor_id)
+        .one(db)
+        .await?;
+    let blocker = match may_invest(&investor, profile.as_ref(), settings.kyc_required) {
         Ok(()) => None,
         Err(AppError::Rejected(message)) => Some(message),
         Err(other) => return Err(other),
     };
-    let qualified = investor_profiles::Entity::find_by_id(investor_id)
-        .one(db)
-        .await?
-        .is_some_and(|p| p.qualified);
+    let qualified = profile.is_some_and(|p| p.qualified);
     let wallet = wallet_queries::user_wallet(db, investor_id, currency.code())
         .await?
         .ok_or(AppError::NotFound)?;
@@ -368,9 +380,9 @@ pub async fn preview(
 }
 
 /// The identity check and the risk declaration come before any investment.
-async fn may_invest(
-    conn: &impl ConnectionTrait,
+fn may_invest(
     investor: &users::Model,
+    profile: Option<&investor_profiles::Model>,
     kyc_required: bool,
 ) -> Result<(), AppError> {
     if kyc_required && investor.kyc_status != KycStatus::Verified.as_str() {
@@ -379,12 +391,10 @@ async fn may_invest(
                 .to_owned(),
         ));
     }
-    let accepted = investor_profiles::Entity::find_by_id(investor.id)
-        .one(conn)
-        .await?
+    if profile
         .and_then(|p| p.risk_declaration_accepted_at)
-        .is_some();
-    if !accepted {
+        .is_none()
+    {
         return Err(AppError::Rejected(
             "Before your first investment, read and accept the risk declaration on your investor profile."
                 .to_owned(),

@@ -12,7 +12,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    domain::{investing::check_commitment, money::Money},
+    domain::{
+        investing::check_commitment,
+        money::{Currency, Money},
+    },
     error::{AppError, FieldErrors},
     services::{
         idempotency::IdempotencyKey,
@@ -113,9 +116,27 @@ fn invest_page(
 }
 
 /// The amount as typed, in the loan's currency.
-fn parse_amount(raw: &str, preview: &Preview) -> Result<Money, FieldErrors> {
-    Money::parse(raw, preview.currency)
-        .map_err(|err| FieldErrors::single("amount", err.to_string()))
+fn parse_amount(raw: &str, currency: Currency) -> Result<Money, FieldErrors> {
+    Money::parse(raw, currency).map_err(|err| FieldErrors::single("amount", err.to_string()))
+}
+
+/// The form again after a refused commitment, with the figures as they are
+/// now. A loan that closed meanwhile gets the refusal's own message.
+async fn form_again(
+    state: &AppState,
+    base: BaseCtx,
+    (investor_id, loan_id): (Uuid, Uuid),
+    amount: String,
+    errors: FieldErrors,
+    problem: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    match investing::preview(&state.db, state.clock.as_ref(), investor_id, loan_id).await {
+        Ok(preview) => invest_page(base, &preview, amount, errors, problem, None),
+        Err(AppError::Rejected(closed)) => {
+            Err(AppError::Rejected(problem.unwrap_or(closed)).into())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn confirm(
@@ -131,7 +152,7 @@ pub async fn confirm(
     if typed.trim().is_empty() || query.change.is_some() || preview.blocker.is_some() {
         return invest_page(base, &preview, typed, FieldErrors::new(), None, None);
     }
-    let checked = parse_amount(&typed, &preview).and_then(|amount| {
+    let checked = parse_amount(&typed, preview.currency).and_then(|amount| {
         check_commitment(amount, &preview.limits)
             .map(|()| amount)
             .map_err(|problem| FieldErrors::single("amount", problem.to_string()))
@@ -166,10 +187,13 @@ pub async fn submit(
 ) -> Result<HttpResponse, WebError> {
     let loan_id = path.into_inner();
     let key = IdempotencyKey::parse(&form.idempotency_key)?;
-    let preview = investing::preview(&state.db, state.clock.as_ref(), user.id, loan_id).await?;
-    let amount = match parse_amount(&form.amount, &preview) {
+    // The figures for the form are read only if it has to be shown again.
+    let currency = investing::loan_currency(&state.db, loan_id).await?;
+    let amount = match parse_amount(&form.amount, currency) {
         Ok(amount) => amount,
-        Err(errors) => return invest_page(base, &preview, form.amount, errors, None, None),
+        Err(errors) => {
+            return form_again(&state, base, (user.id, loan_id), form.amount, errors, None).await;
+        }
     };
     let commitment = Commitment {
         loan_id,
@@ -197,19 +221,19 @@ pub async fn submit(
             Ok(see_other(&invested.location))
         }
         Err(AppError::Validation(errors)) => {
-            // Show the figures as they are now, with the message.
-            let preview =
-                investing::preview(&state.db, state.clock.as_ref(), user.id, loan_id).await?;
-            invest_page(base, &preview, form.amount, errors, None, None)
+            form_again(&state, base, (user.id, loan_id), form.amount, errors, None).await
         }
-        Err(AppError::Rejected(message)) => invest_page(
-            base,
-            &preview,
-            form.amount,
-            FieldErrors::new(),
-            Some(message),
-            None,
-        ),
+        Err(AppError::Rejected(message)) => {
+            form_again(
+                &state,
+                base,
+                (user.id, loan_id),
+                form.amount,
+                FieldErrors::new(),
+                Some(message),
+            )
+            .await
+        }
         Err(other) => Err(other.into()),
     }
 }
