@@ -1,7 +1,7 @@
 //! Formatting for people: dates and times as the pages show them, and
 //! stored amounts (a `Money` formats itself: it implements `Display`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::money::{Currency, Money};
 
@@ -22,10 +22,16 @@ pub fn datetime(at: &DateTime<Utc>) -> String {
     at.format("%-d %b %Y, %H:%M UTC").to_string()
 }
 
-/// "22 Nov 2026".
+/// The day of `at`: "22 Nov 2026".
 #[must_use]
 pub fn date(at: &DateTime<Utc>) -> String {
-    at.format("%-d %b %Y").to_string()
+    day(at.date_naive())
+}
+
+/// A calendar day (a due date, a date of issue): "22 Nov 2026".
+#[must_use]
+pub fn day(date: NaiveDate) -> String {
+    date.format("%-d %b %Y").to_string()
 }
 
 /// A stored rate in basis points as people read it ("15.50 %").

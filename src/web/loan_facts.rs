@@ -171,7 +171,7 @@ impl Servicing {
             .iter()
             .map(|row| InstallmentView {
                 number: row.payment_num,
-                due_date: row.due_date.format("%-d %b %Y").to_string(),
+                due_date: format::day(row.due_date),
                 principal: format::money(row.principal, currency),
                 interest: format::money(row.interest, currency),
                 total: format::money(row.principal + row.interest, currency),

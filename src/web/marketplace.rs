@@ -412,7 +412,7 @@ pub async fn show(
                     total = total.saturating_add(sum);
                     schedule_rows.push(ScheduleRow {
                         number: row.number,
-                        due_date: row.due_date.format("%-d %b %Y").to_string(),
+                        due_date: format::day(row.due_date),
                         principal: row.principal.to_string(),
                         interest: row.interest.to_string(),
                         total: format::money(sum, currency),

@@ -272,10 +272,7 @@ impl ProfileFacts {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(", "),
-            employed_since: profile
-                .employed_since
-                .map(|d| d.format("%-d %b %Y").to_string())
-                .unwrap_or_default(),
+            employed_since: profile.employed_since.map(format::day).unwrap_or_default(),
             income: profile.monthly_income.to_string(),
             expenses: profile.monthly_expenses.to_string(),
             education: match (&profile.university, profile.graduation_year) {

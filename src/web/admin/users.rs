@@ -328,7 +328,7 @@ async fn render_user(
                 document: DocumentType::parse(&document.document_type)
                     .map_or("Unknown document", DocumentType::label),
                 number: document.document_number,
-                issued_on: document.issued_on.format("%-d %b %Y").to_string(),
+                issued_on: format::day(document.issued_on),
                 address: document.address,
                 submitted: format::datetime(&document.submitted_at),
                 updated: format::datetime(&document.updated_at),

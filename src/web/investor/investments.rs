@@ -195,7 +195,7 @@ fn share_of(
         .map(|(share, row)| {
             Ok(ShareLine {
                 number: share.number,
-                due_date: share.due_date.format("%-d %b %Y").to_string(),
+                due_date: format::day(share.due_date),
                 principal: share.principal.to_string(),
                 interest: share.interest.to_string(),
                 total: share.total().map_err(fail)?.to_string(),

@@ -23,6 +23,7 @@ use crate::{
     state::AppState,
     web::{
         error::WebError,
+        format,
         layout::{BaseCtx, render},
     },
 };
@@ -218,7 +219,7 @@ pub async fn show(
             .iter()
             .map(|line| Row {
                 number: line.number,
-                due_date: line.due_date.format("%-d %b %Y").to_string(),
+                due_date: format::day(line.due_date),
                 principal: line.principal.to_string(),
                 interest: line.interest.to_string(),
                 // Each installment is less than the total paid, which fits.
