@@ -117,6 +117,16 @@ pub async fn invest(browser: &Browser, loan_id: &str, amount: &str) -> InvestOut
     InvestOutcome::Posted(response)
 }
 
+/// The confirmation page for a valid `amount` and its submission key.
+async fn confirmation(browser: &Browser, loan_id: &str, amount: &str) -> (String, String) {
+    let page = browser
+        .get_html(&format!("/marketplace/{loan_id}/invest?amount={amount}"))
+        .await;
+    let key = input_value(&page, "idempotency_key")
+        .unwrap_or_else(|| panic!("no confirmation for {amount}: {page}"));
+    (page, key)
+}
+
 /// Posts the confirmation form of `page` with `key`.
 async fn confirm(browser: &Browser, loan_id: &str, page: &str, key: &str) -> reqwest::Response {
     let token = crate::helpers::csrf_token_in(page);
@@ -369,10 +379,7 @@ async fn a_confirmed_form_sent_twice_reserves_once_and_a_commitment_can_be_reduc
     let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
     let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 50_000, false).await;
 
-    let page = investor
-        .get_html(&format!("/marketplace/{loan_id}/invest?amount=20000"))
-        .await;
-    let key = input_value(&page, "idempotency_key").unwrap();
+    let (page, key) = confirmation(&investor, &loan_id, "20000").await;
     let first = confirm(&investor, &loan_id, &page, &key).await;
     let second = confirm(&investor, &loan_id, &page, &key).await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
@@ -963,10 +970,7 @@ async fn two_hundred_simultaneous_commitments_from_fifty_investors_never_oversub
     for (n, (browser, _)) in investors.iter().enumerate() {
         for k in 0..4 {
             let amount = 1_000 + ((n * 4 + k) % 9) * 1_000;
-            let page = browser
-                .get_html(&format!("/marketplace/{loan_id}/invest?amount={amount}"))
-                .await;
-            let key = input_value(&page, "idempotency_key").expect("a confirmation");
+            let (page, key) = confirmation(browser, &loan_id, &amount.to_string()).await;
             prepared.push((n, page, key));
         }
     }
@@ -1040,10 +1044,7 @@ async fn one_confirmation_sent_five_times_at_once_reserves_once_and_its_key_cann
     let app = spawn_app().await;
     let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
     let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 50_000, false).await;
-    let page = investor
-        .get_html(&format!("/marketplace/{loan_id}/invest?amount=3000"))
-        .await;
-    let key = input_value(&page, "idempotency_key").unwrap();
+    let (page, key) = confirmation(&investor, &loan_id, "3000").await;
     let answers =
         futures_util::future::join_all((0..5).map(|_| confirm(&investor, &loan_id, &page, &key)))
             .await;
@@ -1104,10 +1105,7 @@ async fn reserved_money_cannot_be_withdrawn_even_at_the_same_moment() {
     // against 10 000 ₽: at most ten can succeed.
     let mut invest_pages = Vec::new();
     for _ in 0..8 {
-        let page = investor
-            .get_html(&format!("/marketplace/{loan_id}/invest?amount=1000"))
-            .await;
-        let key = input_value(&page, "idempotency_key").unwrap();
+        let (page, key) = confirmation(&investor, &loan_id, "1000").await;
         invest_pages.push((page, key));
     }
     let token = investor.csrf_token("/wallet").await;
