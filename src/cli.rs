@@ -187,10 +187,9 @@ async fn serve(
     clock: SharedClock,
 ) -> anyhow::Result<()> {
     let sessions = DbSessionStore::new(db.clone(), clock.clone());
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(600));
-        loop {
-            every.tick().await;
+    jobs::every(Duration::from_secs(600), move || {
+        let sessions = sessions.clone();
+        async move {
             match sessions.purge_expired().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),

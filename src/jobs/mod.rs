@@ -8,7 +8,6 @@ pub mod outbox;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-
 use url::Url;
 
 use crate::{clock::SharedClock, mail::Mailer, services::funding};
@@ -20,19 +19,34 @@ pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
 /// loan's page and every commitment also check it when they are used).
 pub const FUNDING_EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Runs `pass` every `interval` for as long as the process runs (a pass
+/// that overruns delays the next tick rather than bunching them). Each pass
+/// logs its own outcome; a failed one is simply tried again at the next tick.
+pub fn every<F, Fut>(interval: Duration, mut pass: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            pass().await;
+        }
+    })
+}
+
 /// Starts the outbox worker beside the server: one pass every
-/// [`OUTBOX_INTERVAL`] for as long as the process runs. A failed pass is
-/// logged and tried again at the next tick.
+/// [`OUTBOX_INTERVAL`].
 pub fn spawn_outbox_worker(
     db: DatabaseConnection,
     mailer: Mailer,
     clock: SharedClock,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(OUTBOX_INTERVAL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+    every(OUTBOX_INTERVAL, move || {
+        let (db, mailer, clock) = (db.clone(), mailer.clone(), clock.clone());
+        async move {
             match outbox::run(&db, &mailer, clock.as_ref()).await {
                 Ok(report) if report.is_empty() => {}
                 Ok(report) => tracing::info!(%report, "outbox pass"),
@@ -50,11 +64,9 @@ pub fn spawn_funding_expiry_worker(
     clock: SharedClock,
     base_url: Url,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(FUNDING_EXPIRY_INTERVAL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+    every(FUNDING_EXPIRY_INTERVAL, move || {
+        let (db, clock, base_url) = (db.clone(), clock.clone(), base_url.clone());
+        async move {
             match funding::expire_due(&db, clock.as_ref(), &base_url).await {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "funding-expiry pass"),
