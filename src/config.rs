@@ -112,6 +112,18 @@ pub enum SecretKeySource {
     Environment,
     DataDir,
     Generated,
+    /// Made up for this run only and written nowhere (a command that only reads).
+    Ephemeral,
+}
+
+/// What loading does when `SECRET_KEY` is unset and `DATA_DIR` keeps none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingSecret {
+    /// Generate one and keep it in `DATA_DIR/secret_key`, so cookies signed
+    /// now are accepted after a restart (every command that serves or writes).
+    GenerateAndKeep,
+    /// Use a throw-away one and write nothing (commands that only read, like `verify`).
+    Ephemeral,
 }
 
 impl Settings {
@@ -119,22 +131,34 @@ impl Settings {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable with a bad value.
-    pub fn from_env() -> Result<(Self, SecretKeySource), ConfigError> {
+    pub fn from_env(missing_secret: MissingSecret) -> Result<(Self, SecretKeySource), ConfigError> {
         // A missing .env is normal; a malformed one is an operator error worth reporting.
         match dotenvy::dotenv() {
             Ok(_) => {}
             Err(err) if err.not_found() => {}
             Err(err) => return Err(ConfigError::new(".env", err.to_string())),
         }
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup_with(|name| std::env::var(name).ok(), missing_secret)
     }
 
-    /// Builds settings from any variable source (tests pass a map).
+    /// Builds settings from any variable source (tests pass a map),
+    /// generating and keeping a secret key when none is set.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable with a bad value.
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Self, SecretKeySource), ConfigError> {
+        Self::from_lookup_with(lookup, MissingSecret::GenerateAndKeep)
+    }
+
+    /// As [`Settings::from_lookup`], choosing what happens without a secret key.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable with a bad value.
+    pub fn from_lookup_with(
+        lookup: impl Fn(&str) -> Option<String>,
+        missing_secret: MissingSecret,
     ) -> Result<(Self, SecretKeySource), ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
@@ -205,7 +229,7 @@ impl Settings {
 
         let (secret_key, source) = match get("SECRET_KEY") {
             Some(key) => (check_secret(&key)?, SecretKeySource::Environment),
-            None => load_or_generate_secret(&data_dir)?,
+            None => load_or_generate_secret(&data_dir, missing_secret)?,
         };
 
         let smtp_url = get("SMTP_URL")
@@ -279,7 +303,10 @@ fn default_mail_from(base_url: &Url) -> Result<lettre::message::Mailbox, ConfigE
 
 const SECRET_FILE: &str = "secret_key";
 
-fn load_or_generate_secret(data_dir: &Path) -> Result<(SecretKey, SecretKeySource), ConfigError> {
+fn load_or_generate_secret(
+    data_dir: &Path,
+    missing_secret: MissingSecret,
+) -> Result<(SecretKey, SecretKeySource), ConfigError> {
     let path = data_dir.join(SECRET_FILE);
     if path.exists() {
         let stored = std::fs::read_to_string(&path).map_err(|err| {
@@ -295,6 +322,9 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<(SecretKey, SecretKeySourc
         .take(MIN_SECRET_KEY_LEN * 2)
         .map(char::from)
         .collect();
+    if missing_secret == MissingSecret::Ephemeral {
+        return Ok((SecretKey(key), SecretKeySource::Ephemeral));
+    }
     std::fs::create_dir_all(data_dir).map_err(|err| {
         ConfigError::new(
             "DATA_DIR",
@@ -402,6 +432,16 @@ mod tests {
         assert_eq!(source, SecretKeySource::DataDir);
         assert_eq!(first.secret_key.expose(), second.secret_key.expose());
         assert!(first.secret_key.expose().len() >= MIN_SECRET_KEY_LEN);
+    }
+
+    #[test]
+    fn a_read_only_command_writes_no_secret() {
+        let dir = std::env::temp_dir().join(format!("crowdlend-secret-{}", uuid::Uuid::new_v4()));
+        let dir_str = dir.to_string_lossy().into_owned();
+        let lookup = |name: &str| (name == "DATA_DIR").then(|| dir_str.clone());
+        let (_, source) = Settings::from_lookup_with(lookup, MissingSecret::Ephemeral).unwrap();
+        assert_eq!(source, SecretKeySource::Ephemeral);
+        assert!(!dir.exists(), "nothing written, not even the folder");
     }
 
     #[test]
