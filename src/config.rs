@@ -6,6 +6,7 @@ use std::{
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use rand::{Rng, distributions::Alphanumeric};
@@ -29,7 +30,14 @@ pub struct Settings {
     pub smtp_url: Option<SmtpUrl>,
     /// The sender of every email, e.g. `Crowdlend <no-reply@example.com>`.
     pub mail_from: lettre::message::Mailbox,
+    /// The longest one email may take to send, connecting and the whole SMTP
+    /// conversation included; longer counts as a failed attempt.
+    pub smtp_timeout: Duration,
 }
+
+/// The longest `SMTP_TIMEOUT` allowed: an email's claim lasts
+/// `services::outbox::CLAIM_TIMEOUT`, which must outlast any send.
+pub const MAX_SMTP_TIMEOUT_SECS: u64 = 60;
 
 /// A secret that never appears in `Debug` output or logs.
 #[derive(Clone)]
@@ -85,6 +93,7 @@ impl fmt::Debug for Settings {
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("smtp_url", &self.smtp_url)
             .field("mail_from", &self.mail_from.to_string())
+            .field("smtp_timeout", &self.smtp_timeout)
             .finish()
     }
 }
@@ -246,6 +255,22 @@ impl Settings {
             None => default_mail_from(&base_url)?,
         };
 
+        let smtp_timeout = match get("SMTP_TIMEOUT") {
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| (1..=MAX_SMTP_TIMEOUT_SECS).contains(secs))
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "SMTP_TIMEOUT",
+                        format!("`{raw}` is not a whole number of seconds from 1 to {MAX_SMTP_TIMEOUT_SECS}"),
+                    )
+                })?,
+            None => Duration::from_secs(10),
+        };
+
         Ok((
             Self {
                 database_url,
@@ -256,6 +281,7 @@ impl Settings {
                 trust_proxy_headers,
                 smtp_url,
                 mail_from,
+                smtp_timeout,
             },
             source,
         ))
@@ -396,6 +422,7 @@ mod tests {
             "SECRET_KEY",
             "TRUST_PROXY_HEADERS",
             "SMTP_URL",
+            "SMTP_TIMEOUT",
             "MAIL_FROM",
             "RUST_LOG",
         ] {
@@ -407,7 +434,7 @@ mod tests {
         let source = include_str!("config.rs");
         let read = source.matches("get(\"").count();
         assert_eq!(
-            read, 8,
+            read, 9,
             "a setting was added: document it in .env.example and here"
         );
     }
@@ -455,6 +482,9 @@ mod tests {
             ("SMTP_URL", "http://mail.example.com"),
             ("SMTP_URL", "smtp://"),
             ("MAIL_FROM", "not an address"),
+            ("SMTP_TIMEOUT", "0"),
+            ("SMTP_TIMEOUT", "61"),
+            ("SMTP_TIMEOUT", "ten"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
