@@ -33,7 +33,54 @@ pub struct Settings {
     /// The longest one email may take to send, connecting and the whole SMTP
     /// conversation included; longer counts as a failed attempt.
     pub smtp_timeout: Duration,
+    /// How many money-moving submissions one user may make in a window
+    /// (`None`: no limit).
+    pub money_rate_limit: Option<RateLimit>,
 }
+
+/// At most `requests` in any `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// Parses `5/10s` (five in ten seconds); `off` is no limit.
+    ///
+    /// # Errors
+    /// A message for the operator when the text has another shape.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let raw = raw.trim();
+        if raw == "off" {
+            return Ok(None);
+        }
+        let shape = || format!("`{raw}` is not a limit like 5/10s (five in ten seconds) or off");
+        let (requests, seconds) = raw.split_once('/').ok_or_else(shape)?;
+        let requests = requests
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(shape)?;
+        let seconds = seconds
+            .trim()
+            .strip_suffix('s')
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or_else(shape)?;
+        Ok(Some(Self {
+            requests,
+            per: Duration::from_secs(seconds),
+        }))
+    }
+}
+
+/// Five money-moving submissions in ten seconds: more than any person makes.
+pub const DEFAULT_MONEY_RATE_LIMIT: RateLimit = RateLimit {
+    requests: 5,
+    per: Duration::from_secs(10),
+};
 
 /// The longest `SMTP_TIMEOUT` allowed: an email's claim lasts
 /// `services::outbox::CLAIM_TIMEOUT`, which must outlast any send.
@@ -94,6 +141,7 @@ impl fmt::Debug for Settings {
             .field("smtp_url", &self.smtp_url)
             .field("mail_from", &self.mail_from.to_string())
             .field("smtp_timeout", &self.smtp_timeout)
+            .field("money_rate_limit", &self.money_rate_limit)
             .finish()
     }
 }
@@ -271,6 +319,13 @@ impl Settings {
             None => Duration::from_secs(10),
         };
 
+        let money_rate_limit = match get("MONEY_RATE_LIMIT") {
+            Some(raw) => {
+                RateLimit::parse(&raw).map_err(|err| ConfigError::new("MONEY_RATE_LIMIT", err))?
+            }
+            None => Some(DEFAULT_MONEY_RATE_LIMIT),
+        };
+
         Ok((
             Self {
                 database_url,
@@ -282,6 +337,7 @@ impl Settings {
                 smtp_url,
                 mail_from,
                 smtp_timeout,
+                money_rate_limit,
             },
             source,
         ))
@@ -424,6 +480,7 @@ mod tests {
             "SMTP_URL",
             "SMTP_TIMEOUT",
             "MAIL_FROM",
+            "MONEY_RATE_LIMIT",
             "RUST_LOG",
         ] {
             assert!(
@@ -434,7 +491,7 @@ mod tests {
         let source = include_str!("config.rs");
         let read = source.matches("get(\"").count();
         assert_eq!(
-            read, 9,
+            read, 10,
             "a setting was added: document it in .env.example and here"
         );
     }
@@ -462,6 +519,24 @@ mod tests {
     }
 
     #[test]
+    fn the_money_rate_limit_is_five_in_ten_seconds_unless_set() {
+        assert_eq!(
+            settings(&[]).unwrap().money_rate_limit,
+            Some(DEFAULT_MONEY_RATE_LIMIT)
+        );
+        let s = settings(&[("MONEY_RATE_LIMIT", " 3/60s ")]).unwrap();
+        assert_eq!(
+            s.money_rate_limit,
+            Some(RateLimit {
+                requests: 3,
+                per: Duration::from_secs(60)
+            })
+        );
+        let s = settings(&[("MONEY_RATE_LIMIT", "off")]).unwrap();
+        assert_eq!(s.money_rate_limit, None);
+    }
+
+    #[test]
     fn a_read_only_command_writes_no_secret() {
         let dir = std::env::temp_dir().join(format!("crowdlend-secret-{}", uuid::Uuid::new_v4()));
         let dir_str = dir.to_string_lossy().into_owned();
@@ -485,6 +560,10 @@ mod tests {
             ("SMTP_TIMEOUT", "0"),
             ("SMTP_TIMEOUT", "61"),
             ("SMTP_TIMEOUT", "ten"),
+            ("MONEY_RATE_LIMIT", "5"),
+            ("MONEY_RATE_LIMIT", "0/10s"),
+            ("MONEY_RATE_LIMIT", "5/0s"),
+            ("MONEY_RATE_LIMIT", "5/10m"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

@@ -21,7 +21,7 @@ use crate::{
     config::Settings,
     db::session_store::DbSessionStore,
     state::AppState,
-    web::{self as routes, csrf, error::error_pages, headers, observe},
+    web::{self as routes, csrf, error::error_pages, headers, money_limit::MoneyLimit, observe},
 };
 
 pub struct Application {
@@ -78,6 +78,7 @@ fn run(
     let state = Data::new(AppState {
         db,
         clock,
+        money_limit: Arc::new(MoneyLimit::new(settings.money_rate_limit)),
         settings: Arc::new(settings),
     });
 
