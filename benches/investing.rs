@@ -15,66 +15,21 @@
 
 use std::{sync::Arc, time::Instant};
 
-use chrono::TimeDelta;
 use crowdlend::{
-    clock::{Clock, SystemClock},
-    db::entities::{investments, investor_profiles, loan_requests},
-    domain::money::{Currency, Money},
+    clock::SystemClock,
+    db::entities::investments,
     ledger::verify::verify,
-    services::{
-        RequestMeta,
-        idempotency::IdempotencyKey,
-        investing::{self, Commitment},
-        wallet::{self, BankTransferRequest, Direction, NewBankAccount},
-    },
+    services::investing::{self, Commitment},
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
-};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use uuid::Uuid;
 
 mod support;
 
-use support::{Target, bench_user, count_from_env, database_from_env, rate};
-
-fn rub(roubles: i64) -> anyhow::Result<Money> {
-    Ok(Money::from_minor(roubles * 100, Currency::Rub)?)
-}
-
-/// A loan open for funding, inserted directly (a fixture, not how loans are made).
-async fn hot_loan(db: &DatabaseConnection, borrower: Uuid) -> anyhow::Result<Uuid> {
-    let id = Uuid::now_v7();
-    let now = SystemClock.now();
-    let amount = rub(900_000_000)?.minor();
-    loan_requests::ActiveModel {
-        id: Set(id),
-        borrower_id: Set(borrower),
-        amount: Set(amount),
-        currency: Set("RUB".to_owned()),
-        term_months: Set(12),
-        rate_annual: Set(Some(1_500)),
-        requested_amount: Set(amount),
-        requested_term_months: Set(12),
-        purpose: Set("business".to_owned()),
-        description: Set("A benchmark loan that never fills.".to_owned()),
-        status: Set("funding".to_owned()),
-        funded_amount: Set(0),
-        risk_grade: Set(Some("A".to_owned())),
-        scoring_score: Set(Some(800)),
-        listing_mode: Set("fixed".to_owned()),
-        funding_deadline: Set(Some(now + TimeDelta::days(14))),
-        listed_at: Set(Some(now)),
-        funded_at: Set(None),
-        disbursed_at: Set(None),
-        closed_at: Set(None),
-        rejection_reason: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(id)
-}
+use support::{
+    Target, bench_user, count_from_env, database_from_env, funded_investor, new_key, open_loan,
+    rate, rub,
+};
 
 async fn commit(
     db: &DatabaseConnection,
@@ -85,8 +40,7 @@ async fn commit(
     let commitment = Commitment {
         loan_id,
         amount: rub(1_000)?,
-        key: IdempotencyKey::parse(&IdempotencyKey::generate())
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        key: new_key()?,
     };
     investing::invest(db, &SystemClock, investor, &commitment, base_url)
         .await
@@ -107,51 +61,14 @@ async fn main() -> anyhow::Result<()> {
     let target = Target::fresh(pg_url.as_deref()).await?;
     let db = &target.db;
     let base_url = url::Url::parse("http://127.0.0.1:8080")?;
-    let meta = RequestMeta::default();
 
     // Setup (not timed): the investors, qualified, with the risk declaration
     // accepted and 100 000 ₽ deposited through the wallet use case.
     let borrower = bench_user(db, "borrower", 0).await?;
-    let loan_id = hot_loan(db, borrower).await?;
+    let loan_id = open_loan(db, borrower, rub(900_000_000)?).await?;
     let mut ids = Vec::new();
     for n in 0..investors {
-        let id = bench_user(db, "investor", n).await?;
-        let now = SystemClock.now();
-        investor_profiles::ActiveModel {
-            user_id: Set(id),
-            tax_id: Set(Some("500100732259".to_owned())),
-            qualified: Set(true),
-            risk_declaration_accepted_at: Set(Some(now)),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?;
-        let account = wallet::add_bank_account(
-            db,
-            &SystemClock,
-            id,
-            NewBankAccount::parse("Bench Investor", "Bench Bank", "40817810000000000001")
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?,
-            &meta,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        wallet::transfer(
-            db,
-            &SystemClock,
-            id,
-            &BankTransferRequest {
-                direction: Direction::Deposit,
-                amount: rub(100_000)?,
-                bank_account_id: account,
-                key: IdempotencyKey::parse(&IdempotencyKey::generate())
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?,
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        ids.push(id);
+        ids.push(funded_investor(db, n, rub(100_000)?).await?);
     }
     let investors_list = Arc::new(ids);
 

@@ -2,11 +2,18 @@
 
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use crowdlend::{
     clock::{Clock, SystemClock},
     db::{
         self,
-        entities::{users, wallets},
+        entities::{investor_profiles, loan_requests, users, wallets},
+    },
+    domain::money::{Currency, Money},
+    services::{
+        RequestMeta,
+        idempotency::IdempotencyKey,
+        wallet::{self, BankTransferRequest, Direction, NewBankAccount},
     },
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection};
@@ -84,6 +91,7 @@ impl Target {
 }
 
 /// Events per second.
+#[allow(dead_code)] // each benchmark compiles this module; not all report rates
 pub fn rate(count: u64, elapsed: Duration) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let count = count as f64;
@@ -125,4 +133,102 @@ pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::
     .insert(db)
     .await?;
     Ok(id)
+}
+
+/// `roubles` as money.
+#[allow(dead_code)] // each benchmark compiles this module; not all move money
+pub fn rub(roubles: i64) -> anyhow::Result<Money> {
+    Ok(Money::from_minor(roubles * 100, Currency::Rub)?)
+}
+
+/// A loan of `amount` open for funding (grade A, 15 %, 12 months), inserted
+/// directly: a fixture, not how loans are made.
+#[allow(dead_code)]
+pub async fn open_loan(
+    db: &DatabaseConnection,
+    borrower: Uuid,
+    amount: Money,
+) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let now = SystemClock.now();
+    loan_requests::ActiveModel {
+        id: Set(id),
+        borrower_id: Set(borrower),
+        amount: Set(amount.minor()),
+        currency: Set("RUB".to_owned()),
+        term_months: Set(12),
+        rate_annual: Set(Some(1_500)),
+        requested_amount: Set(amount.minor()),
+        requested_term_months: Set(12),
+        purpose: Set("business".to_owned()),
+        description: Set("A benchmark loan.".to_owned()),
+        status: Set("funding".to_owned()),
+        funded_amount: Set(0),
+        risk_grade: Set(Some("A".to_owned())),
+        scoring_score: Set(Some(800)),
+        listing_mode: Set("fixed".to_owned()),
+        funding_deadline: Set(Some(now + TimeDelta::days(14))),
+        listed_at: Set(Some(now)),
+        funded_at: Set(None),
+        disbursed_at: Set(None),
+        closed_at: Set(None),
+        rejection_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(id)
+}
+
+/// Investor number `n`: qualified, the risk declaration accepted, a bank
+/// account and `deposit` in the wallet (through the wallet use case).
+#[allow(dead_code)]
+pub async fn funded_investor(
+    db: &DatabaseConnection,
+    n: u64,
+    deposit: Money,
+) -> anyhow::Result<Uuid> {
+    let id = bench_user(db, "investor", n).await?;
+    let now = SystemClock.now();
+    investor_profiles::ActiveModel {
+        user_id: Set(id),
+        tax_id: Set(Some("500100732259".to_owned())),
+        qualified: Set(true),
+        risk_declaration_accepted_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    let account = wallet::add_bank_account(
+        db,
+        &SystemClock,
+        id,
+        NewBankAccount::parse("Bench Investor", "Bench Bank", "40817810000000000001")
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        &RequestMeta::default(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    wallet::transfer(
+        db,
+        &SystemClock,
+        id,
+        &BankTransferRequest {
+            direction: Direction::Deposit,
+            amount: deposit,
+            bank_account_id: account,
+            key: new_key()?,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(id)
+}
+
+/// A fresh submission key, as a confirmation page would carry.
+#[allow(dead_code)]
+pub fn new_key() -> anyhow::Result<IdempotencyKey> {
+    IdempotencyKey::parse(&IdempotencyKey::generate()).map_err(|e| anyhow::anyhow!("{e:?}"))
 }

@@ -808,7 +808,7 @@ async fn set_daily_withdrawal_limit(app: &TestApp, roubles: &str) {
 
 #[tokio::test]
 async fn withdrawals_stop_at_the_daily_limit_which_the_form_shows_and_which_starts_again_at_midnight()
-{
+ {
     // Faster than a person: without the per-user rate limit.
     let app = spawn_app_without_money_limit().await;
     set_daily_withdrawal_limit(&app, "1000").await;
@@ -852,7 +852,10 @@ async fn withdrawals_stop_at_the_daily_limit_which_the_form_shows_and_which_star
     // The next day the whole limit is there again; two withdrawals sent at
     // the same moment cannot both fit under it.
     app.clock.advance(chrono::TimeDelta::days(1));
-    assert_redirects_to(&browser.login(&user.email, &user.password).await, "/investor");
+    assert_redirects_to(
+        &browser.login(&user.email, &user.password).await,
+        "/investor",
+    );
     let token = browser.csrf_token("/wallet").await;
     let keys = [Uuid::new_v4().to_string(), Uuid::new_v4().to_string()];
     let forms: Vec<[(&str, &str); 4]> = keys
