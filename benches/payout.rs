@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         slow.push((info.elapsed, info.statement.sql.chars().take(90).collect()));
-        slow.sort_by(|a, b| b.0.cmp(&a.0));
+        slow.sort_by_key(|(took, _)| std::cmp::Reverse(*took));
         slow.truncate(3);
     });
     let db = &target.db;
