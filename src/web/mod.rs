@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod borrower;
+pub mod client_address;
 pub mod csrf;
 pub mod error;
 pub mod extractors;

@@ -5,8 +5,8 @@ use crowdlend::domain::user::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    Browser, TestUser, assert_redirects_to, captured_logs, field_error, input_value, set_cookie,
-    spawn_app, spawn_app_with,
+    Browser, TestApp, TestUser, assert_redirects_to, captured_logs, field_error, input_value,
+    set_cookie, spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -351,6 +351,161 @@ async fn failed_sign_ins_from_one_address_are_throttled_but_successful_ones_are_
     assert_redirects_to(
         &app.browser().login(&user.email, &user.password).await,
         "/investor",
+    );
+}
+
+/// Registers `user` in a browser of its own (then forgotten), so that no
+/// browser of the test knows the account yet.
+async fn register_elsewhere(app: &TestApp, user: &TestUser) {
+    let response = app.browser().register(user).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "registration failed"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_addresses_the_client_writes_itself_do_not_escape_the_throttle() {
+    // Arrange: one proxy in front, which appends the address it saw.
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true")]).await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+
+    // Act: a script that writes a new address of its own on every attempt.
+    for n in 0..20 {
+        let response = app
+            .browser_behind_proxy(&format!("10.0.{n}.1, 198.51.100.7"))
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let next = app
+        .browser_behind_proxy("10.0.99.1, 198.51.100.7")
+        .login(&user.email, &user.password)
+        .await;
+
+    // Assert
+    assert_eq!(next.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND ip = '198.51.100.7'"
+        )
+        .await,
+        20,
+        "the audit log names the address the proxy saw"
+    );
+    assert_redirects_to(
+        &app.browser_behind_proxy("198.51.100.8")
+            .login(&user.email, &user.password)
+            .await,
+        "/investor",
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_a_client_cannot_get_someone_elses_address_throttled() {
+    // Arrange
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true")]).await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+
+    // Act: 21 failures from 198.51.100.7, each claiming to be 203.0.113.9.
+    for n in 0..21 {
+        app.browser_behind_proxy("203.0.113.9, 198.51.100.7")
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+    }
+
+    // Assert: the real 203.0.113.9 signs in; the sender is the one refused.
+    assert_redirects_to(
+        &app.browser_behind_proxy("203.0.113.9")
+            .login(&user.email, &user.password)
+            .await,
+        "/investor",
+    );
+    assert_eq!(
+        app.browser_behind_proxy("198.51.100.7")
+            .login(&user.email, &user.password)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_bytes_that_are_not_text_do_not_hide_the_address_the_proxy_added() {
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true")]).await;
+    let browser = app.browser();
+    let token = browser.csrf_token("/login").await;
+
+    browser
+        .client
+        .post(browser.url("/login"))
+        .header(
+            "x-forwarded-for",
+            reqwest::header::HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").unwrap(),
+        )
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", "someone@example.com"),
+            ("password", "guessed-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND ip = '198.51.100.7'"
+        )
+        .await,
+        1,
+        "counted under the client's address, not the proxy's"
+    );
+}
+
+#[tokio::test]
+async fn behind_two_proxies_the_client_is_the_second_address_from_the_right() {
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true"), ("TRUSTED_PROXY_HOPS", "2")]).await;
+
+    // A CDN appends the client's address, then the load balancer the CDN's.
+    for n in 0..20 {
+        app.browser_behind_proxy(&format!("203.0.113.{n}, 198.51.100.7, 192.0.2.{n}"))
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+    }
+
+    assert_eq!(
+        app.browser_behind_proxy("203.0.113.50, 198.51.100.7, 192.0.2.1")
+            .login("someone@example.com", "guessed-password")
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        app.browser_behind_proxy("198.51.100.8, 192.0.2.1")
+            .login("someone@example.com", "guessed-password")
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test]
+async fn without_trusting_proxy_headers_the_forwarded_address_is_ignored() {
+    let app = spawn_app().await;
+
+    app.browser_behind_proxy("203.0.113.9")
+        .login("someone@example.com", "guessed-password")
+        .await;
+
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND ip = '127.0.0.1'"
+        )
+        .await,
+        1
     );
 }
 

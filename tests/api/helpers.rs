@@ -203,10 +203,27 @@ impl TestApp {
 
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
+        self.browser_with_headers(reqwest::header::HeaderMap::new())
+    }
+
+    /// A new browser whose every request reaches the app through a reverse
+    /// proxy that sent `X-Forwarded-For: forwarded_for` (what the client
+    /// wrote, if anything, then what each proxy appended).
+    pub fn browser_behind_proxy(&self, forwarded_for: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            reqwest::header::HeaderValue::from_str(forwarded_for).unwrap(),
+        );
+        self.browser_with_headers(headers)
+    }
+
+    fn browser_with_headers(&self, headers: reqwest::header::HeaderMap) -> Browser {
         Browser {
             address: self.address.clone(),
             client: reqwest::Client::builder()
                 .cookie_store(true)
+                .default_headers(headers)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
