@@ -9,6 +9,7 @@ pub mod auth;
 pub mod borrower;
 pub mod client_address;
 pub mod csrf;
+pub mod device_cookie;
 pub mod error;
 pub mod extractors;
 pub mod format;
