@@ -74,6 +74,15 @@ pub enum JobsCommand {
     },
 }
 
+impl Command {
+    /// Whether the command only reads: it then migrates nothing and writes no
+    /// generated secret key.
+    #[must_use]
+    pub fn only_reads(&self) -> bool {
+        matches!(self, Self::Verify)
+    }
+}
+
 /// The jobs that exist so far (DESIGN.md section 11 lists the others to come).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum JobName {
@@ -102,6 +111,9 @@ pub async fn run(command: Command, settings: Settings, key_source: SecretKeySour
 }
 
 async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
+    if command.only_reads() {
+        return verify(&settings.database_url).await;
+    }
     let clock: SharedClock = Arc::new(SystemClock);
     let db = db::connect(&settings.database_url).await?;
     let applied = db::migrate(&db, clock.as_ref()).await?;
@@ -114,15 +126,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             create_admin(&db, clock.as_ref(), &email, &name).await
         }
         Command::Demo => seed_demo(&db, clock.as_ref(), &settings.base_url).await,
-        Command::Verify => {
-            let report = ledger::verify::verify(&db).await?;
-            println!("{report}");
-            if report.holds() {
-                Ok(())
-            } else {
-                anyhow::bail!("the ledger does not verify")
-            }
-        }
+        Command::Verify => verify(&settings.database_url).await,
         Command::Serve { demo } => {
             if demo {
                 seed_demo(&db, clock.as_ref(), &settings.base_url).await?;
@@ -132,6 +136,27 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Jobs {
             command: JobsCommand::Run { name, date },
         } => run_job(&settings, &db, clock, name, date).await,
+    }
+}
+
+/// `verify`: reads the ledger through a connection that cannot write, and
+/// refuses a database whose schema is behind this program (it would not
+/// know what it reads) instead of migrating it.
+async fn verify(database_url: &str) -> anyhow::Result<()> {
+    let db = db::connect_read_only(database_url).await?;
+    let pending = db::pending_migrations(&db).await?;
+    if pending > 0 {
+        anyhow::bail!(
+            "the database is missing {pending} migration(s) this program expects; verify only \
+             reads, so run `crowdlend migrate` first"
+        );
+    }
+    let report = ledger::verify::verify(&db).await?;
+    println!("{report}");
+    if report.holds() {
+        Ok(())
+    } else {
+        anyhow::bail!("the ledger does not verify")
     }
 }
 

@@ -7,6 +7,7 @@ use std::{
     net::SocketAddr,
     num::NonZeroUsize,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use rand::{Rng, distributions::Alphanumeric};
@@ -35,7 +36,61 @@ pub struct Settings {
     pub smtp_url: Option<SmtpUrl>,
     /// The sender of every email, e.g. `Crowdlend <no-reply@example.com>`.
     pub mail_from: lettre::message::Mailbox,
+    /// The longest one email may take to send, connecting and the whole SMTP
+    /// conversation included; longer counts as a failed attempt.
+    pub smtp_timeout: Duration,
+    /// How many money-moving submissions one user may make in a window
+    /// (`None`: no limit).
+    pub money_rate_limit: Option<RateLimit>,
 }
+
+/// At most `requests` in any `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// Parses `5/10s` (five in ten seconds); `off` is no limit.
+    ///
+    /// # Errors
+    /// A message for the operator when the text has another shape.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let raw = raw.trim();
+        if raw == "off" {
+            return Ok(None);
+        }
+        let shape = || format!("`{raw}` is not a limit like 5/10s (five in ten seconds) or off");
+        let (requests, seconds) = raw.split_once('/').ok_or_else(shape)?;
+        let requests = requests
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(shape)?;
+        let seconds = seconds
+            .trim()
+            .strip_suffix('s')
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or_else(shape)?;
+        Ok(Some(Self {
+            requests,
+            per: Duration::from_secs(seconds),
+        }))
+    }
+}
+
+/// Five money-moving submissions in ten seconds: more than any person makes.
+pub const DEFAULT_MONEY_RATE_LIMIT: RateLimit = RateLimit {
+    requests: 5,
+    per: Duration::from_secs(10),
+};
+
+/// The longest `SMTP_TIMEOUT` allowed: an email's claim lasts
+/// `services::outbox::CLAIM_TIMEOUT`, which must outlast any send.
+pub const MAX_SMTP_TIMEOUT_SECS: u64 = 60;
 
 /// A secret that never appears in `Debug` output or logs.
 #[derive(Clone)]
@@ -92,6 +147,8 @@ impl fmt::Debug for Settings {
             .field("trusted_proxy_hops", &self.trusted_proxy_hops)
             .field("smtp_url", &self.smtp_url)
             .field("mail_from", &self.mail_from.to_string())
+            .field("smtp_timeout", &self.smtp_timeout)
+            .field("money_rate_limit", &self.money_rate_limit)
             .finish()
     }
 }
@@ -119,6 +176,18 @@ pub enum SecretKeySource {
     Environment,
     DataDir,
     Generated,
+    /// Made up for this run only and written nowhere (a command that only reads).
+    Ephemeral,
+}
+
+/// What loading does when `SECRET_KEY` is unset and `DATA_DIR` keeps none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingSecret {
+    /// Generate one and keep it in `DATA_DIR/secret_key`, so cookies signed
+    /// now are accepted after a restart (every command that serves or writes).
+    GenerateAndKeep,
+    /// Use a throw-away one and write nothing (commands that only read, like `verify`).
+    Ephemeral,
 }
 
 impl Settings {
@@ -126,22 +195,34 @@ impl Settings {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable with a bad value.
-    pub fn from_env() -> Result<(Self, SecretKeySource), ConfigError> {
+    pub fn from_env(missing_secret: MissingSecret) -> Result<(Self, SecretKeySource), ConfigError> {
         // A missing .env is normal; a malformed one is an operator error worth reporting.
         match dotenvy::dotenv() {
             Ok(_) => {}
             Err(err) if err.not_found() => {}
             Err(err) => return Err(ConfigError::new(".env", err.to_string())),
         }
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup_with(|name| std::env::var(name).ok(), missing_secret)
     }
 
-    /// Builds settings from any variable source (tests pass a map).
+    /// Builds settings from any variable source (tests pass a map),
+    /// generating and keeping a secret key when none is set.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable with a bad value.
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Self, SecretKeySource), ConfigError> {
+        Self::from_lookup_with(lookup, MissingSecret::GenerateAndKeep)
+    }
+
+    /// As [`Settings::from_lookup`], choosing what happens without a secret key.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable with a bad value.
+    pub fn from_lookup_with(
+        lookup: impl Fn(&str) -> Option<String>,
+        missing_secret: MissingSecret,
     ) -> Result<(Self, SecretKeySource), ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
@@ -222,7 +303,7 @@ impl Settings {
 
         let (secret_key, source) = match get("SECRET_KEY") {
             Some(key) => (check_secret(&key)?, SecretKeySource::Environment),
-            None => load_or_generate_secret(&data_dir)?,
+            None => load_or_generate_secret(&data_dir, missing_secret)?,
         };
 
         let smtp_url = get("SMTP_URL")
@@ -239,6 +320,29 @@ impl Settings {
             None => default_mail_from(&base_url)?,
         };
 
+        let smtp_timeout = match get("SMTP_TIMEOUT") {
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| (1..=MAX_SMTP_TIMEOUT_SECS).contains(secs))
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "SMTP_TIMEOUT",
+                        format!("`{raw}` is not a whole number of seconds from 1 to {MAX_SMTP_TIMEOUT_SECS}"),
+                    )
+                })?,
+            None => Duration::from_secs(10),
+        };
+
+        let money_rate_limit = match get("MONEY_RATE_LIMIT") {
+            Some(raw) => {
+                RateLimit::parse(&raw).map_err(|err| ConfigError::new("MONEY_RATE_LIMIT", err))?
+            }
+            None => Some(DEFAULT_MONEY_RATE_LIMIT),
+        };
+
         Ok((
             Self {
                 database_url,
@@ -250,6 +354,8 @@ impl Settings {
                 trusted_proxy_hops,
                 smtp_url,
                 mail_from,
+                smtp_timeout,
+                money_rate_limit,
             },
             source,
         ))
@@ -297,7 +403,10 @@ fn default_mail_from(base_url: &Url) -> Result<lettre::message::Mailbox, ConfigE
 
 const SECRET_FILE: &str = "secret_key";
 
-fn load_or_generate_secret(data_dir: &Path) -> Result<(SecretKey, SecretKeySource), ConfigError> {
+fn load_or_generate_secret(
+    data_dir: &Path,
+    missing_secret: MissingSecret,
+) -> Result<(SecretKey, SecretKeySource), ConfigError> {
     let path = data_dir.join(SECRET_FILE);
     if path.exists() {
         let stored = std::fs::read_to_string(&path).map_err(|err| {
@@ -313,6 +422,9 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<(SecretKey, SecretKeySourc
         .take(MIN_SECRET_KEY_LEN * 2)
         .map(char::from)
         .collect();
+    if missing_secret == MissingSecret::Ephemeral {
+        return Ok((SecretKey(key), SecretKeySource::Ephemeral));
+    }
     std::fs::create_dir_all(data_dir).map_err(|err| {
         ConfigError::new(
             "DATA_DIR",
@@ -385,7 +497,9 @@ mod tests {
             "TRUST_PROXY_HEADERS",
             "TRUSTED_PROXY_HOPS",
             "SMTP_URL",
+            "SMTP_TIMEOUT",
             "MAIL_FROM",
+            "MONEY_RATE_LIMIT",
             "RUST_LOG",
         ] {
             assert!(
@@ -396,7 +510,7 @@ mod tests {
         let source = include_str!("config.rs");
         let read = source.matches("get(\"").count();
         assert_eq!(
-            read, 9,
+            read, 11,
             "a setting was added: document it in .env.example and here"
         );
     }
@@ -426,6 +540,34 @@ mod tests {
     }
 
     #[test]
+    fn the_money_rate_limit_is_five_in_ten_seconds_unless_set() {
+        assert_eq!(
+            settings(&[]).unwrap().money_rate_limit,
+            Some(DEFAULT_MONEY_RATE_LIMIT)
+        );
+        let s = settings(&[("MONEY_RATE_LIMIT", " 3/60s ")]).unwrap();
+        assert_eq!(
+            s.money_rate_limit,
+            Some(RateLimit {
+                requests: 3,
+                per: Duration::from_secs(60)
+            })
+        );
+        let s = settings(&[("MONEY_RATE_LIMIT", "off")]).unwrap();
+        assert_eq!(s.money_rate_limit, None);
+    }
+
+    #[test]
+    fn a_read_only_command_writes_no_secret() {
+        let dir = std::env::temp_dir().join(format!("crowdlend-secret-{}", uuid::Uuid::new_v4()));
+        let dir_str = dir.to_string_lossy().into_owned();
+        let lookup = |name: &str| (name == "DATA_DIR").then(|| dir_str.clone());
+        let (_, source) = Settings::from_lookup_with(lookup, MissingSecret::Ephemeral).unwrap();
+        assert_eq!(source, SecretKeySource::Ephemeral);
+        assert!(!dir.exists(), "nothing written, not even the folder");
+    }
+
+    #[test]
     fn each_bad_value_names_its_variable() {
         for (var, value) in [
             ("BIND", "not-an-address"),
@@ -439,6 +581,13 @@ mod tests {
             ("SMTP_URL", "http://mail.example.com"),
             ("SMTP_URL", "smtp://"),
             ("MAIL_FROM", "not an address"),
+            ("SMTP_TIMEOUT", "0"),
+            ("SMTP_TIMEOUT", "61"),
+            ("SMTP_TIMEOUT", "ten"),
+            ("MONEY_RATE_LIMIT", "5"),
+            ("MONEY_RATE_LIMIT", "0/10s"),
+            ("MONEY_RATE_LIMIT", "5/0s"),
+            ("MONEY_RATE_LIMIT", "5/10m"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

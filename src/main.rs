@@ -1,12 +1,21 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use crowdlend::{cli::Cli, config::Settings, telemetry};
+use crowdlend::{
+    cli::Cli,
+    config::{MissingSecret, Settings},
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (settings, key_source) = match Settings::from_env() {
+    let missing_secret = if cli.command.only_reads() {
+        MissingSecret::Ephemeral
+    } else {
+        MissingSecret::GenerateAndKeep
+    };
+    let (settings, key_source) = match Settings::from_env(missing_secret) {
         Ok(loaded) => loaded,
         Err(err) => {
             eprintln!("configuration error: {err}");

@@ -22,7 +22,8 @@ use crate::{
     db::session_store::DbSessionStore,
     state::AppState,
     web::{
-        self as routes, csrf, device_cookie::DeviceCookies, error::error_pages, headers, observe,
+        self as routes, csrf, device_cookie::DeviceCookies, error::error_pages, headers,
+        money_limit::MoneyLimit, observe,
     },
 };
 
@@ -81,6 +82,7 @@ fn run(
     let state = Data::new(AppState {
         db,
         clock,
+        money_limit: Arc::new(MoneyLimit::new(settings.money_rate_limit)),
         settings: Arc::new(settings),
     });
 

@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{clock::SharedClock, config::Settings};
+use crate::{clock::SharedClock, config::Settings, web::money_limit::MoneyLimit};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
+    /// Every user's recent money-moving submissions, for their rate limit.
+    pub money_limit: Arc<MoneyLimit>,
 }

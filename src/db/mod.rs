@@ -43,26 +43,66 @@ pub async fn connect_with_schema(
     url: &str,
     schema: Option<&str>,
 ) -> anyhow::Result<DatabaseConnection> {
+    if url.starts_with("sqlite:") {
+        create_sqlite_parent_dir(url)?;
+    }
+    open(url, schema, Access::ReadWrite).await
+}
+
+/// Opens a pool that cannot change anything, for commands that only read
+/// (`verify`): SQLite opens the file read-only and never creates it,
+/// PostgreSQL starts every transaction read-only.
+///
+/// # Errors
+/// When the database cannot be reached or opened (a missing SQLite file included).
+pub async fn connect_read_only(url: &str) -> anyhow::Result<DatabaseConnection> {
+    open(url, None, Access::ReadOnly).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+async fn open(
+    url: &str,
+    schema: Option<&str>,
+    access: Access,
+) -> anyhow::Result<DatabaseConnection> {
+    let read_only = access == Access::ReadOnly;
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(15));
     if url.starts_with("sqlite:") {
-        create_sqlite_parent_dir(url)?;
         options
             .max_connections(8)
             .min_connections(1)
-            .map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(SqliteJournalMode::Wal)
+            .map_sqlx_sqlite_opts(move |opts| {
+                let opts = opts
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(30))
+                    .read_only(read_only)
+                    .create_if_missing(!read_only);
+                // Switching to WAL writes to the file: a reader takes the mode it finds.
+                if read_only {
+                    opts
+                } else {
+                    opts.journal_mode(SqliteJournalMode::Wal)
+                }
             });
     } else {
         options.max_connections(20).min_connections(1);
         if let Some(schema) = schema {
             options.set_schema_search_path(schema.to_owned());
+        }
+        if read_only {
+            options.map_sqlx_postgres_opts(|opts| {
+                opts.options([("default_transaction_read_only", "on")])
+            });
         }
     }
     Database::connect(options).await.with_context(|| {
@@ -71,6 +111,18 @@ pub async fn connect_with_schema(
             crate::config::redact_url(url)
         )
     })
+}
+
+/// How many migrations this program has that the database has not applied,
+/// found without writing (no migration table is created).
+///
+/// # Errors
+/// When the database cannot be read.
+pub async fn pending_migrations(db: &DatabaseConnection) -> anyhow::Result<usize> {
+    Ok(Migrator::get_pending_migrations_read_only(db)
+        .await
+        .context("cannot read the migration table")?
+        .len())
 }
 
 fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {

@@ -8,12 +8,12 @@
 //! - Penalty interest: a daily rate (0.1 % by default) on the overdue amount,
 //!   for each full day after the due date.
 //!
-//! Results are rounded half-up to the cent once, at the end.
+//! Each result is the exact rational value (in integers: minor units × basis
+//! points × days / …) rounded half-up to the cent once, at the end.
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 
-use crate::domain::money::{Money, MoneyError, Rate};
+use crate::domain::money::{BPS_PER_WHOLE, Money, MoneyError, Rate};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccrualError {
@@ -35,14 +35,12 @@ pub fn interest_to_day(
     period_end: NaiveDate,
     as_of: NaiveDate,
 ) -> Result<Money, AccrualError> {
-    let period_days = (period_end - period_start).num_days();
-    if period_days <= 0 {
-        return Err(AccrualError::EmptyPeriod);
-    }
-    let elapsed = (as_of.min(period_end) - period_start).num_days().max(0);
-    let interest = balance.amount() * rate.monthly_fraction() * Decimal::from(elapsed)
-        / Decimal::from(period_days);
-    Ok(Money::from_decimal_rounded(interest, balance.currency())?)
+    let period_days = u32::try_from((period_end - period_start).num_days())
+        .ok()
+        .filter(|days| *days > 0)
+        .ok_or(AccrualError::EmptyPeriod)?;
+    let elapsed = days_between(period_start, as_of.min(period_end));
+    Ok(rate.monthly_interest_part(balance, elapsed, period_days)?)
 }
 
 /// Penalty interest on `overdue` at `daily_bps` (10 = 0.1 % a day) for `days` days.
@@ -50,15 +48,19 @@ pub fn interest_to_day(
 /// # Errors
 /// `TooLarge` if the penalty leaves the allowed range.
 pub fn penalty(overdue: Money, daily_bps: u32, days: u32) -> Result<Money, AccrualError> {
-    let amount = overdue.amount() * Decimal::new(i64::from(daily_bps), 4) * Decimal::from(days);
-    Ok(Money::from_decimal_rounded(amount, overdue.currency())?)
+    Ok(overdue.mul_ratio(i128::from(daily_bps) * i128::from(days), BPS_PER_WHOLE)?)
 }
 
 /// Full days an installment due on `due_date` is overdue on `as_of` (penalty
 /// starts the day after the due date).
 #[must_use]
 pub fn days_overdue(due_date: NaiveDate, as_of: NaiveDate) -> u32 {
-    u32::try_from((as_of - due_date).num_days().max(0)).unwrap_or(u32::MAX)
+    days_between(due_date, as_of)
+}
+
+/// Whole days from `from` to `to`; none when `to` is not after `from`.
+fn days_between(from: NaiveDate, to: NaiveDate) -> u32 {
+    u32::try_from((to - from).num_days().max(0)).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -107,5 +109,34 @@ mod tests {
         // 0.1 % a day on 8 701.70 for three days: 26.1051 → 26.11.
         assert_eq!(penalty(rub("8701,70"), 10, 3).unwrap().minor(), 2611);
         assert_eq!(penalty(rub("8701,70"), 10, 0).unwrap().minor(), 0);
+        // 0.1 % a day on 5 005.00 for one day is exactly 5.005: half a kopeck up.
+        assert_eq!(penalty(rub("5005"), 10, 1).unwrap().minor(), 501);
+    }
+
+    #[test]
+    fn interest_to_a_day_of_exactly_half_a_kopeck_rounds_up() {
+        // 100 050.00 at 18.52 %: a whole month is 1 544.105 exactly, and the
+        // last day of a 31-day period is that whole month.
+        let rate = Rate::parse_percent("18.52").unwrap();
+        let (start, end) = (day("2026-03-15"), day("2026-04-15"));
+        let interest = interest_to_day(rub("100050"), rate, start, end, end).unwrap();
+        assert_eq!(interest.minor(), 154_411);
+        // Two of four days of 2 000.40 at 12 %: 10.002 (not a midpoint), and
+        // of 2 001.00: 10.005, which rounds up.
+        let rate = Rate::parse_percent("12").unwrap();
+        let (start, end) = (day("2026-01-01"), day("2026-01-05"));
+        let half = day("2026-01-03");
+        assert_eq!(
+            interest_to_day(rub("2000,40"), rate, start, end, half)
+                .unwrap()
+                .minor(),
+            1000
+        );
+        assert_eq!(
+            interest_to_day(rub("2001"), rate, start, end, half)
+                .unwrap()
+                .minor(),
+            1001
+        );
     }
 }

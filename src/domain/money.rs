@@ -2,13 +2,16 @@
 //!
 //! An amount is a whole number of minor units (kopecks, cents) in one
 //! currency; arithmetic on it is exact and checked. Where a rule multiplies
-//! or divides (interest, shares, fees) it works in `rust_decimal::Decimal`
-//! and comes back to cents through [`round_to_cents`], which rounds
-//! ROUND_HALF_UP: a midpoint goes away from zero (0.005 → 0.01, -0.005 → -0.01).
+//! or divides (interest, fees, shares) it computes the exact rational value
+//! in integers and rounds once, ROUND_HALF_UP: a midpoint goes away from zero
+//! (0.005 → 0.01, -0.005 → -0.01), see [`Money::mul_ratio`] and
+//! [`div_round_half_up`]. Interest in particular is never computed through a
+//! rounded monthly rate: 18.52 % / 12 has no finite decimal form, and a value
+//! of exactly half a kopeck would round the wrong way.
 
 use std::{fmt, str::FromStr};
 
-use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive};
+use rust_decimal::{Decimal, prelude::ToPrimitive};
 
 /// The largest amount anything on the platform may hold: 999 999 999 999.99.
 /// Far beyond any loan, far below what a BIGINT column or a `Decimal`
@@ -69,11 +72,31 @@ pub enum MoneyError {
     CurrencyMismatch,
 }
 
-/// Rounds to whole cents, half away from zero (the platform's one rounding rule).
+/// `numerator / denominator` rounded to a whole number, half away from zero:
+/// the platform's rounding rule on an exact fraction.
+///
+/// # Panics
+/// Never for a positive `denominator`; a zero one is a programming error
+/// (division by zero).
 #[must_use]
-pub fn round_to_cents(value: Decimal) -> Decimal {
-    value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+pub fn div_round_half_up(numerator: i128, denominator: i128) -> i128 {
+    debug_assert!(denominator > 0, "a positive denominator");
+    let quotient = numerator / denominator;
+    let remainder = (numerator % denominator).abs();
+    // remainder < denominator, so doubling it cannot overflow for the
+    // denominators money uses (far below 2^126).
+    if remainder * 2 >= denominator {
+        quotient + numerator.signum()
+    } else {
+        quotient
+    }
 }
+
+/// Basis points in a whole (100 % = 10 000).
+pub const BPS_PER_WHOLE: i128 = 10_000;
+
+/// Months in a year: annual rates are divided by this for a month's interest.
+const MONTHS_PER_YEAR: i128 = 12;
 
 impl Money {
     /// # Errors
@@ -104,14 +127,6 @@ impl Money {
         Self::from_minor(minor, currency)
     }
 
-    /// Rounds a computed decimal to cents (half away from zero) first.
-    ///
-    /// # Errors
-    /// `TooLarge` beyond the limit.
-    pub fn from_decimal_rounded(amount: Decimal, currency: Currency) -> Result<Self, MoneyError> {
-        Self::from_decimal(round_to_cents(amount), currency)
-    }
-
     #[must_use]
     pub fn minor(self) -> i64 {
         self.minor
@@ -120,6 +135,25 @@ impl Money {
     #[must_use]
     pub fn currency(self) -> Currency {
         self.currency
+    }
+
+    /// `self × numerator / denominator`, computed exactly and rounded once to
+    /// the cent, half away from zero (e.g. interest: balance × rate in basis
+    /// points / 120 000).
+    ///
+    /// # Errors
+    /// `TooLarge` when the result leaves the allowed range (or the product
+    /// overflows 128 bits).
+    ///
+    /// # Panics
+    /// Never for a positive `denominator` (see [`div_round_half_up`]).
+    pub fn mul_ratio(self, numerator: i128, denominator: i128) -> Result<Self, MoneyError> {
+        let product = i128::from(self.minor)
+            .checked_mul(numerator)
+            .ok_or(MoneyError::TooLarge)?;
+        let minor = i64::try_from(div_round_half_up(product, denominator))
+            .map_err(|_| MoneyError::TooLarge)?;
+        Self::from_minor(minor, self.currency)
     }
 
     /// The amount as a decimal with exactly two places.
@@ -329,16 +363,34 @@ impl Rate {
         Decimal::new(i64::from(self.bps), 2)
     }
 
-    /// The annual rate as a fraction (0.155).
-    #[must_use]
-    pub fn annual_fraction(self) -> Decimal {
-        Decimal::new(i64::from(self.bps), 4)
+    /// One month's interest on `balance`: balance × annual rate / 12, exact
+    /// (minor units × basis points / 120 000) and rounded once, half-up.
+    ///
+    /// # Errors
+    /// `TooLarge` when the interest leaves the allowed range.
+    pub fn monthly_interest(self, balance: Money) -> Result<Money, MoneyError> {
+        balance.mul_ratio(i128::from(self.bps), BPS_PER_WHOLE * MONTHS_PER_YEAR)
     }
 
-    /// The monthly rate of the annuity formula: annual / 12.
-    #[must_use]
-    pub fn monthly_fraction(self) -> Decimal {
-        self.annual_fraction() / Decimal::from(12)
+    /// The part `elapsed / period` of one month's interest on `balance`
+    /// (interest accrued to a day within an installment period), exact and
+    /// rounded once, half-up.
+    ///
+    /// # Errors
+    /// `TooLarge` when the interest leaves the allowed range.
+    ///
+    /// # Panics
+    /// Never for a positive `period`.
+    pub fn monthly_interest_part(
+        self,
+        balance: Money,
+        elapsed: u32,
+        period: u32,
+    ) -> Result<Money, MoneyError> {
+        balance.mul_ratio(
+            i128::from(self.bps) * i128::from(elapsed),
+            BPS_PER_WHOLE * MONTHS_PER_YEAR * i128::from(period),
+        )
     }
 
     /// Parses "15", "15.5", "15,50", "15 %".
@@ -439,15 +491,6 @@ mod tests {
     }
 
     #[test]
-    fn rounding_is_half_up_away_from_zero() {
-        let d = |s: &str| Decimal::from_str(s).unwrap();
-        assert_eq!(round_to_cents(d("0.005")), d("0.01"));
-        assert_eq!(round_to_cents(d("-0.005")), d("-0.01"));
-        assert_eq!(round_to_cents(d("0.00499")), d("0.00"));
-        assert_eq!(round_to_cents(d("2.675")), d("2.68"));
-    }
-
-    #[test]
     fn arithmetic_is_checked_and_keeps_currencies_apart() {
         let a = Money::from_minor(MAX_MINOR, Currency::Rub).unwrap();
         let one = Money::from_minor(1, Currency::Rub).unwrap();
@@ -472,17 +515,84 @@ mod tests {
         assert_eq!(Rate::parse_percent("-1"), Err(RateError::Malformed));
         assert_eq!(Rate::parse_percent("1e2"), Err(RateError::Malformed));
         assert_eq!(Rate::from_bps(1550).unwrap().to_string(), "15.50\u{a0}%");
+    }
+
+    /// Whether `k` is `numerator / denominator` rounded half away from zero,
+    /// checked on the exact fraction (no division): for a non-negative
+    /// value, k − ½ ≤ n/d < k + ½, i.e. (2k − 1)·d ≤ 2n < (2k + 1)·d.
+    fn is_half_up_rounding(k: i128, numerator: i128, denominator: i128) -> bool {
+        (2 * k - 1) * denominator <= 2 * numerator && 2 * numerator < (2 * k + 1) * denominator
+    }
+
+    #[test]
+    fn a_months_interest_of_exactly_half_a_kopeck_rounds_up() {
+        // The three cases an outside check found rounded down through a
+        // rounded monthly rate (100 050.00 × 18.52 % / 12 = 1 544.105 exactly).
+        for (balance, percent, interest) in [
+            ("100050", "18.52", "1 544,11"),
+            ("100200", "19.99", "1 669,17"),
+            ("100200", "24.37", "2 034,90"),
+            ("10000", "12", "100"),
+        ] {
+            let rate = Rate::parse_percent(percent).unwrap();
+            assert_eq!(
+                rate.monthly_interest(Money::parse(balance, Currency::Rub).unwrap()),
+                Money::parse(interest, Currency::Rub),
+                "{balance} at {percent} %"
+            );
+        }
+    }
+
+    #[test]
+    fn division_rounds_half_away_from_zero() {
+        assert_eq!(div_round_half_up(5, 10), 1);
+        assert_eq!(div_round_half_up(4, 10), 0);
+        assert_eq!(div_round_half_up(15, 10), 2);
+        assert_eq!(div_round_half_up(-5, 10), -1);
+        assert_eq!(div_round_half_up(-4, 10), 0);
+        assert_eq!(div_round_half_up(0, 7), 0);
         assert_eq!(
-            Rate::from_bps(1200).unwrap().monthly_fraction(),
-            Decimal::from_str("0.01").unwrap()
-        );
-        assert_eq!(
-            Rate::from_bps(1850).unwrap().annual_fraction(),
-            Decimal::from_str("0.185").unwrap()
+            Money::from_minor(MAX_MINOR, Currency::Rub)
+                .unwrap()
+                .mul_ratio(2, 1),
+            Err(MoneyError::TooLarge)
         );
     }
 
     proptest! {
+        #[test]
+        fn a_months_interest_is_the_exact_value_rounded_once(
+            minor in 0..=MAX_MINOR,
+            bps in 0_u32..=Rate::MAX_BPS,
+        ) {
+            let balance = Money::from_minor(minor, Currency::Rub).unwrap();
+            let interest = Rate::from_bps(bps).unwrap().monthly_interest(balance).unwrap();
+            prop_assert!(is_half_up_rounding(
+                i128::from(interest.minor()),
+                i128::from(minor) * i128::from(bps),
+                120_000,
+            ));
+        }
+
+        #[test]
+        fn a_part_of_a_months_interest_is_the_exact_value_rounded_once(
+            minor in 0..=MAX_MINOR,
+            bps in 0_u32..=Rate::MAX_BPS,
+            (elapsed, period) in (1_u32..=31).prop_flat_map(|period| (0..=period, Just(period))),
+        ) {
+            let balance = Money::from_minor(minor, Currency::Rub).unwrap();
+            let rate = Rate::from_bps(bps).unwrap();
+            let part = rate.monthly_interest_part(balance, elapsed, period).unwrap();
+            prop_assert!(is_half_up_rounding(
+                i128::from(part.minor()),
+                i128::from(minor) * i128::from(bps) * i128::from(elapsed),
+                120_000 * i128::from(period),
+            ));
+            if elapsed == period {
+                prop_assert_eq!(part, rate.monthly_interest(balance).unwrap());
+            }
+        }
+
         #[test]
         fn formatting_then_parsing_gives_back_the_amount(minor in 0..=MAX_MINOR, usd in any::<bool>()) {
             let currency = if usd { Currency::Usd } else { Currency::Rub };

@@ -7,11 +7,17 @@
 //! a month. Installment k is due k months after the start date, clamped to
 //! the end of shorter months and always counted from the start (a loan
 //! started on 31 January is due 28 February, 31 March, 30 April).
+//!
+//! Every figure is the exact rational value rounded once, half-up: r is
+//! bps / 120 000, so the interest is minor units × bps / 120 000 in integers,
+//! and the payment is computed on whole numbers too (with r = b / 120 000,
+//! P·r(1+r)^n / ((1+r)^n − 1) = P·b·(120 000 + b)^n / (120 000·((120 000 + b)^n
+//! − 120 000^n)), whose powers outgrow 128 bits, hence big integers).
 
 use chrono::{Months, NaiveDate};
-use rust_decimal::Decimal;
+use num_bigint::BigInt;
 
-use crate::domain::money::{Currency, Money, MoneyError, Rate, round_to_cents};
+use crate::domain::money::{BPS_PER_WHOLE, Currency, Money, MoneyError, Rate, div_round_half_up};
 
 /// The longest term the platform offers, in months.
 pub const MAX_TERM_MONTHS: u32 = 360;
@@ -101,63 +107,63 @@ pub fn annuity(terms: &LoanTerms) -> Result<Schedule, ScheduleError> {
     if !(1..=MAX_TERM_MONTHS).contains(&term_months) {
         return Err(ScheduleError::TermOutOfRange);
     }
-    let currency = principal.currency();
-    let r = rate.monthly_fraction();
-    let payment = level_payment(principal.amount(), r, term_months);
+    let payment = level_payment(principal, rate, term_months)?;
     Ok(Schedule {
-        payment: Money::from_decimal(payment, currency)
-            .map_err(|_| ScheduleError::PaymentTooLarge)?,
-        installments: remaining_installments(
-            principal,
-            r,
-            payment,
-            1,
-            term_months,
-            start,
-            currency,
-        )?,
+        payment,
+        installments: remaining_installments(principal, rate, payment, 1, term_months, start)?,
     })
 }
 
-/// The level payment for `balance` over `months` at monthly rate `r`, rounded to cents.
-fn level_payment(balance: Decimal, r: Decimal, months: u32) -> Decimal {
-    if r.is_zero() {
-        return round_to_cents(balance / Decimal::from(months));
+/// The level payment for `balance` over `months` at `rate`, the exact value
+/// rounded once to the cent, half-up.
+fn level_payment(balance: Money, rate: Rate, months: u32) -> Result<Money, ScheduleError> {
+    let too_large = |_| ScheduleError::PaymentTooLarge;
+    if rate.bps() == 0 {
+        let minor = div_round_half_up(i128::from(balance.minor()), i128::from(months));
+        return i64::try_from(minor)
+            .map_err(|_| ScheduleError::PaymentTooLarge)
+            .and_then(|minor| Money::from_minor(minor, balance.currency()).map_err(too_large));
     }
-    let mut growth = Decimal::ONE;
-    for _ in 0..months {
-        growth *= Decimal::ONE + r;
-    }
-    round_to_cents(balance * r * growth / (growth - Decimal::ONE))
+    let per_month = BigInt::from(BPS_PER_WHOLE * 12);
+    let bps = BigInt::from(rate.bps());
+    let grown = (&per_month + &bps).pow(months);
+    let numerator = BigInt::from(balance.minor()) * bps * &grown;
+    let denominator = &per_month * (grown - per_month.pow(months));
+    // Half-up on a non-negative fraction: floor((2n + d) / 2d).
+    let minor = (numerator * 2 + &denominator) / (denominator * 2);
+    i64::try_from(minor)
+        .map_err(|_| ScheduleError::PaymentTooLarge)
+        .and_then(|minor| Money::from_minor(minor, balance.currency()).map_err(too_large))
 }
 
 /// Installments `first..=last` repaying `balance` with the level `payment`;
 /// the last one takes what is left.
 fn remaining_installments(
     balance: Money,
-    r: Decimal,
-    payment: Decimal,
+    rate: Rate,
+    payment: Money,
     first: u32,
     last: u32,
     start: NaiveDate,
-    currency: Currency,
 ) -> Result<Vec<Installment>, ScheduleError> {
-    let mut balance = balance.amount();
+    let currency: Currency = balance.currency();
+    let mut balance = balance;
     let mut installments = Vec::with_capacity((last + 1 - first) as usize);
     for number in first..=last {
-        let interest = round_to_cents(balance * r);
+        let interest = rate.monthly_interest(balance)?;
         let principal = if number == last {
             balance
         } else {
-            (payment - interest).min(balance).max(Decimal::ZERO)
+            let due = payment.minor().saturating_sub(interest.minor());
+            Money::from_minor(due.clamp(0, balance.minor()), currency)?
         };
-        balance -= principal;
+        balance = balance.checked_sub(principal)?;
         installments.push(Installment {
             number,
             due_date: due_date(start, number)?,
-            principal: Money::from_decimal(principal, currency)?,
-            interest: Money::from_decimal(interest, currency)?,
-            balance_after: Money::from_decimal(balance, currency)?,
+            principal,
+            interest,
+            balance_after: balance,
         });
     }
     Ok(installments)
@@ -190,20 +196,16 @@ pub fn recompute_after_prepayment(
     if !outstanding.is_positive() {
         return Err(ScheduleError::NonPositivePrincipal);
     }
-    let currency = outstanding.currency();
-    let r = terms.rate.monthly_fraction();
-    let payment = level_payment(outstanding.amount(), r, terms.term_months + 1 - next_number);
+    let payment = level_payment(outstanding, terms.rate, terms.term_months + 1 - next_number)?;
     Ok(Schedule {
-        payment: Money::from_decimal(payment, currency)
-            .map_err(|_| ScheduleError::PaymentTooLarge)?,
+        payment,
         installments: remaining_installments(
             outstanding,
-            r,
+            terms.rate,
             payment,
             next_number,
             terms.term_months,
             terms.start,
-            currency,
         )?,
     })
 }
@@ -213,6 +215,7 @@ mod tests {
     use std::str::FromStr;
 
     use proptest::prelude::*;
+    use rust_decimal::Decimal;
 
     use super::*;
     use crate::domain::money::MAX_MINOR;
@@ -289,6 +292,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Whether `k` is `numerator / denominator` rounded half-up, checked on the
+    /// exact fraction: (2k − 1)·d ≤ 2n < (2k + 1)·d.
+    fn is_half_up_rounding(k: i64, numerator: i128, denominator: i128) -> bool {
+        let k = i128::from(k);
+        (2 * k - 1) * denominator <= 2 * numerator && 2 * numerator < (2 * k + 1) * denominator
+    }
+
+    #[test]
+    fn interest_of_exactly_half_a_kopeck_rounds_up() {
+        // Found by an outside check: these first installments were 1 544.10,
+        // 1 669.16 and 2 034.89 through a rounded monthly rate.
+        for (amount, rate, first_interest) in [
+            ("100050.00", "18.52", "1544.11"),
+            ("100200.00", "19.99", "1669.17"),
+            ("100200.00", "24.37", "2034.90"),
+        ] {
+            let schedule = annuity(&terms(amount, rate, 12, "2026-03-15")).unwrap();
+            assert_eq!(
+                schedule.installments[0].interest.minor(),
+                cents(first_interest),
+                "{amount} at {rate} %"
+            );
+        }
+        // A one-month loan pays its principal and that interest, to the cent.
+        let once = annuity(&terms("100050.00", "18.52", 1, "2026-03-15")).unwrap();
+        assert_eq!(once.payment.minor(), cents("101594.11"));
+        assert_eq!(once.installments[0].total().unwrap(), once.payment);
     }
 
     #[test]
@@ -408,6 +440,15 @@ mod tests {
             let schedule = annuity(&t).unwrap();
             let repaid: i64 = schedule.installments.iter().map(|i| i.principal.minor()).sum();
             prop_assert_eq!(repaid, minor);
+            let mut balance = minor;
+            for installment in &schedule.installments {
+                prop_assert!(is_half_up_rounding(
+                    installment.interest.minor(),
+                    i128::from(balance) * i128::from(bps),
+                    120_000,
+                ), "installment {}", installment.number);
+                balance -= installment.principal.minor();
+            }
             prop_assert!(schedule.installments.iter().all(|i| i.principal.minor() >= 0 && i.interest.minor() >= 0));
             prop_assert!(schedule.installments.last().unwrap().balance_after.is_zero());
         }

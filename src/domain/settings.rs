@@ -37,6 +37,9 @@ pub struct Settings {
     pub kyc_required: bool,
     /// Whether a fully funded loan is paid out at once, or waits for staff.
     pub disbursement_automatic: bool,
+    /// The most one user may withdraw to their bank accounts in a calendar
+    /// day (UTC).
+    pub daily_withdrawal_limit: Money,
 }
 
 /// The settings that are yes/no (a checkbox on the settings form).
@@ -81,6 +84,7 @@ impl Default for Settings {
             unqualified_annual_limit: rub(600_000),
             kyc_required: true,
             disbursement_automatic: true,
+            daily_withdrawal_limit: rub(1_000_000),
         }
     }
 }
@@ -163,6 +167,10 @@ impl Settings {
                 "invest_unqualified_annual_limit".to_owned(),
                 money(self.unqualified_annual_limit),
             ),
+            (
+                "wallet_daily_withdrawal_limit".to_owned(),
+                money(self.daily_withdrawal_limit),
+            ),
             ("kyc_required".to_owned(), self.kyc_required.to_string()),
             (
                 "disbursement_automatic".to_owned(),
@@ -210,6 +218,7 @@ impl Settings {
             "reserve_contribution_percent" => self.reserve_contribution = percent()?,
             "invest_min_amount" => self.min_investment = money()?,
             "invest_unqualified_annual_limit" => self.unqualified_annual_limit = money()?,
+            "wallet_daily_withdrawal_limit" => self.daily_withdrawal_limit = money()?,
             "kyc_required" | "disbursement_automatic" => {
                 let on = match value.trim() {
                     "true" | "on" => true,
@@ -289,6 +298,12 @@ impl Settings {
                 "The smallest investment must be more than zero.",
             ));
         }
+        if !self.daily_withdrawal_limit.is_positive() {
+            errors.push(SettingError::new(
+                "wallet_daily_withdrawal_limit",
+                "The daily withdrawal limit must be more than zero.",
+            ));
+        }
         let mut previous: Option<&GradeBand> = None;
         for band in &self.bands {
             let g = band.grade.as_str();
@@ -361,7 +376,7 @@ mod tests {
         let defaults = Settings::default();
         assert_eq!(defaults.validate(), Ok(()));
         let pairs = defaults.to_pairs();
-        assert_eq!(pairs.len(), 7 + 6 * 4 + 7);
+        assert_eq!(pairs.len(), 7 + 6 * 4 + 8);
         let (read, problems) =
             Settings::from_stored(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert!(problems.is_empty(), "{problems:?}");
@@ -442,5 +457,9 @@ mod tests {
         assert_eq!(broken("grade_F_max_term", "2"), ["grade_F_max_term"]);
         assert_eq!(broken("funding_days", "0"), ["funding_days"]);
         assert_eq!(broken("loan_min_amount", "0"), ["loan_min_amount"]);
+        assert_eq!(
+            broken("wallet_daily_withdrawal_limit", "0"),
+            ["wallet_daily_withdrawal_limit"]
+        );
     }
 }

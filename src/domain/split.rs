@@ -8,10 +8,7 @@
 //! amount: no cent is created or lost. All arithmetic is on whole cents in
 //! 128-bit integers, so nothing is approximated.
 
-use crate::domain::money::{Money, MoneyError};
-
-/// Basis points are hundredths of a percent.
-const BPS_PER_WHOLE: i128 = 10_000;
+use crate::domain::money::{BPS_PER_WHOLE, Money, MoneyError};
 
 /// One holder's stake: `weight` is what they hold (e.g. principal invested,
 /// in cents). Holdings are passed earliest first; that order breaks ties.
@@ -52,10 +49,7 @@ pub fn fee(amount: Money, fee_bps: u32) -> Result<Money, SplitError> {
     if amount.minor() < 0 {
         return Err(SplitError::NegativeAmount);
     }
-    // Half-up on non-negative integers: add half the divisor before dividing.
-    let minor =
-        (i128::from(amount.minor()) * i128::from(fee_bps) + BPS_PER_WHOLE / 2) / BPS_PER_WHOLE;
-    Ok(Money::from_minor(to_i64(minor)?, amount.currency())?)
+    Ok(amount.mul_ratio(i128::from(fee_bps), BPS_PER_WHOLE)?)
 }
 
 /// Splits `amount` between `holdings` after a fee of `fee_bps`.

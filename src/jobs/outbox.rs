@@ -53,6 +53,7 @@ pub async fn run(
     mailer: &Mailer,
     clock: &dyn Clock,
 ) -> Result<OutboxReport, DbErr> {
+    outbox::requeue_abandoned(db, clock.now()).await?;
     let mut report = OutboxReport::default();
     while report.handled() < MAX_PER_RUN {
         let Some(email) = outbox::claim_next(db, clock.now()).await? else {

@@ -30,6 +30,26 @@ pub enum PostError {
     Db(#[from] DbErr),
 }
 
+/// Locks the wallets `ids` (`SELECT … FOR UPDATE`) in the platform's one
+/// order, by id, and returns them in that order. A use case that must decide
+/// on a wallet's state before posting to it (e.g. a daily limit) locks the
+/// wallets it will post to through this first, so locks are never taken out
+/// of order.
+///
+/// # Errors
+/// On database failure.
+pub async fn lock_wallets(
+    txn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<wallets::Model>, DbErr> {
+    wallets::Entity::find()
+        .filter(wallets::Column::Id.is_in(ids.to_vec()))
+        .order_by_asc(wallets::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await
+}
+
 /// Posts `entry`: locks its wallets, refuses to take a user wallet below what
 /// it has reserved (so never below zero), updates balances, writes the entry
 /// with its chained hash and each posting with the wallet's balance after it.
@@ -44,12 +64,7 @@ pub async fn post(
     now: DateTime<Utc>,
 ) -> Result<Uuid, PostError> {
     let ids: Vec<Uuid> = entry.postings().iter().map(|p| p.wallet_id).collect();
-    let locked = wallets::Entity::find()
-        .filter(wallets::Column::Id.is_in(ids.clone()))
-        .order_by_asc(wallets::Column::Id)
-        .lock_exclusive()
-        .all(txn)
-        .await?;
+    let locked = lock_wallets(txn, &ids).await?;
     if let Some(missing) = ids.iter().find(|id| !locked.iter().any(|w| w.id == **id)) {
         return Err(LedgerError::UnknownWallet(*missing).into());
     }

@@ -17,14 +17,13 @@ use lettre::{
 
 use crate::{config::Settings, db::entities::outbox_emails};
 
-/// How long one SMTP conversation may take before it counts as a failed attempt.
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Sends rendered emails through the configured transport.
 #[derive(Clone)]
 pub struct Mailer {
     from: Mailbox,
     transport: Transport,
+    /// The longest one send may take, whatever the transport does.
+    timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -49,7 +48,7 @@ impl Mailer {
             Some(url) => {
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .context("SMTP_URL cannot be used")?
-                    .timeout(Some(SMTP_TIMEOUT));
+                    .timeout(Some(settings.smtp_timeout));
                 // Greet the server with the site's own name (a path in the URL
                 // already chose one), not "localhost", which some servers refuse.
                 if let Some(url::Host::Domain(domain)) = settings.base_url.host()
@@ -73,6 +72,7 @@ impl Mailer {
         Ok(Self {
             from: settings.mail_from.clone(),
             transport,
+            timeout: settings.smtp_timeout,
         })
     }
 
@@ -89,10 +89,27 @@ impl Mailer {
     /// and HTML). Its `Message-ID` is derived from the row's id, so a message
     /// sent twice after a crash mid-send can be recognised as one.
     ///
+    /// The whole send is bounded by `SMTP_TIMEOUT`: lettre's own timeout
+    /// covers connecting and each read, but a server that accepts the
+    /// connection and never answers would otherwise hold the sender forever.
+    ///
     /// # Errors
     /// What went wrong, in one line, to store with the row and show staff.
     pub async fn send(&self, email: &outbox_emails::Model) -> Result<(), String> {
         let message = self.message(email)?;
+        tokio::time::timeout(self.timeout, self.deliver(message))
+            .await
+            .unwrap_or_else(|_| {
+                let seconds = self.timeout.as_secs();
+                Err(format!(
+                    "no answer from {} within {seconds} second{}; the attempt was abandoned",
+                    self.describe(),
+                    if seconds == 1 { "" } else { "s" }
+                ))
+            })
+    }
+
+    async fn deliver(&self, message: Message) -> Result<(), String> {
         match &self.transport {
             Transport::Smtp { transport, .. } => transport
                 .send(message)

@@ -31,6 +31,11 @@ impl IdempotencyKey {
         }
     }
 
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// A fresh key for a form being rendered.
     #[must_use]
     pub fn generate() -> String {

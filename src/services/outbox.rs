@@ -8,9 +8,12 @@
 //!
 //! Claiming is a conditional update (`... SET state = 'sending' WHERE id = ?
 //! AND state = 'pending' ...`, checking the rows affected), so two senders,
-//! on one instance or several, never send the same email.
+//! on one instance or several, never send the same email. A claim is a lease:
+//! one still `sending` after [`CLAIM_TIMEOUT`] belongs to a sender that
+//! stopped mid-send (a crash, a kill), and [`requeue_abandoned`] puts it back
+//! in the queue as a failed attempt, so nothing stays `sending`.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
@@ -35,8 +38,13 @@ use crate::{
 };
 
 /// A `sending` row claimed longer ago than this belongs to a sender that
-/// died mid-send; another sender may claim it again.
-pub const CLAIM_TIMEOUT: TimeDelta = TimeDelta::minutes(10);
+/// died mid-send: it goes back to the queue. Twice the longest send
+/// (`SMTP_TIMEOUT` is at most a minute), so a live sender never loses its claim.
+pub const CLAIM_TIMEOUT: TimeDelta = TimeDelta::minutes(2);
+
+/// The error recorded for an attempt whose sender never reported back.
+pub const ABANDONED_ERROR: &str =
+    "the sender stopped before it finished (the process ended mid-send); tried again";
 
 /// The longest error text kept with a row.
 const MAX_ERROR_CHARS: usize = 500;
@@ -90,19 +98,38 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// What may be claimed at `now`: pending and due, or abandoned mid-send.
+/// What may be claimed at `now`: pending and due.
 fn claimable(now: DateTime<Utc>) -> Condition {
-    Condition::any()
-        .add(
-            Condition::all()
-                .add(outbox_emails::Column::State.eq(EmailState::Pending.as_str()))
-                .add(outbox_emails::Column::NextAttemptAt.lte(now)),
-        )
-        .add(
-            Condition::all()
-                .add(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
-                .add(outbox_emails::Column::ClaimedAt.lt(now - CLAIM_TIMEOUT)),
-        )
+    Condition::all()
+        .add(outbox_emails::Column::State.eq(EmailState::Pending.as_str()))
+        .add(outbox_emails::Column::NextAttemptAt.lte(now))
+}
+
+/// Puts every claim older than [`CLAIM_TIMEOUT`] back in the queue: one more
+/// attempt counted with [`ABANDONED_ERROR`], due again at once (or `failed`
+/// once the attempts are used up, so a message that kills its sender cannot
+/// loop forever). Returns how many were put back.
+///
+/// # Errors
+/// On database failure.
+pub async fn requeue_abandoned(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u32, DbErr> {
+    let abandoned = outbox_emails::Entity::find()
+        .filter(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
+        .filter(outbox_emails::Column::ClaimedAt.lt(now - CLAIM_TIMEOUT))
+        .all(db)
+        .await?;
+    let mut requeued = 0;
+    for email in &abandoned {
+        let outcome = match after_failure(email.attempts.saturating_add(1), now) {
+            AfterFailure::RetryAt(_) => AfterFailure::RetryAt(now),
+            gave_up @ AfterFailure::GaveUp => gave_up,
+        };
+        if finish_attempt(db, email, ABANDONED_ERROR, outcome).await? {
+            tracing::warn!(email_id = %email.id, kind = %email.kind, "an email abandoned mid-send went back to the queue");
+            requeued += 1;
+        }
+    }
+    Ok(requeued)
 }
 
 /// Claims the next email due at `now` (oldest due first) for this sender,
@@ -115,6 +142,9 @@ pub async fn claim_next(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> Result<Option<outbox_emails::Model>, DbErr> {
+    // Stored to the microsecond (PostgreSQL's precision), so that recording
+    // the outcome finds the claim by its exact time on either database.
+    let claimed_at = now.trunc_subsecs(6);
     loop {
         let Some(candidate) = outbox_emails::Entity::find()
             .filter(claimable(now))
@@ -130,7 +160,7 @@ pub async fn claim_next(
                 outbox_emails::Column::State,
                 Expr::value(EmailState::Sending.as_str()),
             )
-            .col_expr(outbox_emails::Column::ClaimedAt, Expr::value(now))
+            .col_expr(outbox_emails::Column::ClaimedAt, Expr::value(claimed_at))
             .filter(outbox_emails::Column::Id.eq(candidate.id))
             .filter(claimable(now))
             .exec(db)
@@ -138,7 +168,7 @@ pub async fn claim_next(
         if claimed.rows_affected == 1 {
             return Ok(Some(outbox_emails::Model {
                 state: EmailState::Sending.as_str().to_owned(),
-                claimed_at: Some(now),
+                claimed_at: Some(claimed_at),
                 ..candidate
             }));
         }
@@ -160,11 +190,19 @@ pub async fn record_sent(
             Expr::value(EmailState::Sent.as_str()),
         )
         .col_expr(outbox_emails::Column::SentAt, Expr::value(now))
-        .filter(outbox_emails::Column::Id.eq(email.id))
-        .filter(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
+        .filter(own_claim(email))
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// The row as this sender claimed it: still `sending`, under the same claim
+/// (a sender whose claim expired and was taken over records nothing).
+fn own_claim(email: &outbox_emails::Model) -> Condition {
+    Condition::all()
+        .add(outbox_emails::Column::Id.eq(email.id))
+        .add(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
+        .add(outbox_emails::Column::ClaimedAt.eq(email.claimed_at))
 }
 
 /// Records a failed attempt on a claimed email: one more attempt, the error,
@@ -179,26 +217,39 @@ pub async fn record_failure(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<AfterFailure, DbErr> {
-    let attempts = email.attempts.saturating_add(1);
-    let outcome = after_failure(attempts, now);
+    let outcome = after_failure(email.attempts.saturating_add(1), now);
+    finish_attempt(db, email, error, outcome).await?;
+    Ok(outcome)
+}
+
+/// Ends a claimed attempt as failed: one more attempt, the error, and the
+/// state `outcome` says. Whether the claim was still this sender's.
+async fn finish_attempt(
+    db: &DatabaseConnection,
+    email: &outbox_emails::Model,
+    error: &str,
+    outcome: AfterFailure,
+) -> Result<bool, DbErr> {
     let (state, next_attempt_at) = match outcome {
         AfterFailure::RetryAt(at) => (EmailState::Pending, at),
         AfterFailure::GaveUp => (EmailState::Failed, email.next_attempt_at),
     };
     let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
-    outbox_emails::Entity::update_many()
+    let updated = outbox_emails::Entity::update_many()
         .col_expr(outbox_emails::Column::State, Expr::value(state.as_str()))
-        .col_expr(outbox_emails::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            outbox_emails::Column::Attempts,
+            Expr::value(email.attempts.saturating_add(1)),
+        )
         .col_expr(outbox_emails::Column::LastError, Expr::value(error))
         .col_expr(
             outbox_emails::Column::NextAttemptAt,
             Expr::value(next_attempt_at),
         )
-        .filter(outbox_emails::Column::Id.eq(email.id))
-        .filter(outbox_emails::Column::State.eq(EmailState::Sending.as_str()))
+        .filter(own_claim(email))
         .exec(db)
         .await?;
-    Ok(outcome)
+    Ok(updated.rows_affected == 1)
 }
 
 /// Puts a failed email back in the queue, due at once, for one more attempt

@@ -5,8 +5,10 @@
 //! platform's `settlement` wallet (which mirrors money entering the
 //! platform's nominal account), a withdrawal a posting back to it.
 
+use chrono::NaiveTime;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -27,6 +29,7 @@ use crate::{
         RequestMeta,
         audit::{self, AuditEvent},
         idempotency::{self, IdempotencyKey},
+        settings,
     },
 };
 
@@ -37,6 +40,59 @@ pub const WALLET_PAGE: &str = "/wallet";
 #[must_use]
 pub fn over_withdrawal(available: &str) -> String {
     format!("You can withdraw at most {available}, the money available in your wallet.")
+}
+
+/// What one user may still withdraw today under the platform's daily limit
+/// (a calendar day in UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WithdrawalAllowance {
+    pub limit: Money,
+    pub withdrawn_today: Money,
+}
+
+impl WithdrawalAllowance {
+    /// The limit less what was withdrawn today; never below zero.
+    #[must_use]
+    pub fn remaining(&self) -> Money {
+        self.limit
+            .checked_sub(self.withdrawn_today)
+            .ok()
+            .filter(|left| left.minor() >= 0)
+            .unwrap_or_else(|| Money::zero(self.limit.currency()))
+    }
+
+    /// The refusal of a withdrawal above [`Self::remaining`].
+    #[must_use]
+    pub fn refusal(&self) -> String {
+        format!(
+            "You can withdraw at most {} more today: the daily limit is {} and {} has been \
+             withdrawn since midnight UTC.",
+            self.remaining(),
+            self.limit,
+            self.withdrawn_today
+        )
+    }
+}
+
+/// What `user_id` may still withdraw today, through `db` (pass the use
+/// case's transaction, with the wallet locked, to decide on it).
+///
+/// # Errors
+/// Database failures; `Unexpected` for a sum beyond what money holds.
+pub async fn withdrawal_allowance(
+    db: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    user_id: Uuid,
+) -> Result<WithdrawalAllowance, AppError> {
+    let limit = settings::load(db).await?.daily_withdrawal_limit;
+    let midnight = clock.today().and_time(NaiveTime::MIN).and_utc();
+    let withdrawn = queries::withdrawn_since(db, user_id, midnight).await?;
+    let withdrawn_today = Money::from_minor(withdrawn, limit.currency())
+        .map_err(|err| anyhow::anyhow!("user {user_id} withdrew {withdrawn} today: {err}"))?;
+    Ok(WithdrawalAllowance {
+        limit,
+        withdrawn_today,
+    })
 }
 
 /// A bank account as validated from the form.
@@ -272,6 +328,18 @@ async fn attempt(
         Direction::Deposit => (EntryKind::Deposit, settlement.id, wallet.id),
         Direction::Withdrawal => (EntryKind::Withdrawal, wallet.id, settlement.id),
     };
+    if request.direction == Direction::Withdrawal {
+        // Lock what the withdrawal will post to before reading today's sum,
+        // so two withdrawals at once cannot both fit under the limit.
+        store::lock_wallets(&txn, &[wallet.id, settlement.id]).await?;
+        let allowance = withdrawal_allowance(&txn, clock, user_id).await?;
+        if request.amount.minor() > allowance.remaining().minor() {
+            return Err(AppError::Validation(FieldErrors::single(
+                "amount",
+                allowance.refusal(),
+            )));
+        }
+    }
     let memo = format!("{} {}", account.bank_name, mask(&account.account_number));
     let entry = JournalEntry::transfer(kind, memo, from, to, request.amount)
         .map_err(|err| AppError::Unexpected(err.into()))?;

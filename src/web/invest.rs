@@ -2,6 +2,8 @@
 //! confirmation of a valid amount) and `POST /marketplace/{loan_id}/invest`
 //! (`amount`, `idempotency_key`): the commitment itself. Investors only.
 
+use std::time::Instant;
+
 use actix_session::Session;
 use actix_web::{
     HttpResponse,
@@ -195,6 +197,9 @@ pub async fn submit(
             return form_again(&state, base, (user.id, loan_id), form.amount, errors, None).await;
         }
     };
+    state
+        .money_limit
+        .admit(user.id, Some(key.as_str()), Instant::now())?;
     let commitment = Commitment {
         loan_id,
         amount,

@@ -21,6 +21,7 @@ pub mod investor;
 pub mod layout;
 pub mod loan_facts;
 pub mod marketplace;
+pub mod money_limit;
 pub mod observe;
 pub mod public;
 pub mod scorecard;

@@ -3,6 +3,8 @@
 //! values as query parameters, DESIGN.md section 10) → POST, which moves the
 //! money once whatever the browser repeats.
 
+use std::time::Instant;
+
 use actix_session::Session;
 use actix_web::{
     HttpResponse,
@@ -26,7 +28,7 @@ use crate::{
     services::{
         RequestMeta, auth,
         idempotency::IdempotencyKey,
-        wallet::{self, BankTransferRequest, Direction, NewBankAccount},
+        wallet::{self, BankTransferRequest, Direction, NewBankAccount, WithdrawalAllowance},
     },
     state::AppState,
     web::{
@@ -103,16 +105,29 @@ fn balances(wallet: &wallets::Model) -> Balances {
     }
 }
 
-/// What the transfer pages show of the user's money and accounts.
+/// What the transfer pages show of the user's money and accounts, and for a
+/// withdrawal what is left of today's limit.
 struct Holdings {
     balances: Balances,
     accounts: Vec<AccountOption>,
+    allowance: Option<WithdrawalAllowance>,
 }
 
-async fn holdings(state: &AppState, user: &SessionUser) -> Result<Holdings, WebError> {
+async fn holdings(
+    state: &AppState,
+    user: &SessionUser,
+    direction: Direction,
+) -> Result<Holdings, WebError> {
+    let allowance = match direction {
+        Direction::Withdrawal => {
+            Some(wallet::withdrawal_allowance(&state.db, state.clock.as_ref(), user.id).await?)
+        }
+        Direction::Deposit => None,
+    };
     Ok(Holdings {
         balances: balances(&own_wallet(state, user).await?),
         accounts: account_options(state, user).await?,
+        allowance,
     })
 }
 
@@ -351,12 +366,19 @@ struct TransferPage {
     base: BaseCtx,
     withdrawal: bool,
     available: String,
+    /// For a withdrawal: "X more today (the daily limit is Y)".
+    allowance: Option<AllowanceView>,
     accounts: Vec<AccountOption>,
     amount: String,
     bank_account_id: String,
     errors: FieldErrors,
     confirmation: Option<Confirmation>,
     ask_password: bool,
+}
+
+struct AllowanceView {
+    remaining: String,
+    limit: String,
 }
 
 impl TransferPage {
@@ -448,6 +470,10 @@ fn transfer_page(
             base,
             withdrawal: direction == Direction::Withdrawal,
             available: holdings.balances.available,
+            allowance: holdings.allowance.map(|a| AllowanceView {
+                remaining: a.remaining().to_string(),
+                limit: a.limit.to_string(),
+            }),
             accounts: holdings.accounts,
             amount,
             bank_account_id,
@@ -498,12 +524,15 @@ async fn confirm(
     direction: Direction,
     query: TransferQuery,
 ) -> Result<HttpResponse, WebError> {
-    let holdings = holdings(&state, &user).await?;
+    let holdings = holdings(&state, &user, direction).await?;
     let step = match (query.amount, query.bank_account_id) {
         (Some(amount), Some(bank_account_id)) if query.change.is_none() => {
             match validate(&amount, &bank_account_id, &holdings.accounts) {
                 Ok((money, account_id)) => {
                     let available = &holdings.balances;
+                    let over_limit = holdings
+                        .allowance
+                        .filter(|a| money.minor() > a.remaining().minor());
                     if direction == Direction::Withdrawal
                         && money.minor() > available.available_minor
                     {
@@ -511,6 +540,9 @@ async fn confirm(
                             "amount",
                             wallet::over_withdrawal(&available.available),
                         );
+                        Step::form(amount, bank_account_id, errors)
+                    } else if let Some(allowance) = over_limit {
+                        let errors = FieldErrors::single("amount", allowance.refusal());
                         Step::form(amount, bank_account_id, errors)
                     } else {
                         let key = IdempotencyKey::generate();
@@ -546,9 +578,18 @@ async fn submit(
         Ok(valid) => valid,
         Err(errors) => {
             let step = Step::form(form.amount, form.bank_account_id, errors);
-            return transfer_page(base, direction, false, holdings(&state, &user).await?, step);
+            return transfer_page(
+                base,
+                direction,
+                false,
+                holdings(&state, &user, direction).await?,
+                step,
+            );
         }
     };
+    state
+        .money_limit
+        .admit(user.id, Some(key.as_str()), Instant::now())?;
     if direction == Direction::Withdrawal {
         match reconfirm(&session, &state, &user, &meta, form.password).await {
             Ok(()) => {}
@@ -556,7 +597,13 @@ async fn submit(
                 let confirmation =
                     Confirmation::new(amount, bank_account_id, &accounts, form.idempotency_key);
                 let step = Step::Confirm(confirmation, errors);
-                return transfer_page(base, direction, true, holdings(&state, &user).await?, step);
+                return transfer_page(
+                    base,
+                    direction,
+                    true,
+                    holdings(&state, &user, direction).await?,
+                    step,
+                );
             }
             Err(other) => return Err(other.into()),
         }
@@ -578,7 +625,13 @@ async fn submit(
         }
         Err(AppError::Validation(errors)) => {
             let step = Step::form(form.amount, form.bank_account_id, errors);
-            transfer_page(base, direction, false, holdings(&state, &user).await?, step)
+            transfer_page(
+                base,
+                direction,
+                false,
+                holdings(&state, &user, direction).await?,
+                step,
+            )
         }
         Err(other) => Err(other.into()),
     }

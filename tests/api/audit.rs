@@ -65,6 +65,18 @@ async fn admins_read_and_filter_the_audit_log() {
     );
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|r| r.contains(&user.email)), "{mine:?}");
+    // The filter's text is matched literally: no email holds a % or an _,
+    // so neither is a wildcard that matches every row.
+    for wildcard in ["%25", "_", "%25%25", "investor_"] {
+        let html = admin
+            .get_html(&format!("/admin/audit?actor={wildcard}"))
+            .await;
+        assert_eq!(
+            text_at(&html, ".empty").as_deref(),
+            Some("No records match."),
+            "actor={wildcard}"
+        );
+    }
 
     let none = admin.get_html("/admin/audit?action=no_such_action").await;
     assert_eq!(

@@ -73,6 +73,30 @@ async fn the_csv_matches_the_reference_schedule_row_for_row() {
 }
 
 #[tokio::test]
+async fn interest_of_exactly_half_a_kopeck_is_rounded_up() {
+    // An outside check found these first installments' interest rounded
+    // down (1 544.10, 1 669.16, 2 034.89): 100 050.00 × 18.52 % / 12 is
+    // 1 544.105 exactly, which rounds half-up to 1 544.11.
+    let app = spawn_app().await;
+    for (amount, rate, interest) in [
+        ("100050", "18.52", "1544.11"),
+        ("100200", "19.99", "1669.17"),
+        ("100200", "24.37", "2034.90"),
+    ] {
+        let csv = app
+            .browser()
+            .get_html(&format!(
+                "/calculator?amount={amount}&rate_annual={rate}&term_months=12&start_date=2026-03-15&format=csv"
+            ))
+            .await;
+        let first = csv.lines().nth(1).unwrap();
+        let columns: Vec<&str> = first.split(',').collect();
+        assert_eq!(columns[0], "1", "{amount} at {rate} %: {first}");
+        assert_eq!(columns[3], interest, "{amount} at {rate} %: {first}");
+    }
+}
+
+#[tokio::test]
 async fn bad_calculator_input_gets_messages_next_to_the_fields() {
     let app = spawn_app().await;
     let response = app

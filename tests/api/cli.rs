@@ -69,6 +69,44 @@ fn migrate_creates_the_database_and_running_it_again_is_a_no_op() {
     assert!(String::from_utf8_lossy(&second.stdout).starts_with("0 migration(s) applied"));
 }
 
+#[test]
+fn verify_only_reads_it_migrates_nothing_and_writes_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ledger.db");
+    let url = format!("sqlite://{}?mode=rwc", database.display());
+
+    // No database yet: verify neither creates one nor a secret key.
+    let missing = crowdlend(dir.path(), &["verify"], &[("DATABASE_URL", &url)]);
+    assert!(!missing.status.success());
+    assert!(!database.exists(), "verify created the database file");
+    assert!(
+        !dir.path().join("data").exists(),
+        "verify wrote to DATA_DIR"
+    );
+
+    // A database whose schema is behind: refused with what to do, not migrated.
+    std::fs::write(&database, b"").unwrap();
+    let behind = crowdlend(dir.path(), &["verify"], &[("DATABASE_URL", &url)]);
+    assert_eq!(behind.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&behind.stderr);
+    assert!(stderr.contains("crowdlend migrate"), "{stderr}");
+    assert_eq!(
+        std::fs::metadata(&database).unwrap().len(),
+        0,
+        "nothing written"
+    );
+    assert!(!dir.path().join("data/secret_key").exists());
+
+    let migrated = crowdlend(dir.path(), &["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(migrated.status.success());
+    let verify = crowdlend(dir.path(), &["verify"], &[("DATABASE_URL", &url)]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
 #[tokio::test]
 async fn create_admin_makes_an_admin_who_can_sign_in() {
     let dir = tempfile::tempdir().unwrap();

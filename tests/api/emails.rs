@@ -251,6 +251,63 @@ async fn an_unreachable_server_counts_as_a_failed_attempt() {
     assert!(!row.last_error.unwrap().is_empty());
 }
 
+/// Queues an identity-check email to `to` directly, as a use case would.
+async fn queue_email(app: &TestApp, to: &str) {
+    outbox::enqueue(
+        &app.db,
+        app.clock.now(),
+        to,
+        &KycDecision {
+            full_name: "Someone".to_owned(),
+            verified: true,
+            reason: None,
+            account_url: "http://127.0.0.1/account/identity".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_accepts_and_never_answers_costs_each_email_one_attempt() {
+    // A listener that accepts every connection and never says a word (no
+    // greeting): lettre's own timeout covers connecting, not this.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let app = spawn_app_with(&[
+        ("SMTP_URL", &format!("smtp://127.0.0.1:{port}")),
+        ("SMTP_TIMEOUT", "1"),
+    ])
+    .await;
+    queue_email(&app, "first@example.com").await;
+    queue_email(&app, "second@example.com").await;
+
+    // The pass ends (a generous bound, far above the two 1-second timeouts;
+    // before the fix it never ended) and each email counts one failed attempt.
+    let pass = tokio::time::timeout(std::time::Duration::from_secs(30), app.run_outbox())
+        .await
+        .expect("the outbox pass ends although the server never answers");
+    assert_eq!(pass, report(0, 2, 0));
+    assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    let rows = outbox_emails::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        assert_eq!(row.state, "pending", "back in the queue, not stuck sending");
+        assert_eq!(row.attempts, 1);
+        let error = row.last_error.unwrap_or_default();
+        assert!(error.contains("within 1 second;"), "{error}");
+    }
+}
+
 #[tokio::test]
 async fn two_senders_at_once_send_every_email_exactly_once() {
     let smtp = SmtpServer::start().await;
@@ -324,6 +381,35 @@ async fn an_email_whose_sender_died_mid_send_is_sent_once_the_claim_expires() {
         .advance(outbox::CLAIM_TIMEOUT + TimeDelta::seconds(1));
     assert_eq!(app.run_outbox().await, report(1, 0, 0));
     assert_eq!(smtp.single_message().to, ["someone@example.com"]);
+    let row = only_email(&app).await;
+    assert_eq!(row.state, "sent");
+    assert_eq!(row.attempts, 1, "the abandoned attempt counts");
+    assert_eq!(row.last_error.as_deref(), Some(outbox::ABANDONED_ERROR));
+}
+
+#[tokio::test]
+async fn an_email_whose_sender_dies_every_time_fails_after_five_attempts() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(&[("SMTP_URL", &smtp.url())]).await;
+    queue_email(&app, "someone@example.com").await;
+    for attempt in 1..=5 {
+        // A sender claims the email and is killed before it reports back.
+        let claimed = outbox::claim_next(&app.db, app.clock.now()).await.unwrap();
+        assert!(claimed.is_some(), "attempt {attempt} finds it in the queue");
+        app.clock
+            .advance(outbox::CLAIM_TIMEOUT + TimeDelta::seconds(1));
+        assert_eq!(
+            outbox::requeue_abandoned(&app.db, app.clock.now())
+                .await
+                .unwrap(),
+            1
+        );
+    }
+    let row = only_email(&app).await;
+    assert_eq!(row.state, "failed", "left for staff, never stuck sending");
+    assert_eq!(row.attempts, 5);
+    assert_eq!(app.run_outbox().await, report(0, 0, 0));
+    assert!(smtp.received().is_empty());
 }
 
 #[tokio::test]

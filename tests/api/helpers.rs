@@ -76,6 +76,14 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// As [`spawn_app`], without the per-user limit on money-moving requests:
+/// for tests that script money moves faster than a person would (races, long
+/// histories). The money rules must hold without it, as they do behind
+/// several instances, where each counts its own window.
+pub async fn spawn_app_without_money_limit() -> TestApp {
+    spawn_app_with(&[("MONEY_RATE_LIMIT", "off")]).await
+}
+
 /// As [`spawn_app`], with extra settings (e.g. `BASE_URL`).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();

@@ -30,7 +30,7 @@ use crate::{
     applications::set_kyc,
     helpers::{
         Browser, TestApp, TestUser, assert_redirects_to, field_error, input_value, spawn_app,
-        text_at,
+        spawn_app_without_money_limit, text_at,
     },
     marketplace::{listed_loan, listed_loan_for},
 };
@@ -375,7 +375,7 @@ async fn each_limit_of_a_commitment_is_explained_next_to_the_amount() {
 
 #[tokio::test]
 async fn a_confirmed_form_sent_twice_reserves_once_and_a_commitment_can_be_reduced_and_cancelled() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_money_limit().await;
     let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
     let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 50_000, false).await;
 
@@ -1090,7 +1090,7 @@ async fn one_confirmation_sent_five_times_at_once_reserves_once_and_its_key_cann
 async fn reserved_money_cannot_be_withdrawn_even_at_the_same_moment() {
     use crowdlend::db::entities::bank_accounts;
 
-    let app = spawn_app().await;
+    let app = spawn_app_without_money_limit().await;
     let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
     let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 10_000, false).await;
     let account = bank_accounts::Entity::find()
@@ -1159,5 +1159,52 @@ async fn reserved_money_cannot_be_withdrawn_even_at_the_same_moment() {
     );
     assert_eq!(reserved, 100_000 * i64::try_from(invested).unwrap());
     assert!(reserved <= balance);
+    assert_verified(&app).await;
+}
+
+#[tokio::test]
+async fn ten_commitments_in_a_second_from_one_investor_are_answered_429_and_move_nothing() {
+    let app = spawn_app().await;
+    let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
+    let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 50_000, false).await;
+    let mut confirmations = Vec::new();
+    for _ in 0..10 {
+        confirmations.push(confirmation(&investor, &loan_id, "1000").await);
+    }
+
+    // A script confirms ten commitments as fast as it can.
+    let mut statuses = Vec::new();
+    for (page, key) in &confirmations {
+        let response = confirm(&investor, &loan_id, page, key).await;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let page = response.text().await.unwrap();
+            assert!(page.contains("Nothing was moved"), "{page}");
+        }
+        statuses.push(status);
+    }
+    let accepted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(accepted + refused, 10, "{statuses:?}");
+    assert!(refused >= 5, "at most five in ten seconds: {statuses:?}");
+
+    // Only what was accepted is reserved.
+    let reserved = i64::try_from(accepted).unwrap() * 100_000;
+    assert_eq!(wallet_of(&app, investor_id).await, (5_000_000, reserved));
+    assert_eq!(investments_of(&app, &loan_id).await.len(), accepted);
+    assert_eq!(loan(&app, &loan_id).await.funded_amount, reserved);
+
+    // Resending an accepted form is not a new request: it gets its first
+    // answer although the window is full, and moves nothing.
+    let (page, key) = &confirmations[0];
+    let again = confirm(&investor, &loan_id, page, key).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(wallet_of(&app, investor_id).await, (5_000_000, reserved));
     assert_verified(&app).await;
 }

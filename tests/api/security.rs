@@ -3,7 +3,7 @@
 use crowdlend::domain::user::Role;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestUser, spawn_app};
+use crate::helpers::{TestUser, captured_logs, spawn_app};
 
 #[tokio::test]
 async fn a_form_without_a_valid_csrf_token_is_refused_and_changes_nothing() {
@@ -258,4 +258,43 @@ async fn user_supplied_text_is_escaped_in_pages() {
             || html.contains("&#60;script&#62;")
             || html.contains("&lt;script")
     );
+}
+
+#[tokio::test]
+async fn a_request_too_long_to_read_is_refused_and_logged_as_a_warning_not_an_error() {
+    let app = spawn_app().await;
+    // Longer than the 64 KiB a URI may have: the HTTP layer refuses it (sent
+    // by hand, since an HTTP client refuses to build such a request).
+    let path = format!("/marketplace?q={}", "a".repeat(70_000));
+    let status_line = raw_get(&app.address, &path).await;
+    assert!(status_line.starts_with("HTTP/1.1 4"), "{status_line}");
+
+    let logs = captured_logs();
+    let refusals: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("uri too long"))
+        .collect();
+    assert!(!refusals.is_empty(), "the refusal is logged");
+    assert!(
+        refusals
+            .iter()
+            .all(|line| line.contains("WARN") && !line.contains("ERROR")),
+        "{refusals:?}"
+    );
+}
+
+/// Sends `GET path` over a plain TCP connection and returns the status line.
+async fn raw_get(address: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     Browser, TestApp, assert_redirects_to, csrf_token_in, field_error, input_value, spawn_app,
-    text_at,
+    spawn_app_without_money_limit, text_at,
 };
 
 /// Page text with the non-breaking spaces of formatted money made plain.
@@ -345,7 +345,7 @@ async fn a_replayed_form_moves_money_once() {
 
 #[tokio::test]
 async fn history_pages_and_csv_export() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_money_limit().await;
     let (browser, _) = app.signed_in(Role::Investor).await;
     let account = add_bank_account(&browser, "12345678").await;
     for n in 1..=24 {
@@ -551,7 +551,7 @@ async fn staff_have_no_wallet() {
 /// exactly what the accepted ones add up to, and no posting left it negative.
 #[tokio::test]
 async fn fifty_simultaneous_transfers_on_one_wallet() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_money_limit().await;
     let (browser, _) = app.signed_in(Role::Investor).await;
     let account = add_bank_account(&browser, "12345678").await;
     confirm_transfer(&browser, "/wallet/deposit", "1000", &account).await;
@@ -786,5 +786,99 @@ async fn demo_investors_start_with_money_in_their_wallets_and_some_of_it_investe
         3,
         "one deposit per demo investor and the payout of Elena's loan"
     );
+    assert_ledger_holds(&app).await;
+}
+
+/// Sets the daily withdrawal limit as an admin does at `/admin/settings`.
+async fn set_daily_withdrawal_limit(app: &TestApp, roubles: &str) {
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let response = admin
+        .submit(
+            "/admin/settings",
+            "/admin/settings",
+            &[
+                ("wallet_daily_withdrawal_limit", roubles),
+                ("kyc_required", "true"),
+                ("disbursement_automatic", "true"),
+            ],
+        )
+        .await;
+    assert_redirects_to(&response, "/admin/settings");
+}
+
+#[tokio::test]
+async fn withdrawals_stop_at_the_daily_limit_which_the_form_shows_and_which_starts_again_at_midnight()
+{
+    // Faster than a person: without the per-user rate limit.
+    let app = spawn_app_without_money_limit().await;
+    set_daily_withdrawal_limit(&app, "1000").await;
+    let (browser, user) = app.signed_in(Role::Investor).await;
+    let account = add_bank_account(&browser, "12345678").await;
+    let deposit = confirm_transfer(&browser, "/wallet/deposit", "5000", &account).await;
+    assert_redirects_to(&deposit, "/wallet");
+
+    let form = browser.get_html("/wallet/withdraw").await;
+    assert!(
+        plain(&text_at(&form, "#daily-allowance").unwrap()).contains("up to 1 000,00 ₽ more today")
+    );
+    let first = confirm_transfer(&browser, "/wallet/withdraw", "600", &account).await;
+    assert_redirects_to(&first, "/wallet");
+    let form = browser.get_html("/wallet/withdraw").await;
+    assert!(plain(&text_at(&form, "#daily-allowance").unwrap()).contains("up to 400,00 ₽ more"));
+
+    // Over what is left: a message next to the amount, on the form and on a
+    // hand-made POST alike, and nothing moves.
+    let (status, page) = confirmation(&browser, "/wallet/withdraw", "500", &account).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = plain(&field_error(&page, "amount").unwrap());
+    assert!(message.contains("at most 400,00 ₽ more today"), "{message}");
+    let entries_before = entries(&app).await;
+    let response = post_transfer(
+        &browser,
+        "/wallet/withdraw",
+        "500",
+        &account,
+        &Uuid::new_v4().to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&response.text().await.unwrap(), "amount").is_some());
+    assert_eq!(entries(&app).await, entries_before);
+
+    let rest = confirm_transfer(&browser, "/wallet/withdraw", "400", &account).await;
+    assert_redirects_to(&rest, "/wallet");
+    assert_eq!(balance_shown(&browser).await.0, "4 000,00 ₽");
+
+    // The next day the whole limit is there again; two withdrawals sent at
+    // the same moment cannot both fit under it.
+    app.clock.advance(chrono::TimeDelta::days(1));
+    assert_redirects_to(&browser.login(&user.email, &user.password).await, "/investor");
+    let token = browser.csrf_token("/wallet").await;
+    let keys = [Uuid::new_v4().to_string(), Uuid::new_v4().to_string()];
+    let forms: Vec<[(&str, &str); 4]> = keys
+        .iter()
+        .map(|key| {
+            [
+                ("csrf_token", token.as_str()),
+                ("amount", "600"),
+                ("bank_account_id", account.as_str()),
+                ("idempotency_key", key.as_str()),
+            ]
+        })
+        .collect();
+    let sends = forms
+        .iter()
+        .map(|fields| browser.post_raw("/wallet/withdraw", fields));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(sends)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    assert!(statuses.contains(&StatusCode::SEE_OTHER), "{statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    assert_eq!(balance_shown(&browser).await.0, "3 400,00 ₽");
     assert_ledger_holds(&app).await;
 }

@@ -60,7 +60,7 @@ pub async fn list(
     }
     if let Some(actor) = &filter.actor {
         // Emails are stored lowercased.
-        query = query.filter(users::Column::Email.contains(actor.to_lowercase()));
+        query = query.filter(users::Column::Email.like(super::containing(&actor.to_lowercase())));
     }
     fetch_page(
         query.into_model::<AuditRow>().paginate(db, AUDIT_PER_PAGE),

@@ -1,7 +1,7 @@
 //! Read models: one query per screen, returning flat structs shaped for the
 //! template. Nothing here writes.
 
-use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait};
+use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait, sea_query::LikeExpr};
 
 pub mod applications;
 pub mod audit;
@@ -11,6 +11,23 @@ pub mod marketplace;
 pub mod outbox;
 pub mod users;
 pub mod wallet;
+
+/// A `LIKE` pattern matching any text that contains `text` literally: `%`,
+/// `_` and the escape character itself are escaped, so a filter of `%`
+/// matches only a percent sign, not every row.
+#[must_use]
+pub fn containing(text: &str) -> LikeExpr {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    LikeExpr::new(pattern).escape('\\')
+}
 
 /// A page of rows and what the pager needs.
 #[derive(Debug, Clone)]

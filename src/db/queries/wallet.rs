@@ -8,7 +8,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Page, fetch_page};
-use crate::db::entities::{bank_accounts, ledger_entries, wallet_transactions, wallets};
+use crate::db::entities::{
+    bank_accounts, bank_transfers, ledger_entries, wallet_transactions, wallets,
+};
 
 pub const HISTORY_PER_PAGE: u64 = 20;
 
@@ -26,6 +28,36 @@ pub async fn user_wallet(
         .filter(wallets::Column::Currency.eq(currency))
         .one(db)
         .await
+}
+
+/// What `user_id` has withdrawn to their bank accounts since `since`, in
+/// minor units (also read inside a use case's transaction).
+///
+/// # Errors
+/// On database failure.
+pub async fn withdrawn_since(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    let total: Option<Option<i64>> = bank_transfers::Entity::find()
+        .select_only()
+        // PostgreSQL sums BIGINT as NUMERIC; the cast reads back as i64 on both.
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(SUM(bank_transfers.amount) AS BIGINT)"),
+            "total",
+        )
+        .join(
+            JoinType::InnerJoin,
+            bank_transfers::Relation::BankAccount.def(),
+        )
+        .filter(bank_accounts::Column::UserId.eq(user_id))
+        .filter(bank_transfers::Column::Direction.eq("withdrawal"))
+        .filter(bank_transfers::Column::CreatedAt.gte(since))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.flatten().unwrap_or(0))
 }
 
 /// The user's bank accounts, oldest first.

@@ -110,6 +110,14 @@ const SECTIONS: &[(&str, &[InputSpec])] = &[
             ),
         ],
     ),
+    (
+        "Wallets",
+        &[(
+            "wallet_daily_withdrawal_limit",
+            "Most one person may withdraw in a day, ₽",
+            "A calendar day in UTC; the withdrawal form shows what is left of it.",
+        )],
+    ),
 ];
 
 const BAND_COLUMNS: [(&str, &str); 4] = [

@@ -6,6 +6,8 @@
 //! `GET /investor/investments/{id}/agreement.pdf` (for the investor, the
 //! borrower and staff).
 
+use std::time::Instant;
+
 use actix_session::Session;
 use actix_web::{
     HttpResponse,
@@ -294,15 +296,18 @@ pub async fn reduce(
         .await?
         .ok_or(WebError::NotFound)?;
     let result = match Money::parse(&form.amount, currency(Some(&loan))) {
-        Ok(amount) => investing::change(
-            &state.db,
-            state.clock.as_ref(),
-            user.id,
-            id,
-            Change::ReduceTo(amount),
-        )
-        .await
-        .map(|released| (amount, released)),
+        Ok(amount) => {
+            state.money_limit.admit(user.id, None, Instant::now())?;
+            investing::change(
+                &state.db,
+                state.clock.as_ref(),
+                user.id,
+                id,
+                Change::ReduceTo(amount),
+            )
+            .await
+            .map(|released| (amount, released))
+        }
         Err(err) => Err(AppError::Validation(FieldErrors::single(
             "amount",
             err.to_string(),
@@ -334,6 +339,7 @@ pub async fn cancel(
     StrictForm(_): StrictForm<Empty>,
 ) -> Result<HttpResponse, WebError> {
     let id = path.into_inner();
+    state.money_limit.admit(user.id, None, Instant::now())?;
     let released =
         investing::change(&state.db, state.clock.as_ref(), user.id, id, Change::Cancel).await?;
     session::flash(
