@@ -212,13 +212,21 @@ async fn serve(
     clock: SharedClock,
 ) -> anyhow::Result<()> {
     let sessions = DbSessionStore::new(db.clone(), clock.clone());
+    let purge_db = db.clone();
+    let purge_clock = clock.clone();
     jobs::every(Duration::from_secs(600), move || {
         let sessions = sessions.clone();
+        let (db, clock) = (purge_db.clone(), purge_clock.clone());
         async move {
             match sessions.purge_expired().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
                 Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+            }
+            match auth::forget_unused_devices(&db, clock.as_ref()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(devices = n, "unused sign-in devices forgotten"),
+                Err(err) => tracing::warn!(error = ?err, "could not forget unused devices"),
             }
         }
     });

@@ -5,6 +5,7 @@
 use std::{
     fmt,
     net::SocketAddr,
+    num::NonZeroUsize,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -22,9 +23,14 @@ pub struct Settings {
     pub base_url: Url,
     pub data_dir: PathBuf,
     pub secret_key: SecretKey,
-    /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a
-    /// reverse proxy that sets them; otherwise anyone could spoof their address).
+    /// Take the client address from `X-Forwarded-For` (only behind a reverse
+    /// proxy that appends to it; otherwise anyone could spoof their address).
     pub trust_proxy_headers: bool,
+    /// How many trusted proxies append to `X-Forwarded-For` in front of the
+    /// app: the client is the entry this many places from the right (entries
+    /// further left were written by the client). Used only with
+    /// `trust_proxy_headers`.
+    pub trusted_proxy_hops: NonZeroUsize,
     /// Where emails go: an SMTP server, or (when unset) `.eml` files under
     /// `DATA_DIR/mail`.
     pub smtp_url: Option<SmtpUrl>,
@@ -138,6 +144,7 @@ impl fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("secret_key", &self.secret_key)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
             .field("smtp_url", &self.smtp_url)
             .field("mail_from", &self.mail_from.to_string())
             .field("smtp_timeout", &self.smtp_timeout)
@@ -284,6 +291,16 @@ impl Settings {
             }
         };
 
+        let trusted_proxy_hops = match get("TRUSTED_PROXY_HOPS") {
+            Some(raw) => raw.trim().parse::<NonZeroUsize>().map_err(|_| {
+                ConfigError::new(
+                    "TRUSTED_PROXY_HOPS",
+                    format!("`{raw}` is not a number of proxies (1, 2, ...)"),
+                )
+            })?,
+            None => NonZeroUsize::MIN,
+        };
+
         let (secret_key, source) = match get("SECRET_KEY") {
             Some(key) => (check_secret(&key)?, SecretKeySource::Environment),
             None => load_or_generate_secret(&data_dir, missing_secret)?,
@@ -334,6 +351,7 @@ impl Settings {
                 data_dir,
                 secret_key,
                 trust_proxy_headers,
+                trusted_proxy_hops,
                 smtp_url,
                 mail_from,
                 smtp_timeout,
@@ -477,6 +495,7 @@ mod tests {
             "DATA_DIR",
             "SECRET_KEY",
             "TRUST_PROXY_HEADERS",
+            "TRUSTED_PROXY_HOPS",
             "SMTP_URL",
             "SMTP_TIMEOUT",
             "MAIL_FROM",
@@ -491,7 +510,7 @@ mod tests {
         let source = include_str!("config.rs");
         let read = source.matches("get(\"").count();
         assert_eq!(
-            read, 10,
+            read, 11,
             "a setting was added: document it in .env.example and here"
         );
     }
@@ -503,6 +522,8 @@ mod tests {
         assert!(s.database_url.starts_with("sqlite://"));
         assert!(s.database_url.ends_with("crowdlend.db?mode=rwc"));
         assert!(!s.cookies_secure());
+        assert!(!s.trust_proxy_headers);
+        assert_eq!(s.trusted_proxy_hops.get(), 1, "one proxy in front");
     }
 
     #[test]
@@ -554,6 +575,9 @@ mod tests {
             ("BASE_URL", "ftp://example.com"),
             ("SECRET_KEY", "short"),
             ("TRUST_PROXY_HEADERS", "maybe"),
+            ("TRUSTED_PROXY_HOPS", "0"),
+            ("TRUSTED_PROXY_HOPS", "-1"),
+            ("TRUSTED_PROXY_HOPS", "one"),
             ("SMTP_URL", "http://mail.example.com"),
             ("SMTP_URL", "smtp://"),
             ("MAIL_FROM", "not an address"),

@@ -21,7 +21,10 @@ use crate::{
     config::Settings,
     db::session_store::DbSessionStore,
     state::AppState,
-    web::{self as routes, csrf, error::error_pages, headers, money_limit::MoneyLimit, observe},
+    web::{
+        self as routes, csrf, device_cookie::DeviceCookies, error::error_pages, headers,
+        money_limit::MoneyLimit, observe,
+    },
 };
 
 pub struct Application {
@@ -74,6 +77,7 @@ fn run(
         "crowdlend_session"
     };
     let store = DbSessionStore::new(db.clone(), clock.clone());
+    let device_cookies = Data::new(DeviceCookies::from_settings(&settings));
     let metrics = Data::new(observe::Metrics::new().context("cannot register metrics")?);
     let state = Data::new(AppState {
         db,
@@ -100,6 +104,7 @@ fn run(
             .wrap(headers::security_headers(secure))
             .wrap(from_fn(observe::observe))
             .app_data(state.clone())
+            .app_data(device_cookies.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(csrf::MAX_FORM_BYTES))
             .app_data(

@@ -5,8 +5,8 @@ use crowdlend::domain::user::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    Browser, TestUser, assert_redirects_to, captured_logs, field_error, input_value, set_cookie,
-    spawn_app, spawn_app_with,
+    Browser, TestApp, TestUser, assert_redirects_to, captured_logs, field_error, input_value,
+    set_cookie, spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -351,6 +351,454 @@ async fn failed_sign_ins_from_one_address_are_throttled_but_successful_ones_are_
     assert_redirects_to(
         &app.browser().login(&user.email, &user.password).await,
         "/investor",
+    );
+}
+
+/// Registers `user` in a browser of its own (then forgotten), so that no
+/// browser of the test knows the account yet.
+async fn register_elsewhere(app: &TestApp, user: &TestUser) {
+    let response = app.browser().register(user).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "registration failed"
+    );
+}
+
+/// A browser that signed in as `user` once and signed out again.
+async fn browser_that_signed_in_before(app: &TestApp, user: &TestUser) -> Browser {
+    let browser = app.browser();
+    assert_redirects_to(
+        &browser.login(&user.email, &user.password).await,
+        "/investor",
+    );
+    browser.logout("/investor").await;
+    browser
+}
+
+/// Twenty wrong passwords for accounts that do not exist, from a browser
+/// nobody else uses: the address is refused from now on.
+async fn throttle_the_address(app: &TestApp) {
+    let attacker = app.browser();
+    for n in 0..20 {
+        let response = attacker
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+fn device_cookies(browser: &Browser) -> Vec<(String, String)> {
+    browser
+        .cookies()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("crowdlend_device_"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_still_signs_in_when_its_address_is_throttled() {
+    // Arrange
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+    let laptop = browser_that_signed_in_before(&app, &user).await;
+    throttle_the_address(&app).await;
+
+    // Act
+    let unknown = app.browser().login(&user.email, &user.password).await;
+    let known = laptop.login(&user.email, &user.password).await;
+
+    // Assert
+    assert_eq!(
+        unknown.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "an unknown browser is still refused"
+    );
+    assert_redirects_to(&known, "/investor");
+    assert!(laptop.get_html("/investor").await.contains(&user.name));
+}
+
+#[tokio::test]
+async fn the_account_lockout_still_stops_guessing_but_not_a_browser_that_signed_in_before() {
+    // Arrange
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+    let laptop = browser_that_signed_in_before(&app, &user).await;
+    let guesser = app.browser();
+
+    // Act
+    for _ in 0..5 {
+        guesser.login(&user.email, "not-the-password").await;
+    }
+
+    // Assert
+    let guessed_right = guesser.login(&user.email, &user.password).await;
+    assert_eq!(guessed_right.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(guessed_right.text().await.unwrap().contains("locked"));
+    let unknown = app.browser().login(&user.email, &user.password).await;
+    assert!(unknown.text().await.unwrap().contains("locked"));
+    assert_redirects_to(
+        &laptop.login(&user.email, &user.password).await,
+        "/investor",
+    );
+    let still = app.browser().login(&user.email, &user.password).await;
+    assert!(
+        still.text().await.unwrap().contains("locked"),
+        "a known browser's sign-in does not lift the lock for unknown ones"
+    );
+    assert!(app.user(&user.email).await.locked_until.is_some());
+}
+
+#[tokio::test]
+async fn a_known_browser_has_its_own_limit_of_five_wrong_passwords() {
+    // Arrange
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+    let laptop = browser_that_signed_in_before(&app, &user).await;
+
+    // Act: five typos from the known browser count on that browser only.
+    for _ in 0..5 {
+        let response = laptop.login(&user.email, "not-the-password").await;
+        let html = response.text().await.unwrap();
+        assert_eq!(
+            field_error(&html, "password").as_deref(),
+            Some("The email or password is incorrect.")
+        );
+    }
+    let account = app.user(&user.email).await;
+    assert_eq!(account.failed_login_count, 0);
+    assert!(account.locked_until.is_none(), "the account is not locked");
+
+    // Then the browser is treated as unknown: five more lock the account.
+    for _ in 0..5 {
+        laptop.login(&user.email, "not-the-password").await;
+    }
+
+    // Assert
+    let refused = laptop.login(&user.email, &user.password).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("locked"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
+            .await,
+        11,
+        "every failure is audited"
+    );
+    app.clock.advance(TimeDelta::minutes(16));
+    assert_redirects_to(
+        &laptop.login(&user.email, &user.password).await,
+        "/investor",
+    );
+}
+
+#[tokio::test]
+async fn signing_in_leaves_a_signed_long_lived_device_cookie_for_that_account() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+    let account = app.user(&user.email).await;
+
+    let response = app.browser().login(&user.email, &user.password).await;
+
+    let name = format!("crowdlend_device_{}", account.id.simple());
+    let cookie = set_cookie(&response, &name).expect("a device cookie named for the account");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=15552000"] {
+        assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http on localhost: {cookie}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM login_devices").await,
+        2,
+        "one for the browser that registered, one for this one"
+    );
+}
+
+#[tokio::test]
+async fn over_https_the_device_cookie_is_secure_and_host_prefixed() {
+    let app = spawn_app_with(&[("BASE_URL", "https://lend.example")]).await;
+    let user = TestUser::new(Role::Investor);
+    app.create_account(&user).await;
+    let account = app.user(&user.email).await;
+    let browser = app.browser();
+    // A cookie jar keeps no Secure cookie over plain http: carry the session by hand.
+    let form = browser.get("/login").await;
+    let session = set_cookie(&form, "__Host-crowdlend")
+        .and_then(|cookie| cookie.split(';').next().map(str::to_owned))
+        .unwrap();
+    let token = crate::helpers::csrf_token_in(&form.text().await.unwrap());
+
+    let response = browser
+        .client
+        .post(browser.url("/login"))
+        .header("Cookie", session)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_redirects_to(&response, "/investor");
+    let name = format!("__Host-crowdlend_device_{}", account.id.simple());
+    let cookie = set_cookie(&response, &name).expect("a __Host- device cookie");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+}
+
+#[tokio::test]
+async fn two_accounts_signed_in_from_one_browser_each_keep_their_device_cookie() {
+    // Arrange
+    let app = spawn_app().await;
+    let first = TestUser::new(Role::Investor);
+    let second = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &first).await;
+    register_elsewhere(&app, &second).await;
+    let shared = browser_that_signed_in_before(&app, &first).await;
+    assert_redirects_to(
+        &shared.login(&second.email, &second.password).await,
+        "/investor",
+    );
+    shared.logout("/investor").await;
+    assert_eq!(device_cookies(&shared).len(), 2);
+    throttle_the_address(&app).await;
+
+    // Act and assert
+    for user in [&first, &second] {
+        assert_redirects_to(
+            &shared.login(&user.email, &user.password).await,
+            "/investor",
+        );
+        shared.logout("/investor").await;
+    }
+}
+
+#[tokio::test]
+async fn a_forged_or_borrowed_device_cookie_does_not_pass_the_throttle() {
+    // Arrange
+    let app = spawn_app().await;
+    let owner = TestUser::new(Role::Investor);
+    let victim = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &owner).await;
+    register_elsewhere(&app, &victim).await;
+    let owners_browser = browser_that_signed_in_before(&app, &owner).await;
+    let (owners_name, owners_cookie) = device_cookies(&owners_browser).pop().unwrap();
+    let victim_id = app.user(&victim.email).await.id;
+    let victims_name = format!("crowdlend_device_{}", victim_id.simple());
+    let victims_device = {
+        use crowdlend::db::entities::login_devices;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        login_devices::Entity::find()
+            .filter(login_devices::Column::UserId.eq(victim_id))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .expect("the victim's registering browser is a known device")
+            .id
+    };
+    throttle_the_address(&app).await;
+
+    // Act
+    let borrowed = app.browser();
+    borrowed.plant_cookie(&victims_name, &owners_cookie);
+    let forged = app.browser();
+    let (signature, _) = owners_cookie.split_at(44);
+    forged.plant_cookie(
+        &victims_name,
+        &format!("{signature}{}", victims_device.simple()),
+    );
+    let copied = app.browser();
+    copied.plant_cookie(&owners_name, &owners_cookie);
+
+    // Assert
+    for browser in [borrowed, forged] {
+        assert_eq!(
+            browser
+                .login(&victim.email, &victim.password)
+                .await
+                .status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    assert_redirects_to(
+        &copied.login(&owner.email, &owner.password).await,
+        "/investor",
+    );
+}
+
+#[tokio::test]
+async fn devices_unused_for_180_days_are_forgotten() {
+    let app = spawn_app().await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+    let laptop = browser_that_signed_in_before(&app, &user).await;
+    app.clock.advance(TimeDelta::days(100));
+    assert_redirects_to(
+        &laptop.login(&user.email, &user.password).await,
+        "/investor",
+    );
+
+    app.clock.advance(TimeDelta::days(100));
+    let forgotten = crowdlend::services::auth::forget_unused_devices(&app.db, &app.clock)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        forgotten, 1,
+        "the registering browser's, unused for 200 days"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM login_devices").await, 1);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_addresses_the_client_writes_itself_do_not_escape_the_throttle() {
+    // Arrange: one proxy in front, which appends the address it saw.
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true")]).await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+
+    // Act: a script that writes a new address of its own on every attempt.
+    for n in 0..20 {
+        let response = app
+            .browser_behind_proxy(&format!("10.0.{n}.1, 198.51.100.7"))
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let next = app
+        .browser_behind_proxy("10.0.99.1, 198.51.100.7")
+        .login(&user.email, &user.password)
+        .await;
+
+    // Assert
+    assert_eq!(next.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND ip = '198.51.100.7'"
+        )
+        .await,
+        20,
+        "the audit log names the address the proxy saw"
+    );
+    assert_redirects_to(
+        &app.browser_behind_proxy("198.51.100.8")
+            .login(&user.email, &user.password)
+            .await,
+        "/investor",
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_a_client_cannot_get_someone_elses_address_throttled() {
+    // Arrange
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true")]).await;
+    let user = TestUser::new(Role::Investor);
+    register_elsewhere(&app, &user).await;
+
+    // Act: 21 failures from 198.51.100.7, each claiming to be 203.0.113.9.
+    for n in 0..21 {
+        app.browser_behind_proxy("203.0.113.9, 198.51.100.7")
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+    }
+
+    // Assert: the real 203.0.113.9 signs in; the sender is the one refused.
+    assert_redirects_to(
+        &app.browser_behind_proxy("203.0.113.9")
+            .login(&user.email, &user.password)
+            .await,
+        "/investor",
+    );
+    assert_eq!(
+        app.browser_behind_proxy("198.51.100.7")
+            .login(&user.email, &user.password)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_bytes_that_are_not_text_do_not_hide_the_address_the_proxy_added() {
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true")]).await;
+    let browser = app.browser();
+    let token = browser.csrf_token("/login").await;
+
+    browser
+        .client
+        .post(browser.url("/login"))
+        .header(
+            "x-forwarded-for",
+            reqwest::header::HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").unwrap(),
+        )
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", "someone@example.com"),
+            ("password", "guessed-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND ip = '198.51.100.7'"
+        )
+        .await,
+        1,
+        "counted under the client's address, not the proxy's"
+    );
+}
+
+#[tokio::test]
+async fn behind_two_proxies_the_client_is_the_second_address_from_the_right() {
+    let app = spawn_app_with(&[("TRUST_PROXY_HEADERS", "true"), ("TRUSTED_PROXY_HOPS", "2")]).await;
+
+    // A CDN appends the client's address, then the load balancer the CDN's.
+    for n in 0..20 {
+        app.browser_behind_proxy(&format!("203.0.113.{n}, 198.51.100.7, 192.0.2.{n}"))
+            .login(&format!("guess{n}@example.com"), "guessed-password")
+            .await;
+    }
+
+    assert_eq!(
+        app.browser_behind_proxy("203.0.113.50, 198.51.100.7, 192.0.2.1")
+            .login("someone@example.com", "guessed-password")
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        app.browser_behind_proxy("198.51.100.8, 192.0.2.1")
+            .login("someone@example.com", "guessed-password")
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test]
+async fn without_trusting_proxy_headers_the_forwarded_address_is_ignored() {
+    let app = spawn_app().await;
+
+    app.browser_behind_proxy("203.0.113.9")
+        .login("someone@example.com", "guessed-password")
+        .await;
+
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed' AND ip = '127.0.0.1'"
+        )
+        .await,
+        1
     );
 }
 

@@ -211,13 +211,32 @@ impl TestApp {
 
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
+        self.browser_with_headers(reqwest::header::HeaderMap::new())
+    }
+
+    /// A new browser whose every request reaches the app through a reverse
+    /// proxy that sent `X-Forwarded-For: forwarded_for` (what the client
+    /// wrote, if anything, then what each proxy appended).
+    pub fn browser_behind_proxy(&self, forwarded_for: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            reqwest::header::HeaderValue::from_str(forwarded_for).unwrap(),
+        );
+        self.browser_with_headers(headers)
+    }
+
+    fn browser_with_headers(&self, headers: reqwest::header::HeaderMap) -> Browser {
+        let cookies = Arc::new(reqwest::cookie::Jar::default());
         Browser {
             address: self.address.clone(),
             client: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(cookies.clone())
+                .default_headers(headers)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            cookies,
         }
     }
 
@@ -300,9 +319,36 @@ impl TestUser {
 pub struct Browser {
     pub address: String,
     pub client: reqwest::Client,
+    cookies: Arc<reqwest::cookie::Jar>,
 }
 
 impl Browser {
+    /// The cookies this browser would send to the app, by name.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        use reqwest::cookie::CookieStore;
+        let Some(header) = self
+            .cookies
+            .cookies(&url::Url::parse(&self.address).unwrap())
+        else {
+            return Vec::new();
+        };
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()
+    }
+
+    /// Puts a cookie in the jar as if the app had set it (a copied or forged one).
+    pub fn plant_cookie(&self, name: &str, value: &str) {
+        self.cookies.add_cookie_str(
+            &format!("{name}={value}; Path=/"),
+            &url::Url::parse(&self.address).unwrap(),
+        );
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

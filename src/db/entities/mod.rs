@@ -22,6 +22,7 @@ pub mod investor_profiles;
 pub mod ledger_entries;
 pub mod ledger_head;
 pub mod loan_requests;
+pub mod login_devices;
 pub mod nominees;
 pub mod outbox_emails;
 pub mod platform_settings;

@@ -11,9 +11,10 @@ use serde::Deserialize;
 
 use crate::{
     error::FieldErrors,
-    services::auth::{self, LOCKOUT_MINUTES, LoginError},
+    services::auth::{self, Authenticated, LOCKOUT_MINUTES, LoginError},
     state::AppState,
     web::{
+        device_cookie::{DeviceCookies, KnownDevices},
         error::WebError,
         extractors::ClientMeta,
         format,
@@ -70,6 +71,8 @@ pub async fn submit(
     base: BaseCtx,
     session: Session,
     state: Data<AppState>,
+    device_cookies: Data<DeviceCookies>,
+    KnownDevices(known_devices): KnownDevices,
     ClientMeta(meta): ClientMeta,
     StrictForm(form): StrictForm<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -87,13 +90,16 @@ pub async fn submit(
             state.clock.as_ref(),
             &form.email,
             form.password,
+            &known_devices,
             &meta,
         )
         .await
         {
-            Ok(user) => {
+            Ok(Authenticated { user, device_id }) => {
                 session::sign_in(&session, &user, &meta, state.clock.now())?;
-                return Ok(see_other(next.as_deref().unwrap_or(user.role.home_path())));
+                let mut response = see_other(next.as_deref().unwrap_or(user.role.home_path()));
+                device_cookies.remember(&mut response, user.user_id, device_id)?;
+                return Ok(response);
             }
             Err(LoginError::InvalidCredentials) => {
                 errors.add("password", LoginError::InvalidCredentials.to_string());
@@ -103,7 +109,8 @@ pub async fn submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(format!(
                     "This account is locked for {LOCKOUT_MINUTES} minutes after too many failed \
-                     sign-in attempts. Try again after {}.",
+                     sign-in attempts. Try again after {}, or from a browser you have signed \
+                     in with before.",
                     format::datetime(&until)
                 )),
             ),
@@ -111,7 +118,8 @@ pub async fn submit(
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(format!(
                     "Too many failed sign-in attempts from your network. Try again in \
-                     {LOCKOUT_MINUTES} minutes."
+                     {LOCKOUT_MINUTES} minutes, or from a browser you have signed in with \
+                     before."
                 )),
             ),
             Err(LoginError::Unexpected(err)) => return Err(err.into()),

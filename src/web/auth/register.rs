@@ -12,9 +12,10 @@ use serde::Deserialize;
 use crate::{
     domain::user::{Email, NewPassword, PersonName, Role},
     error::{AppError, FieldErrors},
-    services::auth::{self, NewAccount},
+    services::auth::{self, Authenticated, NewAccount},
     state::AppState,
     web::{
+        device_cookie::DeviceCookies,
         error::WebError,
         extractors::ClientMeta,
         forms::{StrictForm, checked},
@@ -117,6 +118,7 @@ pub async fn submit(
     base: BaseCtx,
     session: Session,
     state: Data<AppState>,
+    device_cookies: Data<DeviceCookies>,
     ClientMeta(meta): ClientMeta,
     StrictForm(form): StrictForm<RegisterForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -125,7 +127,7 @@ pub async fn submit(
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
-        Ok(user) => {
+        Ok(Authenticated { user, device_id }) => {
             session::sign_in(&session, &user, &meta, state.clock.now())?;
             session::flash(
                 &session,
@@ -135,7 +137,9 @@ pub async fn submit(
                     user.full_name
                 ),
             );
-            Ok(see_other(user.role.home_path()))
+            let mut response = see_other(user.role.home_path());
+            device_cookies.remember(&mut response, user.user_id, device_id)?;
+            Ok(response)
         }
         Err(AppError::Validation(errors)) => {
             // Everything the person typed comes back, except the passwords.
