@@ -6,6 +6,11 @@ use std::{collections::BTreeMap, fmt};
 
 use sea_orm::{DbErr, SqlErr};
 
+use crate::{
+    domain::error::DomainError,
+    ledger::{LedgerError, store::PostError},
+};
+
 /// Messages for form fields, keyed by the field's name in the form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldErrors(BTreeMap<String, String>);
@@ -62,15 +67,19 @@ pub enum AppError {
     /// The input breaks a rule; the form is shown again with these messages.
     #[error("invalid input")]
     Validation(FieldErrors),
-    /// A rule that is not about one field (a message for the top of the page).
-    #[error("{0}")]
-    Rejected(String),
+    /// A rule of the platform refuses the request (not about one field); the
+    /// reason is typed, and the web says it in words.
+    #[error("refused: {0}")]
+    Domain(#[from] DomainError),
+    /// What the request relied on changed at the same moment (another
+    /// request won a race); trying again with fresh figures may work.
+    #[error("changed meanwhile")]
+    Conflict,
     #[error("not found")]
     NotFound,
     #[error("forbidden")]
     Forbidden,
-    #[error("too many requests: {0}")]
-    TooManyRequests(String),
+    /// Anything else: logged with its cause, shown as a generic error page.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -84,6 +93,19 @@ impl fmt::Debug for AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         Self::Unexpected(anyhow::Error::new(err))
+    }
+}
+
+/// A posting or reservation that failed: not enough money where the use case
+/// checked there was (under its locks) means something changed meanwhile;
+/// anything else is unexpected and logged.
+impl From<PostError> for AppError {
+    fn from(err: PostError) -> Self {
+        match err {
+            PostError::Ledger(LedgerError::InsufficientFunds { .. }) => Self::Conflict,
+            PostError::Ledger(err) => Self::Unexpected(err.into()),
+            PostError::Db(err) => err.into(),
+        }
     }
 }
 

@@ -33,6 +33,7 @@ macro_rules! word_enum {
 
 pub mod accrual;
 pub mod application;
+pub mod error;
 pub mod identity;
 pub mod investing;
 pub mod investor;

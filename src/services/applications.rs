@@ -21,6 +21,7 @@ use crate::{
     },
     domain::{
         application::{Assessment, LoanRequest, Profile, assess},
+        error::DomainError,
         lifecycle::{LoanEvent, LoanStatus},
         money::Currency,
     },
@@ -184,14 +185,11 @@ pub async fn open_application(
 
 /// Why a borrower cannot apply, from what is known about them.
 #[must_use]
-pub fn apply_blocker(has_profile: bool, has_open_application: bool) -> Option<String> {
+pub fn apply_blocker(has_profile: bool, has_open_application: bool) -> Option<DomainError> {
     if !has_profile {
-        Some("Fill in your profile first: the scorecard needs it.".to_owned())
+        Some(DomainError::ProfileMissing)
     } else if has_open_application {
-        Some(
-            "You already have an application in progress. Withdraw it or wait for it to finish before applying again."
-                .to_owned(),
-        )
+        Some(DomainError::ApplicationOpen)
     } else {
         None
     }
@@ -204,7 +202,7 @@ pub fn apply_blocker(has_profile: bool, has_open_application: bool) -> Option<St
 pub async fn cannot_apply_because(
     conn: &impl ConnectionTrait,
     borrower_id: Uuid,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<DomainError>, AppError> {
     let has_profile = queries::has_profile(conn, borrower_id).await?;
     let has_open = has_profile && open_application(conn, borrower_id).await?.is_some();
     Ok(apply_blocker(has_profile, has_open))
@@ -222,7 +220,7 @@ pub struct Submitted {
 /// (`rejected`).
 ///
 /// # Errors
-/// `Validation` for a request outside the platform's limits; `Rejected`
+/// `Validation` for a request outside the platform's limits; `Domain`
 /// when the borrower has no profile or already an open application;
 /// database failures.
 pub async fn submit(
@@ -246,7 +244,7 @@ pub async fn submit(
         .await?
         .ok_or(AppError::NotFound)?;
     if let Some(reason) = cannot_apply_because(&txn, borrower_id).await? {
-        return Err(AppError::Rejected(reason));
+        return Err(reason.into());
     }
     let profile = queries::profile(&txn, borrower_id)
         .await?

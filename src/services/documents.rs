@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     clock::Clock,
     db::{self, entities::documents, queries::investments as queries},
-    domain::user::Role,
+    domain::{error::DomainError, user::Role},
     error::AppError,
     pdf,
     services::{
@@ -31,7 +31,7 @@ pub struct Viewer {
 ///
 /// # Errors
 /// `NotFound` for anyone but the parties and staff, or before the agreement
-/// exists; `Rejected` when the stored document no longer matches its hash.
+/// exists; `Domain(AgreementAltered)` when the stored document no longer matches its hash.
 pub async fn agreement(
     db: &sea_orm::DatabaseConnection,
     clock: &dyn Clock,
@@ -77,10 +77,7 @@ pub async fn agreement(
         )
         .await?;
         txn.commit().await?;
-        return Err(AppError::Rejected(
-            "This agreement failed its integrity check, so it cannot be downloaded. Our staff have been alerted."
-                .to_owned(),
-        ));
+        return Err(DomainError::AgreementAltered.into());
     }
     Ok(document)
 }

@@ -27,6 +27,7 @@ use crate::{
         queries::investments as queries,
     },
     domain::{
+        error::DomainError,
         investing::{InvestmentStatus, Payout, payout, schedule_shares},
         lifecycle::{LoanEvent, LoanStatus},
         money::{Currency, Money},
@@ -90,7 +91,7 @@ impl Locked {
 /// the loan; reads the commitments again.
 ///
 /// # Errors
-/// `NotFound` for an unknown loan; `Rejected` if an investor committed
+/// `NotFound` for an unknown loan; `Conflict` if an investor committed
 /// between the two reads (try again).
 pub(crate) async fn lock_with_commitments(
     conn: &impl ConnectionTrait,
@@ -131,9 +132,7 @@ pub(crate) async fn lock_with_commitments(
         .iter()
         .any(|c| !locked.contains_key(&c.investor_id))
     {
-        return Err(AppError::Rejected(
-            "Investors were committing to this loan at the same moment. Try again.".to_owned(),
-        ));
+        return Err(AppError::Conflict);
     }
     Ok(Locked {
         loan,
@@ -225,7 +224,7 @@ async fn tell_released(
 /// released and the investors are told, in one transaction.
 ///
 /// # Errors
-/// `NotFound` for someone else's loan; `Rejected` when the lifecycle does
+/// `NotFound` for someone else's loan; `Domain` when the lifecycle does
 /// not allow it.
 pub async fn withdraw(
     db: &DatabaseConnection,
@@ -389,7 +388,7 @@ pub async fn expire_due(
 /// staff member who paid it out, `None` when automatic.
 ///
 /// # Errors
-/// `Rejected` unless the loan is `funded`; `NotFound` for an unknown loan.
+/// `Domain(NotPayable)` unless the loan is `funded`; `NotFound` for an unknown loan.
 pub async fn disburse(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -416,10 +415,10 @@ pub async fn disburse(
     .await?;
     let loan = &locked.loan;
     if loans::status_of(loan)? != LoanStatus::Funded {
-        return Err(AppError::Rejected(format!(
-            "Only a fully funded loan can be paid out; this one is \"{}\".",
-            loans::status_of(loan)?.label().to_lowercase()
-        )));
+        return Err(DomainError::NotPayable {
+            status: loans::status_of(loan)?,
+        }
+        .into());
     }
     let committed: i64 = locked.commitments.iter().map(|c| c.amount).sum();
     if committed != loan.amount || loan.funded_amount != loan.amount {

@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, Entity
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{db::entities::idempotency_keys, error::AppError};
+use crate::{db::entities::idempotency_keys, domain::error::DomainError, error::AppError};
 
 /// A key as the form sent it: 8 to 64 characters of letters, digits and dashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,16 +18,14 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     /// # Errors
-    /// `Rejected` when the key is missing or malformed (a tampered form).
+    /// `Domain(SubmissionKeyMissing)` when the key is missing or malformed (a tampered form).
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let valid = (8..=64).contains(&raw.len())
             && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(AppError::Rejected(
-                "This form is missing its submission key. Reload the page and try again.".into(),
-            ))
+            Err(DomainError::SubmissionKeyMissing.into())
         }
     }
 
@@ -52,7 +50,8 @@ pub fn request_hash(parts: &[&str]) -> String {
 /// What an earlier submission with this key answered, if there was one.
 ///
 /// # Errors
-/// `Rejected` when the key was used with other parameters; database errors.
+/// `Domain(SubmissionKeyReused)` when the key was used with other parameters;
+/// database errors.
 pub async fn replay(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -65,10 +64,7 @@ pub async fn replay(
     match stored {
         None => Ok(None),
         Some(row) if row.request_hash == request_hash => Ok(Some(row.response_location)),
-        Some(_) => Err(AppError::Rejected(
-            "This form was already submitted with different values. Start again from the wallet page."
-                .into(),
-        )),
+        Some(_) => Err(DomainError::SubmissionKeyReused.into()),
     }
 }
 

@@ -27,6 +27,7 @@ use crate::{
         queries::{investments as queries, wallet as wallet_queries},
     },
     domain::{
+        error::DomainError,
         investing::{
             CommitmentLimits, InvestmentStatus, YearlyLimit, check_commitment, check_reduction,
         },
@@ -210,9 +211,7 @@ async fn attempt(
         AppError::Validation(FieldErrors::single("amount", problem.to_string()))
     })?;
 
-    store::reserve(&txn, wallet.id, amount.minor())
-        .await
-        .map_err(|_| over_subscribed())?;
+    store::reserve(&txn, wallet.id, amount.minor()).await?;
     change_funded_amount(&txn, &loan, amount.minor(), now).await?;
     let investment_id = Uuid::now_v7();
     investments::ActiveModel {
@@ -324,8 +323,8 @@ pub struct Preview {
     pub currency: Currency,
     pub limits: CommitmentLimits,
     /// Why the investor cannot invest at all yet (identity check, risk
-    /// declaration), in words with what to do.
-    pub blocker: Option<String>,
+    /// declaration).
+    pub blocker: Option<DomainError>,
 }
 
 /// The loan and the investor's limits as they stand (a read; the commitment
@@ -353,11 +352,7 @@ pub async fn preview(
     let profile = investor_profiles::Entity::find_by_id(investor_id)
         .one(db)
         .await?;
-    let blocker = match may_invest(&investor, profile.as_ref(), settings.kyc_required) {
-        Ok(()) => None,
-        Err(AppError::Rejected(message)) => Some(message),
-        Err(other) => return Err(other),
-    };
+    let blocker = may_invest(&investor, profile.as_ref(), settings.kyc_required).err();
     let qualified = profile.is_some_and(|p| p.qualified);
     let wallet = wallet_queries::user_wallet(db, investor_id, currency.code())
         .await?
@@ -384,21 +379,15 @@ fn may_invest(
     investor: &users::Model,
     profile: Option<&investor_profiles::Model>,
     kyc_required: bool,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     if kyc_required && investor.kyc_status != KycStatus::Verified.as_str() {
-        return Err(AppError::Rejected(
-            "Your identity must be verified before you invest. Send your details from Account → Identity check."
-                .to_owned(),
-        ));
+        return Err(DomainError::IdentityNotVerified);
     }
     if profile
         .and_then(|p| p.risk_declaration_accepted_at)
         .is_none()
     {
-        return Err(AppError::Rejected(
-            "Before your first investment, read and accept the risk declaration on your investor profile."
-                .to_owned(),
-        ));
+        return Err(DomainError::RiskDeclarationNotAccepted);
     }
     Ok(())
 }
@@ -406,26 +395,15 @@ fn may_invest(
 /// Why a loan takes no commitments, if it does not.
 fn open_for_investment(loan: &loan_requests::Model, now: DateTime<Utc>) -> Result<(), AppError> {
     if loans::status_of(loan)? != LoanStatus::Funding {
-        return Err(AppError::Rejected(
-            "This loan is no longer open for investment.".to_owned(),
-        ));
+        return Err(DomainError::LoanNotOpen.into());
     }
     if loan
         .funding_deadline
         .is_some_and(|deadline| deadline <= now)
     {
-        return Err(AppError::Rejected(
-            "Funding for this loan has closed.".to_owned(),
-        ));
+        return Err(DomainError::FundingClosed.into());
     }
     Ok(())
-}
-
-fn over_subscribed() -> AppError {
-    AppError::Rejected(
-        "The loan or your wallet changed while you were confirming. Reload the page and try again."
-            .to_owned(),
-    )
 }
 
 /// The first instant of the calendar year (UTC) and of the next.
@@ -485,7 +463,7 @@ async fn change_funded_amount(
     if result.rows_affected == 1 {
         Ok(())
     } else {
-        Err(over_subscribed())
+        Err(AppError::Conflict)
     }
 }
 
@@ -577,16 +555,10 @@ pub async fn change(
         .await?
         .ok_or(AppError::NotFound)?;
     if investment.status != InvestmentStatus::Pending.as_str() {
-        return Err(AppError::Rejected(
-            "This investment can no longer be changed: it is not a reservation any more."
-                .to_owned(),
-        ));
+        return Err(DomainError::InvestmentNotChangeable.into());
     }
     if loans::status_of(&loan)? != LoanStatus::Funding {
-        return Err(AppError::Rejected(
-            "The loan is no longer open for funding, so the investment can no longer be changed."
-                .to_owned(),
-        ));
+        return Err(DomainError::FundingOver.into());
     }
     let current = money(investment.amount, currency)?;
     let (kept, status) = match change {
@@ -600,9 +572,7 @@ pub async fn change(
         Change::Cancel => (0, InvestmentStatus::Cancelled),
     };
     let released = investment.amount - kept;
-    store::release(&txn, wallet.id, released)
-        .await
-        .map_err(|_| over_subscribed())?;
+    store::release(&txn, wallet.id, released).await?;
     change_funded_amount(&txn, &loan, -released, now).await?;
     let mut update: investments::ActiveModel = investment.into();
     if kept > 0 {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     clock::Clock,
     db::{self, entities::users},
-    domain::{identity::KycReview, user::KycStatus},
+    domain::{error::DomainError, identity::KycReview, user::KycStatus},
     error::AppError,
     mail::messages::KycDecision,
     services::{
@@ -27,21 +27,7 @@ pub const IDENTITY_PAGE: &str = "/account/identity";
 
 /// Why a decision cannot be taken on an account in `status`.
 fn not_pending(status: KycStatus) -> AppError {
-    AppError::Rejected(
-        match status {
-            KycStatus::None => {
-                "This person has not sent identity details, so there is nothing to decide yet."
-            }
-            KycStatus::Verified => {
-                "This identity check has already been decided: the person is verified. Only details waiting for review can be decided."
-            }
-            KycStatus::Rejected => {
-                "This identity check has already been decided: the details were rejected. The person can send corrected details, which come back for review."
-            }
-            KycStatus::Pending => "This identity check is waiting for review.",
-        }
-        .to_owned(),
-    )
+    DomainError::IdentityNotAwaitingReview { status }.into()
 }
 
 /// Records `reviewer_id`'s decision on `user_id`'s pending identity details:
@@ -50,7 +36,7 @@ fn not_pending(status: KycStatus) -> AppError {
 /// transaction). Returns the new status.
 ///
 /// # Errors
-/// `NotFound` for an unknown user; `Rejected` when the account is not
+/// `NotFound` for an unknown user; `Domain` when the account is not
 /// waiting for review (already decided, or nothing submitted); database or
 /// rendering failures.
 pub async fn decide(

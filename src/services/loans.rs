@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::loan_requests,
-    domain::lifecycle::{LoanEvent, LoanStatus, transition},
+    domain::{
+        error::DomainError,
+        lifecycle::{LoanEvent, LoanStatus, transition},
+    },
     error::AppError,
 };
 
@@ -49,8 +52,8 @@ pub fn status_of(loan: &loan_requests::Model) -> Result<LoanStatus, AppError> {
 /// requests racing on one loan cannot both move it.
 ///
 /// # Errors
-/// `Rejected` with the lifecycle's message for an illegal move, or when the
-/// loan moved meanwhile; database failures.
+/// `Domain(IllegalTransition)` for a move the lifecycle refuses; `Conflict`
+/// when the loan moved meanwhile; database failures.
 pub async fn apply(
     conn: &impl ConnectionTrait,
     loan: &loan_requests::Model,
@@ -59,7 +62,7 @@ pub async fn apply(
     changes: loan_requests::ActiveModel,
 ) -> Result<LoanStatus, AppError> {
     let from = status_of(loan)?;
-    let to = transition(from, event).map_err(|illegal| AppError::Rejected(illegal.to_string()))?;
+    let to = transition(from, event).map_err(DomainError::from)?;
     let mut update = changes;
     update.status = Set(to.as_str().to_owned());
     update.updated_at = Set(now);
@@ -70,10 +73,7 @@ pub async fn apply(
         .exec(conn)
         .await?;
     if result.rows_affected != 1 {
-        return Err(AppError::Rejected(
-            "This application changed while you were looking at it. Reload the page and try again."
-                .to_owned(),
-        ));
+        return Err(AppError::Conflict);
     }
     Ok(to)
 }

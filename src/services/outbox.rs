@@ -26,6 +26,7 @@ use crate::{
     clock::Clock,
     db::{self, entities::outbox_emails},
     domain::{
+        error::DomainError,
         outbox::{AfterFailure, EmailState, after_failure},
         user::Email as EmailAddress,
     },
@@ -257,7 +258,7 @@ async fn finish_attempt(
 /// goes to.
 ///
 /// # Errors
-/// `NotFound` for an unknown id; `Rejected` when the email has not failed;
+/// `NotFound` for an unknown id; `Domain(EmailNotFailed)` when the email has not failed;
 /// database failures.
 pub async fn retry_now(
     db: &DatabaseConnection,
@@ -283,11 +284,10 @@ pub async fn retry_now(
         .exec(&txn)
         .await?;
     if requeued.rows_affected != 1 {
-        let state = EmailState::parse(&email.state).map_or("unknown", EmailState::label);
-        return Err(AppError::Rejected(format!(
-            "Only a failed email can be retried; this one is \u{201c}{}\u{201d}.",
-            state.to_lowercase()
-        )));
+        let state = EmailState::parse(&email.state).ok_or_else(|| {
+            anyhow::anyhow!("email {email_id} has the unknown state {:?}", email.state)
+        })?;
+        return Err(DomainError::EmailNotFailed { state }.into());
     }
     audit::record(
         &txn,

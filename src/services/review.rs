@@ -11,6 +11,7 @@ use crate::{
     clock::Clock,
     db::{self, entities::loan_requests, entities::users},
     domain::{
+        error::DomainError,
         lifecycle::{LoanEvent, LoanStatus},
         money::{Money, Rate},
         schedule::{self, LoanTerms},
@@ -119,7 +120,7 @@ pub fn terms_errors(
 ///
 /// # Errors
 /// `Validation` for a missing comment or terms outside the grade's band;
-/// `Rejected` for a move the lifecycle refuses (e.g. approving a withdrawn
+/// `Domain` for a move the lifecycle refuses (e.g. approving a withdrawn
 /// application) or a borrower whose identity is not verified while the
 /// platform requires it; `NotFound`; database failures.
 pub async fn decide(
@@ -161,10 +162,7 @@ pub async fn decide(
     let status = match decision {
         Decision::Approve(terms) => {
             if settings.kyc_required && borrower.kyc_status != KycStatus::Verified.as_str() {
-                return Err(AppError::Rejected(
-                    "The borrower's identity is not verified yet, and the platform requires it before a loan is listed. Review their identity first."
-                        .to_owned(),
-                ));
+                return Err(DomainError::BorrowerNotVerified.into());
             }
             let approved = loan_requests::ActiveModel {
                 risk_grade: Set(Some(terms.grade.as_str().to_owned())),

@@ -20,6 +20,7 @@ use crate::{
         queries::wallet as queries,
     },
     domain::{
+        error::DomainError,
         money::{MAX_MINOR, Money},
         user::PersonName,
     },
@@ -194,7 +195,7 @@ pub async fn add_bank_account(
 /// (then it stays, for the record).
 ///
 /// # Errors
-/// `NotFound` for someone else's account; `Rejected` for a used one.
+/// `NotFound` for someone else's account; `Domain(BankAccountUsed)` for a used one.
 pub async fn remove_bank_account(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -210,9 +211,7 @@ pub async fn remove_bank_account(
         .await?
         .is_some();
     if used {
-        return Err(AppError::Rejected(
-            "Money has moved through this account, so it is kept for your records.".into(),
-        ));
+        return Err(DomainError::BankAccountUsed.into());
     }
     bank_accounts::Entity::delete_by_id(account.id)
         .exec(&txn)
@@ -278,7 +277,7 @@ pub struct BankTransferRequest {
 ///
 /// # Errors
 /// `Validation` on `amount` when a withdrawal exceeds the available balance;
-/// `NotFound` for someone else's bank account; `Rejected` for a reused key.
+/// `NotFound` for someone else's bank account; `Domain` for a reused key.
 pub async fn transfer(
     db: &DatabaseConnection,
     clock: &dyn Clock,

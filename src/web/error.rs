@@ -15,6 +15,7 @@ use actix_web::{
 use askama::Template;
 
 use crate::{
+    domain::{error::DomainError, user::KycStatus},
     error::AppError,
     web::{
         layout::BaseCtx,
@@ -43,6 +44,8 @@ pub enum WebError {
     PayloadTooLarge,
     #[error("too many requests: {0}")]
     TooManyRequests(String),
+    #[error("changed meanwhile")]
+    Conflict,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -61,11 +64,80 @@ impl From<AppError> for WebError {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
-            AppError::Rejected(message) => Self::Unprocessable(message),
+            AppError::Domain(reason) => Self::Unprocessable(refusal(&reason)),
+            AppError::Conflict => Self::Conflict,
             AppError::NotFound => Self::NotFound,
             AppError::Forbidden => Self::Forbidden,
-            AppError::TooManyRequests(message) => Self::TooManyRequests(message),
             AppError::Unexpected(err) => Self::Unexpected(err),
+        }
+    }
+}
+
+/// A refusal in words, with what to do about it where there is something.
+#[must_use]
+pub fn refusal(reason: &DomainError) -> String {
+    match reason {
+        DomainError::IllegalTransition(illegal) => illegal.to_string(),
+        DomainError::IdentityNotVerified => {
+            "Your identity must be verified before you invest. Send your details from Account → Identity check."
+                .to_owned()
+        }
+        DomainError::RiskDeclarationNotAccepted => {
+            "Before your first investment, read and accept the risk declaration on your investor profile."
+                .to_owned()
+        }
+        DomainError::LoanNotOpen => "This loan is no longer open for investment.".to_owned(),
+        DomainError::FundingClosed => "Funding for this loan has closed.".to_owned(),
+        DomainError::InvestmentNotChangeable => {
+            "This investment can no longer be changed: it is not a reservation any more.".to_owned()
+        }
+        DomainError::FundingOver => {
+            "The loan is no longer open for funding, so the investment can no longer be changed."
+                .to_owned()
+        }
+        DomainError::NotPayable { status } => format!(
+            "Only a fully funded loan can be paid out; this one is \"{}\".",
+            status.label().to_lowercase()
+        ),
+        DomainError::BorrowerNotVerified => {
+            "The borrower's identity is not verified yet, and the platform requires it before a loan is listed. Review their identity first."
+                .to_owned()
+        }
+        DomainError::ProfileMissing => "Fill in your profile first: the scorecard needs it.".to_owned(),
+        DomainError::ApplicationOpen => {
+            "You already have an application in progress. Withdraw it or wait for it to finish before applying again."
+                .to_owned()
+        }
+        DomainError::IdentityNotAwaitingReview { status } => match status {
+            KycStatus::None => {
+                "This person has not sent identity details, so there is nothing to decide yet."
+            }
+            KycStatus::Verified => {
+                "This identity check has already been decided: the person is verified. Only details waiting for review can be decided."
+            }
+            KycStatus::Rejected => {
+                "This identity check has already been decided: the details were rejected. The person can send corrected details, which come back for review."
+            }
+            KycStatus::Pending => "This identity check is waiting for review.",
+        }
+        .to_owned(),
+        DomainError::BankAccountUsed => {
+            "Money has moved through this account, so it is kept for your records.".to_owned()
+        }
+        DomainError::AgreementAltered => {
+            "This agreement failed its integrity check, so it cannot be downloaded. Our staff have been alerted."
+                .to_owned()
+        }
+        DomainError::EmailNotFailed { state } => format!(
+            "Only a failed email can be retried; this one is \u{201c}{}\u{201d}.",
+            state.label().to_lowercase()
+        ),
+        DomainError::SubmissionKeyMissing => {
+            "This form is missing its submission key. Reload the page and try again.".to_owned()
+        }
+        DomainError::SubmissionKeyReused => {
+            "This form was already submitted with different values. Reload the page and try again."
+                .to_owned()
         }
     }
 }
@@ -93,6 +165,7 @@ impl ResponseError for WebError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Conflict => StatusCode::CONFLICT,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +202,9 @@ fn default_message(status: StatusCode) -> &'static str {
         403 => "You do not have access to this page.",
         404 => "We could not find that page. It may have moved, or the address may be mistyped.",
         405 => "That action is not available here.",
+        409 => {
+            "What you were looking at changed at the same moment. Reload the page and try again."
+        }
         413 => "What you sent is too large.",
         415 => "This form was sent in a format the site does not accept.",
         422 => "Some of what you entered could not be accepted.",
@@ -157,6 +233,7 @@ fn title(status: StatusCode) -> &'static str {
         403 => "Access denied",
         404 => "Page not found",
         405 => "Not allowed",
+        409 => "Changed meanwhile",
         413 => "Too large",
         415 => "Unsupported format",
         422 => "Could not accept that",

@@ -25,7 +25,7 @@ use crate::{
     },
     state::AppState,
     web::{
-        error::WebError,
+        error::{WebError, refusal},
         extractors::CurrentUser,
         forms::StrictForm,
         layout::{BaseCtx, form_status, render, see_other},
@@ -108,7 +108,7 @@ fn invest_page(
             base,
             loan: LoanFacts::new(&preview.loan)?,
             limits: limits_view(preview),
-            blocker: preview.blocker.clone(),
+            blocker: preview.blocker.as_ref().map(refusal),
             problem,
             amount,
             errors,
@@ -134,9 +134,9 @@ async fn form_again(
 ) -> Result<HttpResponse, WebError> {
     match investing::preview(&state.db, state.clock.as_ref(), investor_id, loan_id).await {
         Ok(preview) => invest_page(base, &preview, amount, errors, problem, None),
-        Err(AppError::Rejected(closed)) => {
-            Err(AppError::Rejected(problem.unwrap_or(closed)).into())
-        }
+        Err(AppError::Domain(closed)) => Err(WebError::Unprocessable(
+            problem.unwrap_or_else(|| refusal(&closed)),
+        )),
         Err(other) => Err(other.into()),
     }
 }
@@ -228,14 +228,14 @@ pub async fn submit(
         Err(AppError::Validation(errors)) => {
             form_again(&state, base, (user.id, loan_id), form.amount, errors, None).await
         }
-        Err(AppError::Rejected(message)) => {
+        Err(AppError::Domain(reason)) => {
             form_again(
                 &state,
                 base,
                 (user.id, loan_id),
                 form.amount,
                 FieldErrors::new(),
-                Some(message),
+                Some(refusal(&reason)),
             )
             .await
         }

@@ -32,7 +32,7 @@ use crate::{
     },
     state::AppState,
     web::{
-        error::WebError,
+        error::{WebError, refusal},
         extractors::{ClientMeta, CurrentUser},
         format,
         forms::{Empty, StrictForm},
@@ -310,7 +310,9 @@ pub async fn remove_bank_account(
     .await
     {
         Ok(()) => session::flash(&session, FlashLevel::Success, "Bank account removed."),
-        Err(AppError::Rejected(message)) => session::flash(&session, FlashLevel::Warning, message),
+        Err(AppError::Domain(reason)) => {
+            session::flash(&session, FlashLevel::Warning, refusal(&reason));
+        }
         Err(other) => return Err(other.into()),
     }
     Ok(see_other("/wallet#bank-accounts"))

@@ -35,7 +35,7 @@ use crate::{
     state::AppState,
     web::{
         admin::audit::humanize,
-        error::WebError,
+        error::{WebError, refusal},
         extractors::{ClientMeta, CurrentUser},
         format,
         forms::{Choice, StrictForm, add_validation_errors, choices},
@@ -471,7 +471,7 @@ pub async fn decide(
             return Ok(see_other(&format!("/admin/applications/{loan_id}")));
         }
         Err(AppError::Validation(errors)) => errors,
-        Err(AppError::Rejected(message)) => FieldErrors::single("decision", message),
+        Err(AppError::Domain(reason)) => FieldErrors::single("decision", refusal(&reason)),
         Err(other) => return Err(other.into()),
     };
     let page_data = application_page(&state, base, loan_id, Some(form), errors).await?;

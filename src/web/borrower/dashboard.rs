@@ -9,7 +9,7 @@ use crate::{
     state::AppState,
     web::{
         account::summary::{self, AccountView},
-        error::WebError,
+        error::{WebError, refusal},
         extractors::CurrentUser,
         layout::{BaseCtx, page},
         loan_facts::LoanFacts,
@@ -45,6 +45,6 @@ pub async fn show(
         account: summary::load(&state.db, user.id).await?,
         loans,
         has_profile,
-        cannot_apply: applications::apply_blocker(has_profile, has_open),
+        cannot_apply: applications::apply_blocker(has_profile, has_open).map(|r| refusal(&r)),
     })
 }

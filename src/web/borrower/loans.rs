@@ -24,7 +24,7 @@ use crate::{
     services::{applications, funding, settings},
     state::AppState,
     web::{
-        error::WebError,
+        error::{WebError, refusal},
         extractors::{ClientMeta, CurrentUser},
         forms::{Choice, Empty, StrictForm, add_validation_errors, choices},
         layout::{BaseCtx, form_status, page, render, see_other},
@@ -110,7 +110,9 @@ async fn new_page(
     errors: FieldErrors,
 ) -> Result<NewApplicationPage, WebError> {
     let settings = settings::load(&state.db).await?;
-    let blocked = applications::cannot_apply_because(&state.db, user_id).await?;
+    let blocked = applications::cannot_apply_because(&state.db, user_id)
+        .await?
+        .map(|reason| refusal(&reason));
     let terms: Vec<String> = settings.loan_terms.iter().map(u32::to_string).collect();
     let term_labels: Vec<String> = terms.iter().map(|t| format!("{t} months")).collect();
     Ok(NewApplicationPage {
