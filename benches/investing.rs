@@ -18,6 +18,7 @@ use std::{sync::Arc, time::Instant};
 use crowdlend::{
     clock::SystemClock,
     db::entities::investments,
+    domain::ids::UserId,
     ledger::verify::verify,
     services::investing::{self, Commitment},
 };
@@ -34,7 +35,7 @@ use support::{
 async fn commit(
     db: &DatabaseConnection,
     base_url: &url::Url,
-    investor: Uuid,
+    investor: UserId,
     loan_id: Uuid,
 ) -> anyhow::Result<()> {
     let commitment = Commitment {

@@ -9,7 +9,10 @@ use crowdlend::{
         self,
         entities::{investor_profiles, loan_requests, users, wallets},
     },
-    domain::money::{Currency, Money},
+    domain::{
+        ids::UserId,
+        money::{Currency, Money},
+    },
     services::{
         RequestMeta,
         idempotency::IdempotencyKey,
@@ -101,7 +104,7 @@ pub fn rate(count: u64, elapsed: Duration) -> f64 {
 /// A verified account of `role` with an empty rouble wallet, inserted
 /// directly (no password hashing: it never signs in).
 #[allow(dead_code)] // each benchmark compiles this module; not all make accounts
-pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::Result<Uuid> {
+pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::Result<UserId> {
     let id = Uuid::now_v7();
     let now = SystemClock.now();
     users::ActiveModel {
@@ -132,7 +135,7 @@ pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::
     }
     .insert(db)
     .await?;
-    Ok(id)
+    Ok(UserId::from_uuid(id))
 }
 
 /// `roubles` as money.
@@ -146,14 +149,14 @@ pub fn rub(roubles: i64) -> anyhow::Result<Money> {
 #[allow(dead_code)]
 pub async fn open_loan(
     db: &DatabaseConnection,
-    borrower: Uuid,
+    borrower: UserId,
     amount: Money,
 ) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     let now = SystemClock.now();
     loan_requests::ActiveModel {
         id: Set(id),
-        borrower_id: Set(borrower),
+        borrower_id: Set(borrower.into()),
         amount: Set(amount.minor()),
         currency: Set("RUB".to_owned()),
         term_months: Set(12),
@@ -188,11 +191,11 @@ pub async fn funded_investor(
     db: &DatabaseConnection,
     n: u64,
     deposit: Money,
-) -> anyhow::Result<Uuid> {
+) -> anyhow::Result<UserId> {
     let id = bench_user(db, "investor", n).await?;
     let now = SystemClock.now();
     investor_profiles::ActiveModel {
-        user_id: Set(id),
+        user_id: Set(id.into()),
         tax_id: Set(Some("500100732259".to_owned())),
         qualified: Set(true),
         risk_declaration_accepted_at: Set(Some(now)),

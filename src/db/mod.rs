@@ -1,8 +1,10 @@
 //! Connecting, migrating, and opening write transactions. The same code runs on
 //! SQLite and PostgreSQL; the differences live here.
 
+pub mod convert;
 pub mod entities;
 pub mod queries;
+pub mod repo;
 pub mod session_store;
 
 use std::time::Duration;

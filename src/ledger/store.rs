@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::{ledger_entries, ledger_head, wallet_transactions, wallets},
+    domain::ids::UserId,
     domain::money::{MAX_MINOR, MoneyError},
     ledger::{HashInput, JournalEntry, LedgerError, entry_hash, ledger_time},
 };
@@ -60,7 +61,7 @@ pub async fn lock_wallets(
 pub async fn post(
     txn: &impl ConnectionTrait,
     entry: &JournalEntry,
-    created_by: Option<Uuid>,
+    created_by: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, PostError> {
     let ids: Vec<Uuid> = entry.postings().iter().map(|p| p.wallet_id).collect();
@@ -127,7 +128,7 @@ pub async fn post(
         seq: Set(head.seq),
         kind: Set(entry.kind().as_str().to_owned()),
         memo: Set(entry.memo().to_owned()),
-        created_by: Set(created_by),
+        created_by: Set(created_by.map(Into::into)),
         created_at: Set(created_at),
         hash: Set(hash.clone()),
         prev_hash: Set(head.last_hash.clone()),
@@ -227,7 +228,7 @@ pub async fn convert_reservation(
     wallet_id: Uuid,
     amount: i64,
     entry: &JournalEntry,
-    created_by: Option<Uuid>,
+    created_by: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, PostError> {
     release(txn, wallet_id, amount).await?;

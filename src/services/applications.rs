@@ -19,6 +19,7 @@ use crate::{
         },
         queries::applications::{self as queries, StoredFactor, StoredFailure, StoredImprovement},
     },
+    domain::ids::UserId,
     domain::{
         application::{Assessment, LoanRequest, Profile, assess},
         error::DomainError,
@@ -57,7 +58,7 @@ fn problems_to_errors(problems: Vec<crate::domain::application::Problem>) -> Fie
 pub async fn save_profile(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     profile: &Profile,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
@@ -66,7 +67,7 @@ pub async fn save_profile(
     let txn = db::begin_write(db).await?;
     let existed = queries::has_profile(&txn, user_id).await?;
     borrower_profiles::Entity::insert(borrower_profiles::ActiveModel {
-        user_id: Set(user_id),
+        user_id: Set(user_id.into()),
         birth_date: Set(profile.birth_date),
         employment_status: Set(profile.employment.as_str().to_owned()),
         employer: Set(profile.employer.clone()),
@@ -120,7 +121,7 @@ pub async fn save_profile(
     for liability in &profile.liabilities {
         borrower_liabilities::ActiveModel {
             id: Set(Uuid::now_v7()),
-            user_id: Set(user_id),
+            user_id: Set(user_id.into()),
             kind: Set(liability.kind.as_str().to_owned()),
             outstanding: Set(liability.outstanding.minor()),
             monthly_payment: Set(liability.monthly_payment.minor()),
@@ -134,7 +135,7 @@ pub async fn save_profile(
     for asset in &profile.assets {
         borrower_assets::ActiveModel {
             id: Set(Uuid::now_v7()),
-            user_id: Set(user_id),
+            user_id: Set(user_id.into()),
             kind: Set(asset.kind.as_str().to_owned()),
             value: Set(asset.value.minor()),
             ownership_pct: Set(i32::try_from(asset.ownership_pct).unwrap_or(100)),
@@ -174,7 +175,7 @@ pub async fn save_profile(
 /// On database failure.
 pub async fn open_application(
     conn: &impl ConnectionTrait,
-    borrower_id: Uuid,
+    borrower_id: UserId,
 ) -> Result<Option<loan_requests::Model>, AppError> {
     Ok(loan_requests::Entity::find()
         .filter(loan_requests::Column::BorrowerId.eq(borrower_id))
@@ -201,7 +202,7 @@ pub fn apply_blocker(has_profile: bool, has_open_application: bool) -> Option<Do
 /// On database failure.
 pub async fn cannot_apply_because(
     conn: &impl ConnectionTrait,
-    borrower_id: Uuid,
+    borrower_id: UserId,
 ) -> Result<Option<DomainError>, AppError> {
     let has_profile = queries::has_profile(conn, borrower_id).await?;
     let has_open = has_profile && open_application(conn, borrower_id).await?.is_some();
@@ -226,7 +227,7 @@ pub struct Submitted {
 pub async fn submit(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    borrower_id: Uuid,
+    borrower_id: UserId,
     request: &LoanRequest,
     base_url: &Url,
     meta: &RequestMeta,
@@ -257,7 +258,7 @@ pub async fn submit(
     let term = i32::try_from(request.term_months).unwrap_or(i32::MAX);
     let mut loan = loan_requests::ActiveModel {
         id: Set(loan_id),
-        borrower_id: Set(borrower_id),
+        borrower_id: Set(borrower_id.into()),
         amount: Set(amount),
         currency: Set(Currency::Rub.code().to_owned()),
         term_months: Set(term),
@@ -408,7 +409,7 @@ fn loan_snapshot(loan: &loan_requests::Model) -> serde_json::Value {
 /// What happened to a loan, for its audit record.
 pub(crate) struct LoanChange<'a> {
     /// `None` for the platform itself (the scorecard).
-    pub actor: Option<Uuid>,
+    pub actor: Option<UserId>,
     pub action: &'static str,
     pub before: Option<&'a loan_requests::Model>,
     /// Staff's reasoning, kept with the record.

@@ -1,6 +1,7 @@
 //! The audit log: who did what to which record, with before/after, from where.
 //! Written inside the caller's transaction so the record and the change commit together.
 
+use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 use uuid::Uuid;
@@ -10,7 +11,7 @@ use crate::{db::entities::audit_log, services::RequestMeta};
 /// One audit record.
 #[derive(Debug)]
 pub struct AuditEvent<'a> {
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub action: &'static str,
     pub entity: Option<(&'static str, String)>,
     pub before: Option<serde_json::Value>,
@@ -30,7 +31,7 @@ pub async fn record(conn: &impl ConnectionTrait, event: AuditEvent<'_>) -> Resul
     };
     audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
-        actor_id: Set(event.actor_id),
+        actor_id: Set(event.actor_id.map(Into::into)),
         action: Set(event.action.to_owned()),
         entity_type: Set(entity_type),
         entity_id: Set(entity_id),

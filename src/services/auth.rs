@@ -30,6 +30,7 @@ use crate::{
         self,
         entities::{audit_log, login_devices, sessions, users, wallets},
     },
+    domain::ids::UserId,
     domain::user::{Email, KycStatus, NewPassword, PersonName, Role},
     error::{AppError, FieldErrors, is_unique_violation},
     services::{
@@ -61,7 +62,7 @@ pub const DEFAULT_CURRENCY: &str = "RUB";
 /// Who is signed in: what the session keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub role: Role,
     pub full_name: String,
 }
@@ -72,7 +73,7 @@ impl SignedIn {
             anyhow::anyhow!("user {} has an unknown role {:?}", user.id, user.role)
         })?;
         Ok(Self {
-            user_id: user.id,
+            user_id: UserId::from_uuid(user.id),
             role,
             full_name: user.full_name.clone(),
         })
@@ -144,13 +145,13 @@ pub async fn register(
 pub async fn create_account(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    actor: Option<Uuid>,
+    actor: Option<UserId>,
     account: NewAccount,
     meta: &RequestMeta,
-) -> Result<Uuid, AppError> {
+) -> Result<UserId, AppError> {
     create_user(db, clock, CreatedBy::Admin(actor), account, meta)
         .await
-        .map(|(user, _)| user.id)
+        .map(|(user, _)| UserId::from_uuid(user.id))
 }
 
 /// Who opens an account: the person themselves (registration, which also
@@ -159,7 +160,7 @@ pub async fn create_account(
 #[derive(Debug, Clone, Copy)]
 enum CreatedBy {
     Themselves,
-    Admin(Option<Uuid>),
+    Admin(Option<UserId>),
 }
 
 /// Creates the user (with a wallet for borrowers and investors); returns the
@@ -205,16 +206,18 @@ async fn create_user(
         }
     })?;
     if matches!(account.role, Role::Borrower | Role::Investor) {
-        open_wallet(&txn, user.id, now).await?;
+        open_wallet(&txn, UserId::from_uuid(user.id), now).await?;
     }
     let device_id = match created_by {
-        CreatedBy::Themselves => Some(remember_device(&txn, user.id, now).await?),
+        CreatedBy::Themselves => {
+            Some(remember_device(&txn, UserId::from_uuid(user.id), now).await?)
+        }
         CreatedBy::Admin(_) => None,
     };
     audit::record(
         &txn,
         AuditEvent {
-            actor_id: actor.or(Some(user.id)),
+            actor_id: actor.or(Some(UserId::from_uuid(user.id))),
             action,
             entity: Some(("user", user.id.to_string())),
             before: None,
@@ -232,12 +235,12 @@ async fn create_user(
 
 async fn open_wallet(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     wallets::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(Some(user_id)),
+        user_id: Set(Some(user_id.into())),
         kind: Set("user".to_owned()),
         currency: Set(DEFAULT_CURRENCY.to_owned()),
         balance: Set(0),
@@ -283,7 +286,7 @@ pub async fn authenticate(
         Err(_) => None,
     };
     let trusted_device = match &user {
-        Some(user) => trusted_device(db, user.id, known_devices, now).await?,
+        Some(user) => trusted_device(db, UserId::from_uuid(user.id), known_devices, now).await?,
         None => None,
     };
 
@@ -295,7 +298,14 @@ pub async fn authenticate(
             && let Some(until) = user.locked_until
             && until > now
         {
-            record_failure(db, clock, Some(user.id), Failure::AccountLocked, meta).await?;
+            record_failure(
+                db,
+                clock,
+                Some(UserId::from_uuid(user.id)),
+                Failure::AccountLocked,
+                meta,
+            )
+            .await?;
             return Err(LoginError::Locked { until });
         }
     }
@@ -314,12 +324,18 @@ pub async fn authenticate(
             })
         }
         (Some(user), Some(device)) => {
-            record_device_failure(db, user.id, &device, meta, now).await?;
+            record_device_failure(db, UserId::from_uuid(user.id), &device, meta, now).await?;
             Err(LoginError::InvalidCredentials)
         }
         (Some(user), None) => {
-            let locked_until =
-                record_failure(db, clock, Some(user.id), Failure::WrongPassword, meta).await?;
+            let locked_until = record_failure(
+                db,
+                clock,
+                Some(UserId::from_uuid(user.id)),
+                Failure::WrongPassword,
+                meta,
+            )
+            .await?;
             match locked_until {
                 Some(until) => Err(LoginError::Locked { until }),
                 None => Err(LoginError::InvalidCredentials),
@@ -336,7 +352,7 @@ pub async fn authenticate(
 /// within [`DEVICE_REMEMBERED_DAYS`] and not locked.
 async fn trusted_device(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    user_id: UserId,
     known_devices: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Option<login_devices::Model>, AppError> {
@@ -411,12 +427,12 @@ async fn record_success(
             .filter(users::Column::Id.eq(user.id))
             .exec(&txn)
             .await?;
-        remember_device(&txn, user.id, now).await?
+        remember_device(&txn, UserId::from_uuid(user.id), now).await?
     };
     audit::record(
         &txn,
         AuditEvent {
-            actor_id: Some(user.id),
+            actor_id: Some(UserId::from_uuid(user.id)),
             action: "login_succeeded",
             entity: Some(("user", user.id.to_string())),
             before: None,
@@ -434,12 +450,12 @@ async fn record_success(
 /// the device cookie carries it).
 async fn remember_device(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbErr> {
     let device = login_devices::ActiveModel {
         id: Set(Uuid::new_v4()),
-        user_id: Set(user_id),
+        user_id: Set(user_id.into()),
         failed_count: Set(0),
         locked_until: Set(None),
         created_at: Set(now),
@@ -455,7 +471,7 @@ async fn remember_device(
 /// count is not touched.
 async fn record_device_failure(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    user_id: UserId,
     device: &login_devices::Model,
     meta: &RequestMeta,
     now: DateTime<Utc>,
@@ -534,7 +550,7 @@ pub async fn forget_unused_devices(
 pub async fn confirm_password(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     attempt: String,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
@@ -560,7 +576,7 @@ pub async fn confirm_password(
         audit::record(
             &txn,
             AuditEvent {
-                actor_id: Some(user.id),
+                actor_id: Some(UserId::from_uuid(user.id)),
                 action: "password_confirmed",
                 entity: Some(("user", user.id.to_string())),
                 before: None,
@@ -573,7 +589,15 @@ pub async fn confirm_password(
         txn.commit().await?;
         return Ok(());
     }
-    match record_failure(db, clock, Some(user.id), Failure::WrongPassword, meta).await? {
+    match record_failure(
+        db,
+        clock,
+        Some(UserId::from_uuid(user.id)),
+        Failure::WrongPassword,
+        meta,
+    )
+    .await?
+    {
         Some(until) => Err(locked(until)),
         None => Err(AppError::Validation(FieldErrors::single(
             "password",
@@ -605,7 +629,7 @@ impl Failure {
 async fn record_failure(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     failure: Failure,
     meta: &RequestMeta,
 ) -> Result<Option<DateTime<Utc>>, AppError> {
@@ -663,7 +687,7 @@ async fn record_failure(
 pub async fn record_logout(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     audit::record(
@@ -690,7 +714,7 @@ pub async fn record_logout(
 pub async fn change_password(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     current: String,
     new: NewPassword,
     meta: &RequestMeta,

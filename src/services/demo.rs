@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::{
     clock::Clock,
     db::{self, entities::users},
+    domain::ids::UserId,
     domain::{
         application::{
             Asset, AssetKind, Education, Liability, LiabilityKind, ListingMode, LoanRequest,
@@ -156,7 +157,7 @@ fn steady_profile(income: i64, defaults_12m: u32) -> Result<Profile, AppError> {
 async fn seed_applications(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    ids: &[Uuid],
+    ids: &[UserId],
     base_url: &Url,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
@@ -296,7 +297,7 @@ async fn seed_applications(
 async fn approve_as_scored(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    (analyst, loan_id): (Uuid, Uuid),
+    (analyst, loan_id): (UserId, Uuid),
     (max_amount, max_term): (i64, u32),
     comment: &str,
     (base_url, meta): (&Url, &RequestMeta),
@@ -353,7 +354,7 @@ async fn approve_as_scored(
 async fn fund_wallet(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     name: &str,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     clock::Clock,
     db::{self, entities::documents, queries::investments as queries},
+    domain::ids::UserId,
     domain::{error::DomainError, user::Role},
     error::AppError,
     pdf,
@@ -23,7 +24,7 @@ use crate::{
 /// Who is asking.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer {
-    pub id: Uuid,
+    pub id: UserId,
     pub role: Role,
 }
 
@@ -43,8 +44,8 @@ pub async fn agreement(
         .await?
         .ok_or(AppError::NotFound)?;
     let party = viewer.role.is_staff()
-        || (viewer.role == Role::Investor && investment.investor_id == viewer.id)
-        || (viewer.role == Role::Borrower && loan.borrower_id == viewer.id);
+        || (viewer.role == Role::Investor && investment.investor_id == viewer.id.as_uuid())
+        || (viewer.role == Role::Borrower && loan.borrower_id == viewer.id.as_uuid());
     if !party {
         return Err(AppError::NotFound);
     }

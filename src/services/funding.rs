@@ -26,6 +26,7 @@ use crate::{
         entities::{documents, investments, loan_requests, repayment_schedule, users, wallets},
         queries::investments as queries,
     },
+    domain::ids::UserId,
     domain::{
         error::DomainError,
         investing::{InvestmentStatus, Payout, payout, schedule_shares},
@@ -229,7 +230,7 @@ async fn tell_released(
 pub async fn withdraw(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    borrower_id: Uuid,
+    borrower_id: UserId,
     loan_id: Uuid,
     base_url: &Url,
     meta: &RequestMeta,
@@ -393,7 +394,7 @@ pub async fn disburse(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     loan_id: Uuid,
-    actor: Option<Uuid>,
+    actor: Option<UserId>,
     base_url: &Url,
 ) -> Result<(), AppError> {
     let now = clock.now();

@@ -5,6 +5,7 @@
 //! parameters is refused. The key is stored in the same transaction as the
 //! money movement, so both exist or neither does.
 
+use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use sha2::{Digest, Sha256};
@@ -54,11 +55,11 @@ pub fn request_hash(parts: &[&str]) -> String {
 /// database errors.
 pub async fn replay(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     key: &IdempotencyKey,
     request_hash: &str,
 ) -> Result<Option<String>, AppError> {
-    let stored = idempotency_keys::Entity::find_by_id((user_id, key.0.clone()))
+    let stored = idempotency_keys::Entity::find_by_id((user_id.as_uuid(), key.0.clone()))
         .one(conn)
         .await?;
     match stored {
@@ -75,14 +76,14 @@ pub async fn replay(
 /// first (the caller then replays its answer); other database errors.
 pub async fn save(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     key: &IdempotencyKey,
     request_hash: &str,
     location: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     idempotency_keys::ActiveModel {
-        user_id: Set(user_id),
+        user_id: Set(user_id.into()),
         key: Set(key.0.clone()),
         request_hash: Set(request_hash.to_owned()),
         response_location: Set(location.to_owned()),

@@ -7,7 +7,6 @@ use sea_orm::{
     QuerySelect,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
@@ -15,6 +14,7 @@ use crate::{
         self,
         entities::{identity_documents, users},
     },
+    domain::ids::UserId,
     domain::{
         identity::{IdentityDocument, status_after_submission},
         user::{KycStatus, Role},
@@ -68,7 +68,7 @@ fn summary(document_type: &str, number: &str, issued_on: chrono::NaiveDate) -> s
 pub async fn submit(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     document: IdentityDocument,
     meta: &RequestMeta,
 ) -> Result<Submission, AppError> {
@@ -115,7 +115,7 @@ pub async fn submit(
         }
         None => {
             identity_documents::ActiveModel {
-                user_id: Set(user_id),
+                user_id: Set(user_id.into()),
                 document_type: Set(document.document_type.as_str().to_owned()),
                 document_number: Set(document.document_number.clone()),
                 issued_on: Set(document.issued_on),

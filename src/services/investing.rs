@@ -26,6 +26,7 @@ use crate::{
         entities::{investments, investor_profiles, loan_requests, users, wallets},
         queries::{investments as queries, wallet as wallet_queries},
     },
+    domain::ids::UserId,
     domain::{
         error::DomainError,
         investing::{
@@ -119,7 +120,7 @@ pub fn funded_percent(funded: i64, amount: i64) -> u32 {
 pub async fn invest(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    investor_id: Uuid,
+    investor_id: UserId,
     commitment: &Commitment,
     base_url: &Url,
 ) -> Result<Invested, AppError> {
@@ -158,7 +159,7 @@ pub async fn invest(
 async fn attempt(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    investor_id: Uuid,
+    investor_id: UserId,
     commitment: &Commitment,
     hash: &str,
     base_url: &Url,
@@ -216,7 +217,7 @@ async fn attempt(
     let investment_id = Uuid::now_v7();
     investments::ActiveModel {
         id: Set(investment_id),
-        investor_id: Set(investor_id),
+        investor_id: Set(investor_id.into()),
         loan_id: Set(loan.id),
         amount: Set(amount.minor()),
         status: Set(InvestmentStatus::Pending.as_str().to_owned()),
@@ -278,7 +279,7 @@ async fn attempt(
 async fn limits(
     conn: &impl ConnectionTrait,
     settings: &Settings,
-    investor_id: Uuid,
+    investor_id: UserId,
     qualified: bool,
     (loan, wallet): (&loan_requests::Model, &wallets::Model),
     now: DateTime<Utc>,
@@ -335,7 +336,7 @@ pub struct Preview {
 pub async fn preview(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    investor_id: Uuid,
+    investor_id: UserId,
     loan_id: Uuid,
 ) -> Result<Preview, AppError> {
     let settings = settings::load(db).await?;
@@ -419,7 +420,7 @@ fn calendar_year(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 /// The investor's wallet in `currency`, locked for the rest of the transaction.
 pub(crate) async fn lock_wallet(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     currency: Currency,
 ) -> Result<wallets::Model, AppError> {
     let wallet = wallet_queries::user_wallet(conn, user_id, currency.code())
@@ -538,7 +539,7 @@ pub enum Change {
 pub async fn change(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    investor_id: Uuid,
+    investor_id: UserId,
     investment_id: Uuid,
     change: Change,
 ) -> Result<Money, AppError> {

@@ -14,6 +14,7 @@ use crate::{
         self,
         entities::{investor_profiles, nominees},
     },
+    domain::ids::UserId,
     domain::investor::InvestorProfile,
     error::{AppError, FieldErrors},
     services::{
@@ -31,7 +32,7 @@ use crate::{
 pub async fn save_profile(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     profile: &InvestorProfile,
     accept_risk_declaration: bool,
     meta: &RequestMeta,
@@ -51,7 +52,7 @@ pub async fn save_profile(
         .and_then(|p| p.risk_declaration_accepted_at)
         .or(accept_risk_declaration.then_some(now));
     investor_profiles::Entity::insert(investor_profiles::ActiveModel {
-        user_id: Set(user_id),
+        user_id: Set(user_id.into()),
         tax_id: Set(Some(profile.tax_id.as_str().to_owned())),
         qualified: Set(profile.qualified),
         risk_declaration_accepted_at: Set(accepted_at),
@@ -77,7 +78,7 @@ pub async fn save_profile(
     for nominee in &profile.nominees {
         nominees::ActiveModel {
             id: Set(Uuid::now_v7()),
-            user_id: Set(user_id),
+            user_id: Set(user_id.into()),
             name: Set(nominee.name.clone()),
             relation: Set(nominee.relation.as_str().to_owned()),
             share_pct: Set(i32::try_from(nominee.share_pct).unwrap_or(100)),

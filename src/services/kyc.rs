@@ -7,11 +7,11 @@ use sea_orm::{
 };
 use serde_json::json;
 use url::Url;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
     db::{self, entities::users},
+    domain::ids::UserId,
     domain::{error::DomainError, identity::KycReview, user::KycStatus},
     error::AppError,
     mail::messages::KycDecision,
@@ -42,8 +42,8 @@ fn not_pending(status: KycStatus) -> AppError {
 pub async fn decide(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    reviewer_id: Uuid,
-    user_id: Uuid,
+    reviewer_id: UserId,
+    user_id: UserId,
     review: &KycReview,
     base_url: &Url,
     meta: &RequestMeta,

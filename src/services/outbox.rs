@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::{
     clock::Clock,
     db::{self, entities::outbox_emails},
+    domain::ids::UserId,
     domain::{
         error::DomainError,
         outbox::{AfterFailure, EmailState, after_failure},
@@ -263,7 +264,7 @@ async fn finish_attempt(
 pub async fn retry_now(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    actor_id: Uuid,
+    actor_id: UserId,
     email_id: Uuid,
     meta: &RequestMeta,
 ) -> Result<String, AppError> {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::{
     clock::Clock,
     db::{self, entities::loan_requests, entities::users},
+    domain::ids::UserId,
     domain::{
         error::DomainError,
         lifecycle::{LoanEvent, LoanStatus},
@@ -126,7 +127,7 @@ pub fn terms_errors(
 pub async fn decide(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    staff_id: Uuid,
+    staff_id: UserId,
     loan_id: Uuid,
     review: &Review,
     base_url: &Url,

@@ -7,11 +7,11 @@ use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     sea_query::OnConflict,
 };
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
     db::{self, entities::platform_settings},
+    domain::ids::UserId,
     domain::settings::{SettingError, Settings},
     error::{AppError, FieldErrors},
     services::{
@@ -54,7 +54,7 @@ fn field_errors(errors: Vec<SettingError>) -> FieldErrors {
 pub async fn update(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    actor_id: Uuid,
+    actor_id: UserId,
     submitted: &BTreeMap<String, String>,
     meta: &RequestMeta,
 ) -> Result<Settings, AppError> {
@@ -87,7 +87,7 @@ pub async fn update(
             key: Set(key.clone()),
             value: Set(value.clone()),
             updated_at: Set(now),
-            updated_by: Set(Some(actor_id)),
+            updated_by: Set(Some(actor_id.into())),
         })
         .on_conflict(
             OnConflict::column(platform_settings::Column::Key)

@@ -19,6 +19,7 @@ use crate::{
         entities::{bank_accounts, bank_transfers, wallets},
         queries::wallet as queries,
     },
+    domain::ids::UserId,
     domain::{
         error::DomainError,
         money::{MAX_MINOR, Money},
@@ -83,7 +84,7 @@ impl WithdrawalAllowance {
 pub async fn withdrawal_allowance(
     db: &impl ConnectionTrait,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<WithdrawalAllowance, AppError> {
     let limit = settings::load(db).await?.daily_withdrawal_limit;
     let midnight = clock.today().and_time(NaiveTime::MIN).and_utc();
@@ -157,7 +158,7 @@ pub fn mask(account_number: &str) -> String {
 pub async fn add_bank_account(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     account: NewBankAccount,
     meta: &RequestMeta,
 ) -> Result<Uuid, AppError> {
@@ -166,7 +167,7 @@ pub async fn add_bank_account(
     let id = Uuid::now_v7();
     bank_accounts::ActiveModel {
         id: Set(id),
-        user_id: Set(user_id),
+        user_id: Set(user_id.into()),
         holder_name: Set(account.holder_name.as_str().to_owned()),
         bank_name: Set(account.bank_name.clone()),
         account_number: Set(account.account_number.clone()),
@@ -199,7 +200,7 @@ pub async fn add_bank_account(
 pub async fn remove_bank_account(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     account_id: Uuid,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
@@ -235,7 +236,7 @@ pub async fn remove_bank_account(
 
 async fn own_bank_account(
     conn: &impl sea_orm::ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     account_id: Uuid,
 ) -> Result<bank_accounts::Model, AppError> {
     bank_accounts::Entity::find_by_id(account_id)
@@ -281,7 +282,7 @@ pub struct BankTransferRequest {
 pub async fn transfer(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     request: &BankTransferRequest,
 ) -> Result<String, AppError> {
     let hash = idempotency::request_hash(&[
@@ -308,7 +309,7 @@ pub async fn transfer(
 async fn attempt(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    user_id: Uuid,
+    user_id: UserId,
     request: &BankTransferRequest,
     hash: &str,
 ) -> Result<String, AppError> {

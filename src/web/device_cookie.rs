@@ -8,6 +8,7 @@
 //! The cookie outlives sign-out: it says the browser has signed in before,
 //! not that anyone is signed in now.
 
+use crate::domain::ids::UserId;
 use std::future::{Ready, ready};
 
 use actix_web::{
@@ -55,14 +56,14 @@ impl DeviceCookies {
         }
     }
 
-    fn name_for(&self, user_id: Uuid) -> String {
-        format!("{}{}", self.name_prefix, user_id.simple())
+    fn name_for(&self, user_id: UserId) -> String {
+        format!("{}{}", self.name_prefix, user_id.as_uuid().simple())
     }
 
     /// The signed cookie that tells later requests this browser is the
     /// account's device `device_id`.
     #[must_use]
-    pub fn cookie_for(&self, user_id: Uuid, device_id: Uuid) -> Option<Cookie<'static>> {
+    pub fn cookie_for(&self, user_id: UserId, device_id: Uuid) -> Option<Cookie<'static>> {
         let name = self.name_for(user_id);
         let cookie = Cookie::build(name.clone(), device_id.simple().to_string())
             .path("/")
@@ -83,7 +84,7 @@ impl DeviceCookies {
     pub fn remember(
         &self,
         response: &mut HttpResponse,
-        user_id: Uuid,
+        user_id: UserId,
         device_id: Uuid,
     ) -> Result<(), WebError> {
         let failed = |err: String| WebError::Unexpected(anyhow::anyhow!("device cookie: {err}"));
@@ -166,9 +167,12 @@ mod tests {
     #[test]
     fn a_device_cookie_is_read_back_and_a_tampered_one_is_not() {
         let cookies = cookies("http://127.0.0.1:8080");
-        let (user, device) = (Uuid::new_v4(), Uuid::new_v4());
+        let (user, device) = (UserId::new(), Uuid::new_v4());
         let cookie = cookies.cookie_for(user, device).unwrap();
-        assert_eq!(cookie.name(), format!("crowdlend_device_{}", user.simple()));
+        assert_eq!(
+            cookie.name(),
+            format!("crowdlend_device_{}", user.as_uuid().simple())
+        );
         assert_eq!(cookies.known_devices(&request_with(&cookie)), vec![device]);
 
         let mut tampered = cookie.clone();
@@ -201,7 +205,7 @@ mod tests {
     #[test]
     fn over_https_the_cookie_is_secure_host_prefixed_and_long_lived() {
         let cookies = cookies("https://lend.example");
-        let cookie = cookies.cookie_for(Uuid::new_v4(), Uuid::new_v4()).unwrap();
+        let cookie = cookies.cookie_for(UserId::new(), Uuid::new_v4()).unwrap();
         assert!(cookie.name().starts_with("__Host-crowdlend_device_"));
         assert_eq!(cookie.secure(), Some(true));
         assert_eq!(cookie.http_only(), Some(true));

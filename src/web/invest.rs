@@ -14,6 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
+    domain::ids::UserId,
     domain::{
         investing::check_commitment,
         money::{Currency, Money},
@@ -127,7 +128,7 @@ fn parse_amount(raw: &str, currency: Currency) -> Result<Money, FieldErrors> {
 async fn form_again(
     state: &AppState,
     base: BaseCtx,
-    (investor_id, loan_id): (Uuid, Uuid),
+    (investor_id, loan_id): (UserId, Uuid),
     amount: String,
     errors: FieldErrors,
     problem: Option<String>,

@@ -21,6 +21,7 @@ use crate::{
             marketplace::{self, Cursor, MarketFilter, MarketSort},
         },
     },
+    domain::ids::UserId,
     domain::{
         application::{Purpose, age_on},
         lifecycle::LoanStatus,
@@ -353,7 +354,7 @@ pub async fn show(
         .await?
         .map(|card| ScorecardView::new(&card, currency));
     let today = state.clock.today();
-    let borrower = applications_queries::profile(&state.db, loan.borrower_id)
+    let borrower = applications_queries::profile(&state.db, UserId::from_uuid(loan.borrower_id))
         .await?
         .map(|p| {
             let age = age_on(p.birth_date, today);

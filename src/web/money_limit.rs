@@ -18,9 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use uuid::Uuid;
-
-use crate::{config::RateLimit, web::error::WebError};
+use crate::{config::RateLimit, domain::ids::UserId, web::error::WebError};
 
 /// Users tracked before a sweep drops the windows that have emptied.
 const SWEEP_ABOVE: usize = 10_000;
@@ -29,7 +27,7 @@ const SWEEP_ABOVE: usize = 10_000;
 #[derive(Debug)]
 pub struct MoneyLimit {
     limit: Option<RateLimit>,
-    windows: Mutex<HashMap<Uuid, VecDeque<Admitted>>>,
+    windows: Mutex<HashMap<UserId, VecDeque<Admitted>>>,
 }
 
 #[derive(Debug)]
@@ -55,7 +53,7 @@ impl MoneyLimit {
     /// # Errors
     /// `TooManyRequests` when the user already used the window's allowance;
     /// nothing is recorded then.
-    pub fn admit(&self, user: Uuid, key: Option<&str>, now: Instant) -> Result<(), WebError> {
+    pub fn admit(&self, user: UserId, key: Option<&str>, now: Instant) -> Result<(), WebError> {
         let Some(limit) = self.limit else {
             return Ok(());
         };
@@ -120,7 +118,7 @@ mod tests {
     #[test]
     fn the_sixth_submission_inside_the_window_is_refused_until_the_first_leaves_it() {
         let limit = five_in_ten_seconds();
-        let (user, start) = (Uuid::new_v4(), Instant::now());
+        let (user, start) = (UserId::new(), Instant::now());
         for n in 0..5 {
             let key = format!("key-{n}");
             assert!(limit.admit(user, Some(&key), start).is_ok(), "{n}");
@@ -130,7 +128,7 @@ mod tests {
             Err(WebError::TooManyRequests(_))
         ));
         assert!(
-            limit.admit(Uuid::new_v4(), Some("key-5"), start).is_ok(),
+            limit.admit(UserId::new(), Some("key-5"), start).is_ok(),
             "another user has their own window"
         );
         assert!(
@@ -143,7 +141,7 @@ mod tests {
     #[test]
     fn a_repeated_submission_passes_without_counting() {
         let limit = five_in_ten_seconds();
-        let (user, now) = (Uuid::new_v4(), Instant::now());
+        let (user, now) = (UserId::new(), Instant::now());
         for _ in 0..20 {
             assert!(limit.admit(user, Some("same-key"), now).is_ok());
         }
@@ -156,7 +154,7 @@ mod tests {
     #[test]
     fn switched_off_it_admits_everything() {
         let limit = MoneyLimit::new(None);
-        let (user, now) = (Uuid::new_v4(), Instant::now());
+        let (user, now) = (UserId::new(), Instant::now());
         assert!((0..100).all(|_| limit.admit(user, None, now).is_ok()));
     }
 }

@@ -6,11 +6,10 @@ use actix_session::Session;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::{
     db::session_store::{IP_KEY, USER_AGENT_KEY, USER_ID_KEY},
-    domain::user::Role,
+    domain::{ids::UserId, user::Role},
     services::{RequestMeta, auth::SignedIn},
     web::error::WebError,
 };
@@ -28,7 +27,7 @@ pub const PASSWORD_FRESH_MINUTES: i64 = 15;
 /// The signed-in user as the session records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub role: Role,
     pub name: String,
 }
@@ -76,7 +75,7 @@ fn session_error(err: impl std::fmt::Display) -> WebError {
 /// user is treated as anonymous.
 #[must_use]
 pub fn current_user(session: &Session) -> Option<SessionUser> {
-    let id = session.get::<Uuid>(USER_ID_KEY).ok().flatten()?;
+    let id = session.get::<UserId>(USER_ID_KEY).ok().flatten()?;
     let role = session.get::<Role>(ROLE_KEY).ok().flatten()?;
     let name = session.get::<String>(NAME_KEY).ok().flatten()?;
     Some(SessionUser { id, role, name })

@@ -82,7 +82,7 @@ pub async fn fund(app: &TestApp, user_id: Uuid, roubles: i64) {
     let account = wallet::add_bank_account(
         &app.db,
         &app.clock,
-        user_id,
+        crowdlend::domain::ids::UserId::from_uuid(user_id),
         NewBankAccount::parse("Test Holder", "Test Bank", "40817810000000000001").unwrap(),
         &meta,
     )
@@ -91,7 +91,7 @@ pub async fn fund(app: &TestApp, user_id: Uuid, roubles: i64) {
     wallet::transfer(
         &app.db,
         &app.clock,
-        user_id,
+        crowdlend::domain::ids::UserId::from_uuid(user_id),
         &BankTransferRequest {
             direction: Direction::Deposit,
             amount: rub(roubles),
@@ -747,7 +747,7 @@ async fn a_borrower_withdrawing_a_listed_loan_releases_the_investors_money() {
     funding::withdraw(
         &app.db,
         &app.clock,
-        listed.borrower_id,
+        crowdlend::domain::ids::UserId::from_uuid(listed.borrower_id),
         listed.id,
         &app.base_url(),
         &RequestMeta::default(),

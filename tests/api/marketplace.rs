@@ -59,7 +59,7 @@ pub async fn listed_loan_for(
     let submitted = applications::submit(
         &app.db,
         &app.clock,
-        borrower.id,
+        crowdlend::domain::ids::UserId::from_uuid(borrower.id),
         &LoanRequest {
             amount: rub(amount),
             term_months: term,
@@ -80,7 +80,7 @@ pub async fn listed_loan_for(
     review::decide(
         &app.db,
         &app.clock,
-        staff_id,
+        crowdlend::domain::ids::UserId::from_uuid(staff_id),
         submitted.loan_id,
         &Review {
             decision: Decision::Approve(ApprovedTerms {
@@ -226,7 +226,7 @@ async fn pages_are_cut_by_key_so_a_loan_leaving_does_not_hide_another() {
     funding::withdraw(
         &app.db,
         &app.clock,
-        borrower_id,
+        crowdlend::domain::ids::UserId::from_uuid(borrower_id),
         leaving,
         &app.base_url(),
         &RequestMeta::default(),

@@ -14,6 +14,7 @@ use crate::{
         audit_log, borrower_assets, borrower_liabilities, borrower_profiles, loan_requests,
         scoring_results, users,
     },
+    domain::ids::UserId,
     domain::{
         application::{Asset, AssetKind, Education, Liability, LiabilityKind, Profile},
         lifecycle::LoanStatus,
@@ -43,7 +44,7 @@ fn count(value: i32) -> Result<u32, AppError> {
 /// On database failure, or a stored value the domain refuses.
 pub async fn profile(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Option<Profile>, AppError> {
     let Some(row) = borrower_profiles::Entity::find_by_id(user_id)
         .one(conn)
@@ -110,7 +111,7 @@ pub async fn profile(
 ///
 /// # Errors
 /// On database failure.
-pub async fn has_profile(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<bool, DbErr> {
+pub async fn has_profile(conn: &impl ConnectionTrait, user_id: UserId) -> Result<bool, DbErr> {
     Ok(borrower_profiles::Entity::find_by_id(user_id)
         .count(conn)
         .await?
@@ -199,7 +200,7 @@ pub async fn latest_scoring(
 /// On database failure.
 pub async fn for_borrower(
     conn: &impl ConnectionTrait,
-    borrower_id: Uuid,
+    borrower_id: UserId,
 ) -> Result<Vec<loan_requests::Model>, DbErr> {
     loan_requests::Entity::find()
         .filter(loan_requests::Column::BorrowerId.eq(borrower_id))
@@ -216,7 +217,7 @@ pub async fn for_borrower(
 /// On database failure.
 pub async fn owned_by(
     conn: &impl ConnectionTrait,
-    borrower_id: Uuid,
+    borrower_id: UserId,
     loan_id: Uuid,
 ) -> Result<Option<loan_requests::Model>, DbErr> {
     loan_requests::Entity::find_by_id(loan_id)

@@ -7,7 +7,10 @@ use sea_orm::{
 };
 
 use super::{Page, fetch_page};
-use crate::db::entities::{audit_log, users};
+use crate::{
+    db::entities::{audit_log, users},
+    domain::ids::UserId,
+};
 
 pub const AUDIT_PER_PAGE: u64 = 50;
 
@@ -91,7 +94,7 @@ pub async fn actions(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
 /// On database failure.
 pub async fn about_user(
     db: &DatabaseConnection,
-    user_id: uuid::Uuid,
+    user_id: UserId,
     limit: u64,
 ) -> Result<Vec<AuditRow>, DbErr> {
     audit_log::Entity::find()

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{Page, fetch_page};
 use crate::{
     db::entities::{documents, investments, loan_requests, repayment_schedule, users},
+    domain::ids::UserId,
     domain::investing::InvestmentStatus,
 };
 
@@ -68,7 +69,7 @@ pub async fn investor_count(conn: &impl ConnectionTrait, loan_id: Uuid) -> Resul
 /// On database failure.
 pub async fn committed_between(
     conn: &impl ConnectionTrait,
-    investor_id: Uuid,
+    investor_id: UserId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
@@ -98,7 +99,7 @@ pub async fn committed_between(
 /// On database failure.
 pub async fn portfolio(
     conn: &impl ConnectionTrait,
-    investor_id: Uuid,
+    investor_id: UserId,
     page: Option<u64>,
 ) -> Result<Page<(investments::Model, Option<loan_requests::Model>)>, DbErr> {
     let paginator = investments::Entity::find()
@@ -116,7 +117,7 @@ pub async fn portfolio(
 /// On database failure.
 pub async fn totals_by_status(
     conn: &impl ConnectionTrait,
-    investor_id: Uuid,
+    investor_id: UserId,
 ) -> Result<Vec<(String, i64, i64)>, DbErr> {
     #[derive(FromQueryResult)]
     struct Row {
@@ -148,7 +149,7 @@ pub async fn totals_by_status(
 /// On database failure.
 pub async fn owned_by(
     conn: &impl ConnectionTrait,
-    investor_id: Uuid,
+    investor_id: UserId,
     investment_id: Uuid,
 ) -> Result<Option<(investments::Model, loan_requests::Model)>, DbErr> {
     Ok(investments::Entity::find_by_id(investment_id)

@@ -1,7 +1,7 @@
 //! The investor's profile and nominees as the profile page shows them.
 
+use crate::domain::ids::UserId;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
-use uuid::Uuid;
 
 use crate::db::entities::{investor_profiles, nominees};
 
@@ -11,7 +11,7 @@ use crate::db::entities::{investor_profiles, nominees};
 /// On database failure.
 pub async fn profile(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Option<(investor_profiles::Model, Vec<nominees::Model>)>, DbErr> {
     let Some(profile) = investor_profiles::Entity::find_by_id(user_id)
         .one(conn)

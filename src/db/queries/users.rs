@@ -1,5 +1,6 @@
 //! Accounts as the back office and the account pages show them.
 
+use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, Order,
@@ -137,7 +138,7 @@ pub struct WalletSummary {
 /// On database failure.
 pub async fn account(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Option<AccountSummary>, DbErr> {
     let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
@@ -173,7 +174,7 @@ pub struct UserDetail {
 ///
 /// # Errors
 /// On database failure.
-pub async fn detail(db: &DatabaseConnection, user_id: Uuid) -> Result<Option<UserDetail>, DbErr> {
+pub async fn detail(db: &DatabaseConnection, user_id: UserId) -> Result<Option<UserDetail>, DbErr> {
     let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };

@@ -1,5 +1,6 @@
 //! The wallet page: balances, bank accounts, and the history of postings.
 
+use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
@@ -20,7 +21,7 @@ pub const HISTORY_PER_PAGE: u64 = 20;
 /// On database failure.
 pub async fn user_wallet(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     currency: &str,
 ) -> Result<Option<wallets::Model>, DbErr> {
     wallets::Entity::find()
@@ -37,7 +38,7 @@ pub async fn user_wallet(
 /// On database failure.
 pub async fn withdrawn_since(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     since: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
     let total: Option<Option<i64>> = bank_transfers::Entity::find()
@@ -66,7 +67,7 @@ pub async fn withdrawn_since(
 /// On database failure.
 pub async fn bank_accounts(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Vec<bank_accounts::Model>, DbErr> {
     bank_accounts::Entity::find()
         .filter(bank_accounts::Column::UserId.eq(user_id))

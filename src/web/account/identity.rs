@@ -9,6 +9,7 @@ use validator::Validate;
 
 use crate::{
     db::queries::users,
+    domain::ids::UserId,
     domain::{
         identity::{
             DocumentType, IdentityDocument, MAX_ADDRESS_CHARS, parse_address,
@@ -67,7 +68,7 @@ struct IdentityPage {
 async fn render_page(
     base: BaseCtx,
     state: &AppState,
-    user_id: uuid::Uuid,
+    user_id: UserId,
     form: Option<IdentityForm>,
     errors: FieldErrors,
 ) -> Result<HttpResponse, WebError> {

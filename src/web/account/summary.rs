@@ -2,6 +2,7 @@
 
 use crate::{
     db::queries::users::AccountSummary,
+    domain::ids::UserId,
     domain::{money::Currency, user::KycStatus},
     web::format,
 };
@@ -47,7 +48,7 @@ impl From<AccountSummary> for AccountView {
 /// `NotFound` when the account no longer exists; database failures.
 pub async fn load(
     db: &sea_orm::DatabaseConnection,
-    user_id: uuid::Uuid,
+    user_id: UserId,
 ) -> Result<AccountView, crate::web::error::WebError> {
     crate::db::queries::users::account(db, user_id)
         .await?

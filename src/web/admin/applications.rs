@@ -20,6 +20,7 @@ use crate::{
             applications::{self as queries, QueueFilter},
         },
     },
+    domain::ids::UserId,
     domain::{
         application::Profile,
         lifecycle::LoanStatus,
@@ -357,7 +358,7 @@ async fn application_page(
     let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
     let settings: Settings = settings::load(&state.db).await?;
     let today = state.clock.today();
-    let profile = queries::profile(&state.db, borrower.id)
+    let profile = queries::profile(&state.db, UserId::from_uuid(borrower.id))
         .await?
         .map(|p| ProfileFacts::new(&p, today));
     let card = queries::latest_scoring(&state.db, loan_id)
@@ -379,7 +380,7 @@ async fn application_page(
                 .to_owned(),
         })
         .collect();
-    let other_loans = queries::for_borrower(&state.db, borrower.id)
+    let other_loans = queries::for_borrower(&state.db, UserId::from_uuid(borrower.id))
         .await?
         .iter()
         .filter(|other| other.id != loan_id)

@@ -18,6 +18,7 @@ use crate::{
         Page, audit,
         users::{self, UserFilter, UserRow},
     },
+    domain::ids::UserId,
     domain::{
         identity::{DocumentType, KycReview, KycReviewError, MAX_REASON_CHARS},
         user::{Email, KycStatus, NewPassword, PersonName, Role},
@@ -291,7 +292,7 @@ const HISTORY_LINES: u64 = 50;
 async fn render_user(
     base: BaseCtx,
     state: &AppState,
-    user_id: Uuid,
+    user_id: UserId,
     form: KycDecisionForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, WebError> {
@@ -344,7 +345,7 @@ async fn render_user(
 pub async fn show(
     base: BaseCtx,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<UserId>,
 ) -> Result<HttpResponse, WebError> {
     render_user(
         base,
@@ -363,7 +364,7 @@ pub async fn decide_kyc(
     state: Data<AppState>,
     CurrentUser(reviewer): CurrentUser,
     ClientMeta(meta): ClientMeta,
-    id: Path<Uuid>,
+    id: Path<UserId>,
     StrictForm(form): StrictForm<KycDecisionForm>,
 ) -> Result<HttpResponse, WebError> {
     let user_id = id.into_inner();

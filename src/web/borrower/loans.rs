@@ -14,6 +14,7 @@ use validator::Validate;
 
 use crate::{
     db::queries::{applications as queries, users},
+    domain::ids::UserId,
     domain::{
         application::{DESCRIPTION_LENGTH, ListingMode, LoanRequest, Purpose},
         lifecycle::LoanStatus,
@@ -105,7 +106,7 @@ struct NewApplicationPage {
 async fn new_page(
     state: &AppState,
     base: BaseCtx,
-    user_id: Uuid,
+    user_id: UserId,
     form: ApplicationForm,
     errors: FieldErrors,
 ) -> Result<NewApplicationPage, WebError> {

@@ -25,6 +25,7 @@ use crate::{
         entities::{investments, loan_requests, repayment_schedule},
         queries::{Page, investments as queries},
     },
+    domain::ids::UserId,
     domain::{
         investing::{InvestmentStatus, schedule_shares},
         lifecycle::LoanStatus,
@@ -210,7 +211,7 @@ fn share_of(
 async fn detail_page(
     base: BaseCtx,
     state: &AppState,
-    investor_id: Uuid,
+    investor_id: UserId,
     investment_id: Uuid,
     amount: String,
     errors: FieldErrors,

@@ -11,6 +11,7 @@ use validator::Validate;
 
 use crate::{
     db::queries::investor as queries,
+    domain::ids::UserId,
     domain::investor::{InvestorProfile, Kinship, MAX_NOMINEES, Nominee, TaxId},
     error::{AppError, FieldErrors},
     services::{investor, settings},
@@ -169,7 +170,7 @@ struct ProfilePage {
 async fn profile_page(
     state: &AppState,
     base: BaseCtx,
-    user_id: uuid::Uuid,
+    user_id: UserId,
     form: Option<InvestorForm>,
     errors: FieldErrors,
 ) -> Result<ProfilePage, WebError> {
