@@ -34,6 +34,7 @@ macro_rules! word_enum {
 pub mod accrual;
 pub mod application;
 pub mod identity;
+pub mod ids;
 pub mod investing;
 pub mod investor;
 pub mod lifecycle;
