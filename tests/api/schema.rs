@@ -2,7 +2,7 @@
 //! rules on SQLite and PostgreSQL alike.
 
 use crowdlend::db;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::helpers::spawn_app;
 
@@ -138,4 +138,47 @@ async fn the_database_refuses_rows_that_break_the_money_rules() {
         ))
         .await
         .expect("a fully funded loan is fine");
+}
+
+#[tokio::test]
+async fn optimizing_gives_the_sqlite_planner_statistics_and_does_nothing_on_postgresql() {
+    // Arrange: a migrated database (the platform wallets are rows already).
+    let app = spawn_app().await;
+    let sqlite = app.db.get_database_backend() == DbBackend::Sqlite;
+
+    // Act: at start-up, and again a day later.
+    let ran = db::optimize(&app.db).await.unwrap();
+    let again = db::optimize(&app.db).await.unwrap();
+
+    // Assert
+    assert_eq!((ran, again), (sqlite, sqlite), "it runs on SQLite only");
+    if sqlite {
+        assert!(
+            app.count("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'wallets'")
+                .await
+                > 0,
+            "the wallets' indexes have statistics"
+        );
+    }
+}
+
+#[tokio::test]
+async fn optimizing_through_a_connection_that_has_queried_nothing_still_analyzes_every_table() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    // A new pool on the same file: its connection has planned no query, as
+    // a pooled connection `serve` happens to get may not have.
+    let url = format!("sqlite://{}", app.data_dir().join("app.db").display());
+    let fresh = db::connect(&url).await.unwrap();
+
+    assert!(db::optimize(&fresh).await.unwrap());
+
+    assert!(
+        app.count("SELECT COUNT(DISTINCT tbl) FROM sqlite_stat1 WHERE tbl IN ('wallets', 'users', 'ledger_head')")
+            .await
+            >= 2,
+        "tables this connection never touched are analyzed"
+    );
 }
