@@ -239,7 +239,7 @@ fn own_claim(email: &outbox_emails::Model) -> Condition {
 }
 
 /// Records a failed attempt on a claimed email: one more attempt, the error,
-/// and either the next attempt's time (after [`backoff`]) or, after
+/// and either the next attempt's time (after [`backoff`](crate::domain::outbox::backoff)) or, after
 /// `MAX_ATTEMPTS`, `failed`.
 ///
 /// # Errors
