@@ -211,6 +211,8 @@ async fn serve(
     db: sea_orm::DatabaseConnection,
     clock: SharedClock,
 ) -> anyhow::Result<()> {
+    // The first pass runs now, after `execute` migrated.
+    jobs::spawn_optimize_worker(db.clone());
     let sessions = DbSessionStore::new(db.clone(), clock.clone());
     let purge_db = db.clone();
     let purge_clock = clock.clone();

@@ -21,6 +21,7 @@ mod m20261126_000011_index_marketplace_sorts;
 mod m20261126_000012_create_documents;
 mod m20261126_000013_index_marketplace_funded;
 mod m20261130_000014_create_login_devices;
+mod m20261130_000015_installment_statuses;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_create_documents::Migration),
             Box::new(m20261126_000013_index_marketplace_funded::Migration),
             Box::new(m20261130_000014_create_login_devices::Migration),
+            Box::new(m20261130_000015_installment_statuses::Migration),
         ]
     }
 }

@@ -237,9 +237,9 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 }
 
 /// `expr` (a column) for a filter that must not choose the index a query
-/// runs on. SQLite's planner has no statistics (the server never runs
-/// `ANALYZE`) and takes an equality plus a range on one index as the
-/// narrowest way in, even when the range keeps nearly every row and another
+/// runs on. SQLite's planner without statistics (a new database, or one
+/// [`optimize`] has not reached yet) takes an equality plus a range on one
+/// index as the narrowest way in, even when the range keeps nearly every row and another
 /// index would give the order without sorting; a unary plus is its
 /// documented way to keep a term from using an index
 /// (<https://sqlite.org/optoverview.html#uplus>). PostgreSQL plans from
@@ -249,6 +249,34 @@ pub fn filter_only(backend: DbBackend, expr: Expr) -> Expr {
     match backend {
         DbBackend::Sqlite => Expr::cust_with_expr("+?", expr),
         _ => expr,
+    }
+}
+
+/// Keeps SQLite's query planner statistics current: `PRAGMA optimize`,
+/// which runs `ANALYZE` (bounded by SQLite's own row sampling) on the tables
+/// whose statistics are missing or far out of date, and does nothing on
+/// the others. `serve` runs it after migrating and then daily. Returns
+/// whether it ran: PostgreSQL keeps its statistics itself (autovacuum
+/// analyzes), so there it does nothing.
+///
+/// The mask `0x10002` (analyze where it helps, 0x2, considering every
+/// table, 0x10000) is the form SQLite recommends for long-lived
+/// connections: plain `PRAGMA optimize` only looks at the tables the
+/// connection it runs on has queried, and a pooled connection may have
+/// queried none. Statistics are stored in the database file; the other
+/// pooled connections read them when they reload the schema (the first
+/// `ANALYZE` creates `sqlite_stat1`, which makes them all reload) or when
+/// the pool replaces them.
+///
+/// # Errors
+/// When the statement fails.
+pub async fn optimize(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+            Ok(true)
+        }
+        _ => Ok(false),
     }
 }
 

@@ -10,10 +10,13 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use url::Url;
 
-use crate::{clock::SharedClock, mail::Mailer, services::funding};
+use crate::{clock::SharedClock, db, mail::Mailer, services::funding};
 
 /// How often `serve` looks for emails to send.
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How often `serve` refreshes SQLite's query planner statistics.
+pub const OPTIMIZE_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How often `serve` looks for listings past their funding deadline (a
 /// loan's page and every commitment also check it when they are used).
@@ -71,6 +74,22 @@ pub fn spawn_funding_expiry_worker(
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "funding-expiry pass"),
                 Err(err) => tracing::warn!(error = ?err, "the funding-expiry pass failed"),
+            }
+        }
+    })
+}
+
+/// Starts the planner-statistics worker beside the server: [`db::optimize`]
+/// at once (`serve` has just migrated, and new indexes want statistics),
+/// then every [`OPTIMIZE_INTERVAL`]. Nothing to do on PostgreSQL.
+pub fn spawn_optimize_worker(db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
+    every(OPTIMIZE_INTERVAL, move || {
+        let db = db.clone();
+        async move {
+            match db::optimize(&db).await {
+                Ok(true) => tracing::info!("SQLite planner statistics refreshed (PRAGMA optimize)"),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "PRAGMA optimize failed"),
             }
         }
     })

@@ -56,17 +56,18 @@ pub async fn run(
     outbox::requeue_abandoned(db, clock.now()).await?;
     let mut report = OutboxReport::default();
     while report.handled() < MAX_PER_RUN {
-        let Some(email) = outbox::claim_next(db, clock.now()).await? else {
+        let Some(claimed) = outbox::claim_next(db, clock.now()).await? else {
             break;
         };
-        match mailer.send(&email).await {
+        match mailer.send(&claimed.email).await {
             Ok(()) => {
-                outbox::record_sent(db, &email, clock.now()).await?;
+                outbox::record_sent(db, &claimed, clock.now()).await?;
                 report.sent += 1;
             }
             Err(error) => {
-                tracing::warn!(email_id = %email.id, kind = %email.kind, attempt = email.attempts + 1, %error, "an email could not be sent");
-                match outbox::record_failure(db, &email, &error, clock.now()).await? {
+                tracing::warn!(email_id = %claimed.email.id, kind = %claimed.kind, attempt = claimed.attempts + 1, %error, "an email could not be sent");
+                let error = error.to_string();
+                match outbox::record_failure(db, &claimed, &error, clock.now()).await? {
                     AfterFailure::RetryAt(_) => report.retried += 1,
                     AfterFailure::GaveUp => report.failed += 1,
                 }

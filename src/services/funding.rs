@@ -29,6 +29,7 @@ use crate::{
     domain::ids::UserId,
     domain::{
         error::DomainError,
+        installment::InstallmentStatus,
         investing::{InvestmentStatus, Payout, payout, schedule_shares},
         lifecycle::{LoanEvent, LoanStatus},
         money::{Currency, Money},
@@ -492,7 +493,7 @@ pub async fn disburse(
             paid_interest: Set(0),
             penalty_accrued: Set(0),
             penalty_paid: Set(0),
-            status: Set("pending".to_owned()),
+            status: Set(InstallmentStatus::Scheduled.as_str().to_owned()),
             paid_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),

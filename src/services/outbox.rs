@@ -2,9 +2,10 @@
 //! something by email calls [`enqueue`] with its own transaction: the email
 //! is rendered and stored as a `pending` row that commits, or rolls back,
 //! with the change it announces. The `outbox` job then claims due rows one at
-//! a time ([`claim_next`]), sends them, and records the outcome
-//! ([`record_sent`], [`record_failure`]); staff may put a failed email back
-//! in the queue ([`retry_now`]).
+//! a time ([`claim_next`], which hands over a [`ClaimedEmail`]: the plain
+//! [`OutgoingEmail`] the mailer sends, never the row), sends them, and
+//! records the outcome ([`record_sent`], [`record_failure`]); staff may put a
+//! failed email back in the queue ([`retry_now`]).
 //!
 //! Claiming is a conditional update (`... SET state = 'sending' WHERE id = ?
 //! AND state = 'pending' ...`, checking the rows affected), so two senders,
@@ -28,11 +29,12 @@ use crate::{
     domain::ids::UserId,
     domain::{
         error::DomainError,
+        ids::EmailId,
         outbox::{AfterFailure, EmailState, after_failure},
         user::Email as EmailAddress,
     },
     error::AppError,
-    mail::messages::Email,
+    mail::{OutgoingEmail, messages::Email},
     services::{
         RequestMeta,
         audit::{self, AuditEvent},
@@ -134,6 +136,37 @@ pub async fn requeue_abandoned(db: &DatabaseConnection, now: DateTime<Utc>) -> R
     Ok(requeued)
 }
 
+/// An email this sender has claimed: what the mailer sends, and what
+/// recording the outcome needs (the claim itself stays private to this
+/// module).
+#[derive(Debug, Clone)]
+pub struct ClaimedEmail {
+    /// What to send, built from the claimed row.
+    pub email: OutgoingEmail,
+    /// Which message it is (`kyc_decision`, ...), for the logs.
+    pub kind: String,
+    /// Failed attempts before this one.
+    pub attempts: i32,
+    row: outbox_emails::Model,
+}
+
+impl ClaimedEmail {
+    fn new(row: outbox_emails::Model) -> Self {
+        Self {
+            email: OutgoingEmail {
+                id: EmailId::from_uuid(row.id),
+                to: row.to_address.clone(),
+                subject: row.subject.clone(),
+                text_body: row.text_body.clone(),
+                html_body: row.html_body.clone(),
+            },
+            kind: row.kind.clone(),
+            attempts: row.attempts,
+            row,
+        }
+    }
+}
+
 /// Claims the next email due at `now` (oldest due first) for this sender,
 /// or `None` when nothing is due. The claim is a conditional update: when
 /// another sender claimed the same row first, this one moves on to the next.
@@ -143,7 +176,7 @@ pub async fn requeue_abandoned(db: &DatabaseConnection, now: DateTime<Utc>) -> R
 pub async fn claim_next(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-) -> Result<Option<outbox_emails::Model>, DbErr> {
+) -> Result<Option<ClaimedEmail>, DbErr> {
     // Stored to the microsecond (PostgreSQL's precision), so that recording
     // the outcome finds the claim by its exact time on either database.
     let claimed_at = now.trunc_subsecs(6);
@@ -168,11 +201,11 @@ pub async fn claim_next(
             .exec(db)
             .await?;
         if claimed.rows_affected == 1 {
-            return Ok(Some(outbox_emails::Model {
+            return Ok(Some(ClaimedEmail::new(outbox_emails::Model {
                 state: EmailState::Sending.as_str().to_owned(),
                 claimed_at: Some(claimed_at),
                 ..candidate
-            }));
+            })));
         }
     }
 }
@@ -183,7 +216,7 @@ pub async fn claim_next(
 /// On database failure.
 pub async fn record_sent(
     db: &DatabaseConnection,
-    email: &outbox_emails::Model,
+    claimed: &ClaimedEmail,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     outbox_emails::Entity::update_many()
@@ -192,7 +225,7 @@ pub async fn record_sent(
             Expr::value(EmailState::Sent.as_str()),
         )
         .col_expr(outbox_emails::Column::SentAt, Expr::value(now))
-        .filter(own_claim(email))
+        .filter(own_claim(&claimed.row))
         .exec(db)
         .await
         .map(|_| ())
@@ -208,19 +241,19 @@ fn own_claim(email: &outbox_emails::Model) -> Condition {
 }
 
 /// Records a failed attempt on a claimed email: one more attempt, the error,
-/// and either the next attempt's time (after [`backoff`]) or, after
+/// and either the next attempt's time (after [`backoff`](crate::domain::outbox::backoff)) or, after
 /// `MAX_ATTEMPTS`, `failed`.
 ///
 /// # Errors
 /// On database failure.
 pub async fn record_failure(
     db: &DatabaseConnection,
-    email: &outbox_emails::Model,
+    claimed: &ClaimedEmail,
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<AfterFailure, DbErr> {
-    let outcome = after_failure(email.attempts.saturating_add(1), now);
-    finish_attempt(db, email, error, outcome).await?;
+    let outcome = after_failure(claimed.row.attempts.saturating_add(1), now);
+    finish_attempt(db, &claimed.row, error, outcome).await?;
     Ok(outcome)
 }
 

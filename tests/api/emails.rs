@@ -76,6 +76,11 @@ async fn a_verified_identity_check_is_emailed_over_smtp_once() {
     let row = only_email(&app).await;
     assert_eq!(row.state, "sent");
     assert_eq!(row.kind, "kyc_decision");
+    assert_eq!(
+        header(&parsed, "Message-ID"),
+        format!("<{}@localhost>", row.id),
+        "the Message-ID names the queued email"
+    );
     assert_eq!(row.sent_at, Some(app.clock.now()));
 }
 
@@ -370,7 +375,8 @@ async fn an_email_whose_sender_died_mid_send_is_sent_once_the_claim_expires() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(claimed.state, "sending");
+    assert_eq!(claimed.email.to, "someone@example.com");
+    assert_eq!(only_email(&app).await.state, "sending");
 
     assert_eq!(
         app.run_outbox().await,

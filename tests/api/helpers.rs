@@ -86,8 +86,27 @@ pub async fn spawn_app_without_money_limit() -> TestApp {
 
 /// As [`spawn_app`], with extra settings (e.g. `BASE_URL`).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let EmptyDatabase { url, db, data_dir } = empty_database().await;
+    db::migrate(&db, &FixedClock::at(start_time()))
+        .await
+        .unwrap();
+    start(url, db, data_dir, extra).await
+}
+
+/// A database with no tables yet, for tests that migrate it themselves.
+pub struct EmptyDatabase {
+    pub url: String,
+    pub db: DatabaseConnection,
+    /// Holds the SQLite file; becomes the app's `DATA_DIR`.
+    pub data_dir: TempDir,
+}
+
+/// A fresh, empty database: a temporary SQLite file, or, when
+/// `TEST_DATABASE_URL` is set, a new schema of its own in that PostgreSQL
+/// database (every connection of `db` has it as its `search_path`).
+pub async fn empty_database() -> EmptyDatabase {
     let data_dir = tempfile::tempdir().unwrap();
-    let (database_url, schema) = match std::env::var("TEST_DATABASE_URL") {
+    let (url, schema) = match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = format!("t_{}", Uuid::new_v4().simple());
             let admin = db::connect(&url).await.unwrap();
@@ -106,13 +125,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             None,
         ),
     };
-    let db = db::connect_with_schema(&database_url, schema.as_deref())
+    let db = db::connect_with_schema(&url, schema.as_deref())
         .await
         .unwrap();
-    db::migrate(&db, &FixedClock::at(start_time()))
-        .await
-        .unwrap();
-    start(database_url, db, data_dir, extra).await
+    EmptyDatabase { url, db, data_dir }
 }
 
 /// Starts the app on an existing database (already migrated).

@@ -1,4 +1,4 @@
-//! `repayment_schedule`: one row per instalment of a loan. Mirrors migration `m20261122_000003`; change only together with a new migration.
+//! `repayment_schedule`: one row per instalment of a loan. Mirrors migrations `m20261122_000003` and `m20261130_000015` (the status words); change only together with a new migration.
 
 use sea_orm::entity::prelude::*;
 
@@ -20,7 +20,8 @@ pub struct Model {
     pub paid_interest: i64,
     pub penalty_accrued: i64,
     pub penalty_paid: i64,
-    /// `pending` | `partially_paid` | `paid` | `overdue` | `written_off`.
+    /// `scheduled` | `due` | `partially_paid` | `paid` | `overdue` | `written_off`
+    /// (`domain::installment::InstallmentStatus`).
     #[sea_orm(column_type = "Text")]
     pub status: String,
     pub paid_at: Option<DateTimeUtc>,
