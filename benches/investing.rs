@@ -18,29 +18,28 @@ use std::{sync::Arc, time::Instant};
 use crowdlend::{
     clock::SystemClock,
     db::entities::investments,
-    domain::ids::UserId,
+    domain::ids::{LoanId, UserId},
     ledger::verify::verify,
     services::investing::{self, Commitment},
 };
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
-use uuid::Uuid;
 
 mod support;
 
 use support::{
     Target, bench_user, count_from_env, database_from_env, funded_investor, new_key, open_loan,
-    rate, rub,
+    rate, rub, typed,
 };
 
 async fn commit(
     db: &DatabaseConnection,
     base_url: &url::Url,
     investor: UserId,
-    loan_id: Uuid,
+    loan_id: LoanId,
 ) -> anyhow::Result<()> {
     let commitment = Commitment {
         loan_id,
-        amount: rub(1_000)?,
+        amount: typed(1_000)?,
         key: new_key()?,
     };
     investing::invest(db, &SystemClock, investor, &commitment, base_url)

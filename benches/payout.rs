@@ -39,7 +39,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
 mod support;
 
 use support::{
-    Target, bench_user, count_from_env, database_from_env, funded_investor, new_key, open_loan, rub,
+    Target, bench_user, count_from_env, database_from_env, funded_investor, new_key, open_loan,
+    rub, typed,
 };
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         let before = statements.load(Ordering::Relaxed);
         let commitment = Commitment {
             loan_id,
-            amount: rub(1_000)?,
+            amount: typed(1_000)?,
             key: new_key()?,
         };
         investing::invest(db, &SystemClock, *investor, &commitment, &base_url)

@@ -90,6 +90,8 @@ pub enum JobName {
     Outbox,
     /// Expire loans whose funding deadline passed unfunded, releasing every reservation.
     FundingExpiry,
+    /// Pay out fully funded loans still waiting (a failed payout), when payout is automatic.
+    Payouts,
 }
 
 /// Runs a command with loaded settings.
@@ -187,6 +189,13 @@ async fn run_job(
             println!("funding-expiry: {expired} loan(s) expired, their reservations released");
             Ok(())
         }
+        JobName::Payouts => {
+            let paid = funding::pay_out_due(db, clock.as_ref(), &settings.base_url)
+                .await
+                .map_err(app_error)?;
+            println!("payouts: {paid} fully funded loan(s) paid out");
+            Ok(())
+        }
     }
 }
 
@@ -236,6 +245,7 @@ async fn serve(
     tracing::info!(to = %mailer.describe(), "emails go out through the outbox job");
     jobs::spawn_outbox_worker(db.clone(), mailer, clock.clone());
     jobs::spawn_funding_expiry_worker(db.clone(), clock.clone(), settings.base_url.clone());
+    jobs::spawn_payouts_worker(db.clone(), clock.clone(), settings.base_url.clone());
     let base_url = settings.base_url.clone();
     let app = Application::build(settings, db, clock)?;
     tracing::info!(port = app.port(), "listening");

@@ -10,8 +10,8 @@ use crowdlend::{
         entities::{investor_profiles, loan_requests, users, wallets},
     },
     domain::{
-        ids::UserId,
-        money::{Currency, Money},
+        ids::{LoanId, UserId},
+        money::{Currency, Money, TypedAmount},
     },
     services::{
         RequestMeta,
@@ -151,7 +151,7 @@ pub async fn open_loan(
     db: &DatabaseConnection,
     borrower: UserId,
     amount: Money,
-) -> anyhow::Result<Uuid> {
+) -> anyhow::Result<LoanId> {
     let id = Uuid::now_v7();
     let now = SystemClock.now();
     loan_requests::ActiveModel {
@@ -181,7 +181,7 @@ pub async fn open_loan(
     }
     .insert(db)
     .await?;
-    Ok(id)
+    Ok(LoanId::from_uuid(id))
 }
 
 /// Investor number `n`: qualified, the risk declaration accepted, a bank
@@ -228,6 +228,12 @@ pub async fn funded_investor(
     .await
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(id)
+}
+
+/// `roubles` as typed on a form.
+#[allow(dead_code)]
+pub fn typed(roubles: i64) -> anyhow::Result<TypedAmount> {
+    TypedAmount::parse(&roubles.to_string()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// A fresh submission key, as a confirmation page would carry.

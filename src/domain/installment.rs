@@ -44,6 +44,31 @@
 
 use std::fmt;
 
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{
+    ids::{InstallmentId, LoanId},
+    money::Money,
+};
+
+/// One line of a loan's repayment schedule as stored and serviced
+/// (`db::repo::installments` builds it from the row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installment {
+    pub id: InstallmentId,
+    pub loan_id: LoanId,
+    pub number: u32,
+    pub due_date: NaiveDate,
+    pub principal: Money,
+    pub interest: Money,
+    pub paid_principal: Money,
+    pub paid_interest: Money,
+    pub penalty_accrued: Money,
+    pub penalty_paid: Money,
+    pub status: InstallmentStatus,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
 word_enum!(
     /// Where one installment stands; stored in `repayment_schedule.status`.
     InstallmentStatus {

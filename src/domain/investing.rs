@@ -273,6 +273,46 @@ pub fn schedule_shares<K: Clone>(
     Ok(shares)
 }
 
+/// One stake's share of a loan's stored schedule: the installments split
+/// among the live `stakes` (earliest first) as at the payout, so the same
+/// figures as the agreement. `None` when `mine` is not among them.
+///
+/// # Errors
+/// A [`SplitError`] for no stakes or a non-positive one; `TooLarge` on overflow.
+pub fn stored_share(
+    installments: &[crate::domain::installment::Installment],
+    stakes: &[crate::domain::investment::Investment],
+    mine: crate::domain::ids::InvestmentId,
+) -> Result<Option<Vec<Installment>>, SplitError> {
+    let Some(first) = installments.first() else {
+        return Ok(Some(Vec::new()));
+    };
+    let currency = first.principal.currency();
+    let mut outstanding: i64 = stakes.iter().map(|s| s.amount.minor()).sum();
+    let mut rows = Vec::with_capacity(installments.len());
+    for stored in installments {
+        outstanding -= stored.principal.minor();
+        rows.push(Installment {
+            number: stored.number,
+            due_date: stored.due_date,
+            principal: stored.principal,
+            interest: stored.interest,
+            balance_after: Money::from_minor(outstanding.max(0), currency)?,
+        });
+    }
+    let holdings: Vec<Holding<_>> = stakes
+        .iter()
+        .map(|s| Holding {
+            key: s.id,
+            weight: s.amount.minor(),
+        })
+        .collect();
+    Ok(schedule_shares(&rows, &holdings)?
+        .into_iter()
+        .find(|(key, _)| *key == mine)
+        .map(|(_, share)| share))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;

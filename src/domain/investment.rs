@@ -38,7 +38,72 @@
 //! event takes an investment out of them (`Recover` leaves a defaulted one
 //! where it is).
 
+use chrono::{DateTime, Utc};
+
 pub use crate::domain::investing::InvestmentStatus;
+use crate::domain::{
+    ids::{InvestmentId, LoanId, UserId},
+    money::{Money, MoneyError},
+};
+
+word_enum!(
+    /// How an investment was made; stored in `investments.source`.
+    InvestmentSource {
+        Manual => "manual", "By hand";
+        Auto => "auto", "By an auto-invest rule";
+        Secondary => "secondary", "Bought on the secondary market";
+    }
+);
+
+/// One investor's stake in one loan, as the use cases see it
+/// (`db::repo::investments` builds it from the stored row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Investment {
+    pub id: InvestmentId,
+    pub investor_id: UserId,
+    pub loan_id: LoanId,
+    /// In the loan's currency.
+    pub amount: Money,
+    pub status: InvestmentStatus,
+    pub source: InvestmentSource,
+    /// When the investor confirmed it (accepting the loan agreement).
+    pub accepted_at: DateTime<Utc>,
+    /// The SHA-256 of its loan agreement, once the loan is paid out.
+    pub agreement_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One investor's stakes in one loan together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvestorTotal {
+    pub investor_id: UserId,
+    pub total: Money,
+    /// Their first stake (the page an email about the loan links to).
+    pub first: InvestmentId,
+}
+
+/// The investors among `stakes` (earliest first) with their totals, in the
+/// order of their first stake.
+///
+/// # Errors
+/// `TooLarge` when a total leaves what money holds.
+pub fn investor_totals(stakes: &[Investment]) -> Result<Vec<InvestorTotal>, MoneyError> {
+    let mut totals: Vec<InvestorTotal> = Vec::new();
+    for stake in stakes {
+        match totals
+            .iter_mut()
+            .find(|t| t.investor_id == stake.investor_id)
+        {
+            Some(total) => total.total = total.total.checked_add(stake.amount)?,
+            None => totals.push(InvestorTotal {
+                investor_id: stake.investor_id,
+                total: stake.amount,
+                first: stake.id,
+            }),
+        }
+    }
+    Ok(totals)
+}
 
 /// What happens to an investment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

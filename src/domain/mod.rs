@@ -33,6 +33,8 @@ macro_rules! word_enum {
 
 pub mod accrual;
 pub mod application;
+pub mod disbursement;
+pub mod disclosure;
 pub mod error;
 pub mod identity;
 pub mod ids;
@@ -49,4 +51,5 @@ pub mod scoring;
 pub mod settings;
 pub mod split;
 pub mod user;
+pub mod wallet;
 pub mod xirr;

@@ -293,6 +293,41 @@ impl Money {
     }
 }
 
+/// An amount as typed, before it is known which currency it is in (a
+/// commitment to a loan is read in the loan's currency, which the use case
+/// learns under the loan's lock): whole minor units, checked as strictly as
+/// [`Money::parse`], with any currency mark the platform uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypedAmount(i64);
+
+impl TypedAmount {
+    /// # Errors
+    /// As [`Money::parse`].
+    pub fn parse(input: &str) -> Result<Self, MoneyError> {
+        let unmarked = [Currency::Rub, Currency::Usd]
+            .iter()
+            .fold(input.trim(), |text, currency| {
+                text.strip_suffix(currency.code()).unwrap_or(text).trim()
+            });
+        Money::parse(unmarked, Currency::Rub).map(|money| Self(money.minor()))
+    }
+
+    /// The amount in `currency`.
+    #[must_use]
+    pub fn in_currency(self, currency: Currency) -> Money {
+        Money {
+            minor: self.0,
+            currency,
+        }
+    }
+
+    /// Minor units, for a request's fingerprint.
+    #[must_use]
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+}
+
 impl fmt::Display for Money {
     /// "1 000,50 ₽" for roubles, "$1,000.50" for dollars: the grouping each
     /// currency's readers expect.
@@ -477,6 +512,23 @@ mod tests {
         ] {
             assert_eq!(rub(input), Err(error), "{input:?}");
         }
+    }
+
+    #[test]
+    fn an_amount_typed_without_knowing_its_currency_reads_any_mark() {
+        for input in [
+            "1 000,50",
+            "1 000,50 ₽",
+            "$1,000.50",
+            "1000.50 USD",
+            "1000,50 RUB",
+        ] {
+            let amount = TypedAmount::parse(input).unwrap();
+            assert_eq!(amount.minor(), 100_050, "{input:?}");
+            assert_eq!(amount.in_currency(Currency::Usd).minor(), 100_050);
+        }
+        assert_eq!(TypedAmount::parse("1e3"), Err(MoneyError::Malformed));
+        assert_eq!(TypedAmount::parse("-5"), Err(MoneyError::Negative));
     }
 
     #[test]

@@ -73,6 +73,20 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// Everything the schedule pays back, principal and interest.
+    ///
+    /// # Errors
+    /// `TooLarge` when the sum is beyond what [`Money`] holds.
+    pub fn total_payments(&self) -> Result<Money, MoneyError> {
+        self.installments
+            .iter()
+            .try_fold(Money::zero(self.payment.currency()), |sum, i| {
+                sum.checked_add(i.total()?)
+            })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
     #[error("The amount must be more than zero.")]

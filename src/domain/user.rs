@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::domain::ids::UserId;
+
 /// An email address, trimmed and lowercased so that lookups are case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
@@ -83,6 +85,18 @@ impl PersonName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// An account as the use cases see it (`db::repo::users` builds it from
+/// the stored row): who they are, what they may do, where their identity
+/// check stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub full_name: String,
+    pub role: Role,
+    pub kyc_status: KycStatus,
 }
 
 /// What an account may do. One account, one role.

@@ -19,8 +19,12 @@ pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
 pub const OPTIMIZE_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How often `serve` looks for listings past their funding deadline (a
-/// loan's page and every commitment also check it when they are used).
+/// loan's page shows such a loan as closed, and commitments to it are
+/// refused, until this job releases it).
 pub const FUNDING_EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often `serve` looks for fully funded loans still to pay out.
+pub const PAYOUTS_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs `pass` every `interval` for as long as the process runs (a pass
 /// that overruns delays the next tick rather than bunching them). Each pass
@@ -54,6 +58,27 @@ pub fn spawn_outbox_worker(
                 Ok(report) if report.is_empty() => {}
                 Ok(report) => tracing::info!(%report, "outbox pass"),
                 Err(err) => tracing::warn!(error = %err, "the outbox pass failed"),
+            }
+        }
+    })
+}
+
+/// Starts the `payouts` worker beside the server: every
+/// [`PAYOUTS_INTERVAL`], with automatic payout on, fully funded loans not yet
+/// paid out (a payout that failed, or one left to staff before payout was
+/// made automatic) are paid out.
+pub fn spawn_payouts_worker(
+    db: DatabaseConnection,
+    clock: SharedClock,
+    base_url: Url,
+) -> tokio::task::JoinHandle<()> {
+    every(PAYOUTS_INTERVAL, move || {
+        let (db, clock, base_url) = (db.clone(), clock.clone(), base_url.clone());
+        async move {
+            match funding::pay_out_due(&db, clock.as_ref(), &base_url).await {
+                Ok(0) => {}
+                Ok(paid) => tracing::info!(paid, "payouts pass"),
+                Err(err) => tracing::warn!(error = ?err, "the payouts pass failed"),
             }
         }
     })

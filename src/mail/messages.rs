@@ -5,10 +5,14 @@
 //! next. Subjects never carry what a user typed.
 
 use askama::Template;
+use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{
-    investing::Payout,
-    money::{Money, Rate},
+use crate::{
+    domain::{
+        investing::Payout,
+        money::{Money, Rate},
+    },
+    format,
 };
 
 /// A rendered email, ready for the outbox.
@@ -115,13 +119,16 @@ pub struct ApplicationApproved {
     pub rate: Rate,
     pub monthly_payment: Money,
     pub grade: String,
-    /// Formatted for people, e.g. "7 Dec 2026".
-    pub funding_deadline: String,
+    pub funding_deadline: DateTime<Utc>,
 }
 
 impl ApplicationApproved {
     fn subject_line(&self) -> String {
         "Your loan application is approved".to_owned()
+    }
+
+    fn deadline(&self) -> String {
+        format::datetime(&self.funding_deadline)
     }
 
     fn term(&self) -> String {
@@ -188,11 +195,16 @@ email!(
 #[derive(Debug, Clone)]
 pub struct ScheduleLine {
     pub number: u32,
-    /// Formatted for people, e.g. "23 Dec 2026".
-    pub due_date: String,
+    pub due_date: NaiveDate,
     pub principal: Money,
     pub interest: Money,
     pub total: Money,
+}
+
+impl ScheduleLine {
+    fn due(&self) -> String {
+        format::day(self.due_date)
+    }
 }
 
 /// To an investor whose commitment is reserved.
@@ -206,13 +218,19 @@ pub struct InvestmentConfirmed {
     pub term_months: i32,
     pub grade: String,
     pub funded_percent: u32,
-    /// Formatted for people, e.g. "7 Dec 2026, 09:30 UTC".
-    pub funding_deadline: String,
+    pub funding_deadline: Option<DateTime<Utc>>,
 }
 
 impl InvestmentConfirmed {
     fn subject_line(&self) -> String {
         "Your investment is reserved".to_owned()
+    }
+
+    fn deadline(&self) -> String {
+        self.funding_deadline
+            .as_ref()
+            .map(format::datetime)
+            .unwrap_or_default()
     }
 
     fn term(&self) -> String {
@@ -304,8 +322,16 @@ pub struct FundingEnded {
     pub loan_amount: Money,
     /// The investor's released reservations; `None` for the borrower.
     pub released: Option<Money>,
-    /// Why it ended, in a sentence.
-    pub reason: String,
+    pub why: FundingEnd,
+}
+
+/// Why a loan's funding ended without a payout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FundingEnd {
+    /// The borrower withdrew the loan before it was funded.
+    Withdrawn,
+    /// The funding deadline passed before investors covered the amount.
+    Expired { deadline: Option<DateTime<Utc>> },
 }
 
 impl FundingEnded {
@@ -314,6 +340,25 @@ impl FundingEnded {
             "Your reservation has been released".to_owned()
         } else {
             "Your loan listing has ended".to_owned()
+        }
+    }
+
+    /// Why it ended, in a sentence, for whom it is written to.
+    fn reason(&self) -> String {
+        let deadline =
+            |at: &Option<DateTime<Utc>>| at.as_ref().map(format::date).unwrap_or_default();
+        match (&self.why, self.released.is_some()) {
+            (FundingEnd::Withdrawn, _) => {
+                "The borrower has withdrawn a loan you had committed money to.".to_owned()
+            }
+            (FundingEnd::Expired { deadline: at }, true) => format!(
+                "A loan you had committed money to was not fully funded by its deadline, {}.",
+                deadline(at)
+            ),
+            (FundingEnd::Expired { deadline: at }, false) => format!(
+                "Your loan was not fully funded by its deadline, {}, so the listing has ended.",
+                deadline(at)
+            ),
         }
     }
 }
@@ -329,6 +374,12 @@ email!(
 mod tests {
     use super::*;
     use crate::domain::money::Currency;
+
+    /// 7 Dec 2026, 09:30 UTC.
+    fn deadline() -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 12, 7, 9, 30, 0).unwrap()
+    }
 
     fn rub(minor: i64) -> Money {
         Money::from_minor(minor, Currency::Rub).unwrap()
@@ -377,7 +428,7 @@ mod tests {
                 rate: Rate::from_bps(1550).unwrap(),
                 monthly_payment: rub(10_129_167),
                 grade: "B".to_owned(),
-                funding_deadline: "7 Dec 2026".to_owned(),
+                funding_deadline: deadline(),
             }),
             Box::new(ApplicationRejected {
                 full_name: "Ann Lee".to_owned(),
@@ -405,7 +456,7 @@ mod tests {
                 term_months: 12,
                 grade: "B".to_owned(),
                 funded_percent: 40,
-                funding_deadline: "7 Dec 2026, 09:30 UTC".to_owned(),
+                funding_deadline: Some(deadline()),
             }),
             Box::new(LoanFunded {
                 full_name: "Ann Lee".to_owned(),
@@ -428,14 +479,16 @@ mod tests {
                 url: "http://x/marketplace".to_owned(),
                 loan_amount: rub(10_000_000),
                 released: Some(rub(500_000)),
-                reason: "The loan was not fully funded by its deadline.".to_owned(),
+                why: FundingEnd::Expired {
+                    deadline: Some(deadline()),
+                },
             }),
             Box::new(FundingEnded {
                 full_name: "Ann Lee".to_owned(),
                 url: "http://x/borrower/loans/1".to_owned(),
                 loan_amount: rub(10_000_000),
                 released: None,
-                reason: "Your loan was not fully funded by its deadline.".to_owned(),
+                why: FundingEnd::Withdrawn,
             }),
         ];
         for message in messages {
@@ -462,7 +515,7 @@ mod tests {
     fn disbursed(to_borrower: bool) -> LoanDisbursed {
         let line = |number, due: &str, principal, interest| ScheduleLine {
             number,
-            due_date: due.to_owned(),
+            due_date: due.parse().unwrap(),
             principal: rub(principal),
             interest: rub(interest),
             total: rub(principal + interest),
@@ -480,8 +533,8 @@ mod tests {
             }),
             your_amount: (!to_borrower).then_some(rub(500_000)),
             schedule: vec![
-                line(1, "23 Dec 2026", 4_975_125, 100_000),
-                line(2, "23 Jan 2027", 5_024_875, 50_249),
+                line(1, "2026-12-23", 4_975_125, 100_000),
+                line(2, "2027-01-23", 5_024_875, 50_249),
             ],
             schedule_total: rub(10_150_249),
         }
@@ -531,7 +584,7 @@ mod tests {
             rate: Rate::from_bps(1550).unwrap(),
             monthly_payment: rub(1_360_804),
             grade: "B".to_owned(),
-            funding_deadline: "7 Dec 2026".to_owned(),
+            funding_deadline: deadline(),
         }
         .render()
         .unwrap();

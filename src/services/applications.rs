@@ -18,20 +18,25 @@ use crate::{
             scoring_results, users,
         },
         queries::applications::{self as queries, StoredFactor, StoredFailure, StoredImprovement},
+        repo::loans,
     },
+    domain::ids::LoanId,
     domain::ids::UserId,
     domain::{
         application::{Assessment, LoanRequest, Profile, assess},
         error::DomainError,
         lifecycle::{LoanEvent, LoanStatus},
-        money::Currency,
+        loan::Loan,
+        money::{Currency, Rate},
+        scoring::Grade,
     },
     error::{AppError, FieldErrors},
     mail::messages::{ApplicationReceived, ApplicationRejected},
+    paths,
     services::{
         RequestMeta,
         audit::{self, AuditEvent},
-        loans, outbox, settings,
+        outbox, settings,
     },
 };
 
@@ -176,12 +181,14 @@ pub async fn save_profile(
 pub async fn open_application(
     conn: &impl ConnectionTrait,
     borrower_id: UserId,
-) -> Result<Option<loan_requests::Model>, AppError> {
-    Ok(loan_requests::Entity::find()
+) -> Result<Option<Loan>, AppError> {
+    loan_requests::Entity::find()
         .filter(loan_requests::Column::BorrowerId.eq(borrower_id))
         .filter(loan_requests::Column::Status.is_in(OPEN_STATUSES.map(LoanStatus::as_str)))
         .one(conn)
-        .await?)
+        .await?
+        .map(loans::parse)
+        .transpose()
 }
 
 /// Why a borrower cannot apply, from what is known about them.
@@ -212,7 +219,7 @@ pub async fn cannot_apply_because(
 /// What `submit` decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Submitted {
-    pub loan_id: Uuid,
+    pub loan_id: LoanId,
     pub status: LoanStatus,
 }
 
@@ -253,11 +260,11 @@ pub async fn submit(
     let assessment = assess(&profile, request, &settings, now.date_naive())
         .map_err(|err| AppError::Validation(FieldErrors::single("amount", err.to_string())))?;
 
-    let loan_id = Uuid::now_v7();
+    let loan_id = LoanId::new();
     let amount = request.amount.minor();
     let term = i32::try_from(request.term_months).unwrap_or(i32::MAX);
-    let mut loan = loan_requests::ActiveModel {
-        id: Set(loan_id),
+    let inserted = loan_requests::ActiveModel {
+        id: Set(loan_id.into()),
         borrower_id: Set(borrower_id.into()),
         amount: Set(amount),
         currency: Set(Currency::Rub.code().to_owned()),
@@ -283,6 +290,7 @@ pub async fn submit(
     }
     .insert(&txn)
     .await?;
+    let mut loan = loans::parse(inserted)?;
     record_loan_event(
         &txn,
         LoanChange {
@@ -307,7 +315,7 @@ pub async fn submit(
         )),
         ..Default::default()
     };
-    let loan_url = outbox::link(base_url, &format!("/borrower/loans/{loan_id}"));
+    let loan_url = outbox::link(base_url, &paths::borrower_loan(loan_id));
     outbox::enqueue(
         &txn,
         now,
@@ -322,7 +330,7 @@ pub async fn submit(
     )
     .await?;
     let mut status = loans::apply(&txn, &loan, LoanEvent::StartScoring, now, scored).await?;
-    loan = reread(&txn, loan_id).await?;
+    loan = loans::get(&txn, loan_id).await?;
     record_loan_event(
         &txn,
         LoanChange {
@@ -363,7 +371,7 @@ pub async fn submit(
             ..Default::default()
         };
         status = loans::apply(&txn, &loan, LoanEvent::Reject, now, declined).await?;
-        loan = reread(&txn, loan_id).await?;
+        loan = loans::get(&txn, loan_id).await?;
         record_loan_event(
             &txn,
             LoanChange {
@@ -382,25 +390,16 @@ pub async fn submit(
     Ok(Submitted { loan_id, status })
 }
 
-pub(crate) async fn reread(
-    conn: &impl ConnectionTrait,
-    loan_id: Uuid,
-) -> Result<loan_requests::Model, AppError> {
-    loan_requests::Entity::find_by_id(loan_id)
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// The audited facts of a loan, for before/after.
-fn loan_snapshot(loan: &loan_requests::Model) -> serde_json::Value {
+/// The audited facts of a loan, for before/after (stored words and minor
+/// units, as the columns hold them).
+fn loan_snapshot(loan: &Loan) -> serde_json::Value {
     json!({
-        "status": loan.status,
-        "amount": loan.amount,
+        "status": loan.status.as_str(),
+        "amount": loan.amount.minor(),
         "term_months": loan.term_months,
-        "rate_annual": loan.rate_annual,
-        "risk_grade": loan.risk_grade,
-        "scoring_score": loan.scoring_score,
+        "rate_annual": loan.rate.map(Rate::bps),
+        "risk_grade": loan.grade.map(Grade::as_str),
+        "scoring_score": loan.score,
         "funding_deadline": loan.funding_deadline,
         "rejection_reason": loan.rejection_reason,
     })
@@ -411,7 +410,7 @@ pub(crate) struct LoanChange<'a> {
     /// `None` for the platform itself (the scorecard).
     pub actor: Option<UserId>,
     pub action: &'static str,
-    pub before: Option<&'a loan_requests::Model>,
+    pub before: Option<&'a Loan>,
     /// Staff's reasoning, kept with the record.
     pub comment: Option<&'a str>,
 }
@@ -420,7 +419,7 @@ pub(crate) struct LoanChange<'a> {
 pub(crate) async fn record_loan_event(
     conn: &impl ConnectionTrait,
     change: LoanChange<'_>,
-    loan: &loan_requests::Model,
+    loan: &Loan,
     meta: &RequestMeta,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), AppError> {
@@ -452,7 +451,7 @@ pub(crate) async fn record_loan_event(
 
 async fn store_scorecard(
     conn: &impl ConnectionTrait,
-    loan_id: Uuid,
+    loan_id: LoanId,
     assessment: &Assessment,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), AppError> {
@@ -494,7 +493,7 @@ async fn store_scorecard(
         .collect();
     scoring_results::ActiveModel {
         id: Set(Uuid::now_v7()),
-        loan_id: Set(loan_id),
+        loan_id: Set(loan_id.into()),
         model_version: Set(card.model_version.to_owned()),
         score: Set(i32::try_from(card.score).unwrap_or(0)),
         grade: Set(card.grade.as_str().to_owned()),

@@ -12,26 +12,26 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
 };
 use url::Url;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
-    db::{self, entities::users},
-    domain::ids::UserId,
+    db::{self, entities::users, repo::loans},
     domain::{
         application::{
             Asset, AssetKind, Education, Liability, LiabilityKind, ListingMode, LoanRequest,
             Profile, Purpose,
         },
+        ids::{LoanId, UserId},
         investor::{InvestorProfile, TaxId},
-        money::{Currency, Money, Rate},
-        scoring::{Employment, Grade},
+        money::{Currency, Money, TypedAmount},
+        scoring::Employment,
         user::{Email, KycStatus, NewPassword, PersonName, Role},
     },
     error::AppError,
     services::{
         RequestMeta, applications,
         auth::{self, NewAccount},
+        funding,
         idempotency::IdempotencyKey,
         investing::{self, Commitment},
         investor,
@@ -284,10 +284,14 @@ async fn seed_applications(
     ] {
         let commitment = Commitment {
             loan_id,
-            amount: rub(roubles)?,
+            amount: TypedAmount::parse(&roubles.to_string())
+                .map_err(|e| anyhow::anyhow!("demo amount: {e}"))?,
             key: IdempotencyKey::parse(&IdempotencyKey::generate())?,
         };
-        investing::invest(db, clock, investor, &commitment, base_url).await?;
+        let invested = investing::invest(db, clock, investor, &commitment, base_url).await?;
+        if invested.filled {
+            funding::pay_out_if_automatic(db, clock, loan_id, base_url).await;
+        }
     }
     Ok(())
 }
@@ -297,19 +301,14 @@ async fn seed_applications(
 async fn approve_as_scored(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    (analyst, loan_id): (UserId, Uuid),
+    (analyst, loan_id): (UserId, LoanId),
     (max_amount, max_term): (i64, u32),
     comment: &str,
     (base_url, meta): (&Url, &RequestMeta),
 ) -> Result<(), AppError> {
-    let loan = applications::reread(db, loan_id).await?;
+    let loan = loans::get(db, loan_id).await?;
     let platform = settings::load(db).await?;
-    let scored = (
-        loan.risk_grade.as_deref().and_then(Grade::parse),
-        loan.rate_annual
-            .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok()),
-    );
-    let (Some(grade), Some(rate)) = scored else {
+    let (Some(grade), Some(rate)) = (loan.grade, loan.rate) else {
         return Ok(());
     };
     let Some(band) = platform.band(grade) else {

@@ -6,13 +6,21 @@
 //! audited.
 
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
-    db::{self, entities::documents, queries::investments as queries},
-    domain::ids::UserId,
-    domain::{error::DomainError, user::Role},
+    db::{
+        self,
+        repo::{
+            documents::{self, StoredAgreement},
+            investments,
+        },
+    },
+    domain::{
+        error::DomainError,
+        ids::{InvestmentId, UserId},
+        user::Role,
+    },
     error::AppError,
     pdf,
     services::{
@@ -37,19 +45,19 @@ pub async fn agreement(
     db: &sea_orm::DatabaseConnection,
     clock: &dyn Clock,
     viewer: Viewer,
-    investment_id: Uuid,
+    investment_id: InvestmentId,
     meta: &RequestMeta,
-) -> Result<documents::Model, AppError> {
-    let (investment, loan) = queries::with_loan(db, investment_id)
+) -> Result<StoredAgreement, AppError> {
+    let (investment, loan) = investments::with_loan(db, investment_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let party = viewer.role.is_staff()
-        || (viewer.role == Role::Investor && investment.investor_id == viewer.id.as_uuid())
-        || (viewer.role == Role::Borrower && loan.borrower_id == viewer.id.as_uuid());
+        || (viewer.role == Role::Investor && investment.investor_id == viewer.id)
+        || (viewer.role == Role::Borrower && loan.borrower_id == viewer.id);
     if !party {
         return Err(AppError::NotFound);
     }
-    let document = queries::agreement(db, investment_id)
+    let document = documents::agreement_of(db, investment_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let actual = pdf::sha256_hex(&document.content);
@@ -58,7 +66,6 @@ pub async fn agreement(
     if !intact {
         tracing::error!(
             %investment_id,
-            document_id = %document.id,
             stored = ?investment.agreement_hash,
             actual = %actual,
             "a loan agreement no longer matches its stored hash; download refused"

@@ -5,69 +5,99 @@
 //! Lock order, as everywhere: the wallets involved in ascending id, then the
 //! loan, then (inside `ledger::store::post`) the chain head. The wallets are
 //! found from the commitments read before the loan is locked; the
-//! commitments are read again under the lock and the use case gives up if a
-//! new investor appeared meanwhile (it cannot, once the loan is full or past
-//! its deadline, but nothing here relies on that).
+//! commitments are read again under the lock and the use case gives up
+//! (`Conflict`) if a new investor appeared meanwhile (none can, once the loan
+//! is full or past its deadline, but nothing here relies on that).
+//!
+//! A payout is planned first, from plain reads (`domain::disbursement`):
+//! the agreements are rendered and the emails written before the write
+//! transaction opens, which then only checks that the loan and its
+//! commitments are still the planned ones, moves the money and stores what
+//! was prepared. A payout that fails (or a loan funded while automatic
+//! payout was off and since switched on) is retried by the `payouts` job.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use url::Url;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
     db::{
         self,
-        entities::{documents, investments, loan_requests, repayment_schedule, users, wallets},
-        queries::investments as queries,
+        entities::loan_requests,
+        repo::{
+            documents::{self, Agreement},
+            installments, investments, loans, users, wallets,
+        },
     },
-    domain::ids::UserId,
     domain::{
+        disbursement::{self, Deductions, DisbursementPlan},
         error::DomainError,
-        installment::InstallmentStatus,
-        investing::{InvestmentStatus, Payout, payout, schedule_shares},
+        ids::{LoanId, UserId, WalletId},
+        investment::{Investment, InvestmentEvent, InvestmentStatus, investor_totals},
         lifecycle::{LoanEvent, LoanStatus},
+        loan::Loan,
         money::{Currency, Money},
-        schedule::{self, Installment, LoanTerms},
-        split::Holding,
+        schedule::Installment,
+        user::User,
+        wallet::{Wallet, WalletKind},
     },
     error::AppError,
     ledger::{EntryKind, JournalEntry, Posting, store},
-    mail::messages::{FundingEnded, LoanDisbursed, ScheduleLine},
+    mail::messages::{FundingEnd, FundingEnded, LoanDisbursed, ScheduleLine},
+    paths,
     pdf::{self, AgreementData, ShareRow},
     services::{
         RequestMeta,
-        applications::{LoanChange, record_loan_event, reread},
-        investing::{currency_of, investment_path, money, rate_of},
-        loans, outbox, settings,
+        applications::{LoanChange, record_loan_event},
+        outbox::{self, RenderedEmail},
+        settings,
     },
 };
 
 /// The platform's name as agreements give it.
 const PLATFORM_NAME: &str = "Crowdlend";
 
+fn unexpected(err: impl Into<anyhow::Error>) -> AppError {
+    AppError::Unexpected(err.into())
+}
+
 /// A loan locked with its open commitments and the wallets they reserve.
-pub(crate) struct Locked {
-    pub loan: loan_requests::Model,
-    pub currency: Currency,
+struct Locked {
+    loan: Loan,
     /// Open commitments, earliest first.
-    pub commitments: Vec<investments::Model>,
-    /// Locked wallets by their owner.
-    pub wallets: BTreeMap<Uuid, wallets::Model>,
+    commitments: Vec<Investment>,
+    /// The locked wallets, in id order.
+    wallets: Vec<Wallet>,
 }
 
 impl Locked {
+    fn wallet_of(&self, owner: UserId) -> Result<&Wallet, AppError> {
+        self.wallets
+            .iter()
+            .find(|w| w.owner == Some(owner))
+            .ok_or(AppError::Conflict)
+    }
+
+    fn platform_wallet(&self, kind: WalletKind) -> Result<&Wallet, AppError> {
+        self.wallets
+            .iter()
+            .find(|w| w.owner.is_none() && w.kind == kind)
+            .ok_or_else(|| unexpected(anyhow::anyhow!("no {} wallet", kind.as_str())))
+    }
+
     /// What each investor's wallet holds reserved for this loan.
-    fn reserved_per_wallet(&self) -> Result<BTreeMap<Uuid, i64>, AppError> {
-        let mut per_wallet: BTreeMap<Uuid, i64> = BTreeMap::new();
+    fn reserved_per_wallet(&self) -> Result<BTreeMap<WalletId, i64>, AppError> {
+        let mut per_wallet: BTreeMap<WalletId, i64> = BTreeMap::new();
         for c in &self.commitments {
-            let wallet = self.wallets.get(&c.investor_id).ok_or(AppError::NotFound)?;
-            *per_wallet.entry(wallet.id).or_default() += c.amount;
+            *per_wallet
+                .entry(self.wallet_of(c.investor_id)?.id)
+                .or_default() += c.amount.minor();
         }
         Ok(per_wallet)
     }
@@ -77,149 +107,104 @@ impl Locked {
     async fn release_reservations(
         &self,
         conn: &impl ConnectionTrait,
-    ) -> Result<BTreeMap<Uuid, i64>, AppError> {
+    ) -> Result<BTreeMap<WalletId, i64>, AppError> {
         let per_wallet = self.reserved_per_wallet()?;
         for (wallet_id, amount) in &per_wallet {
-            store::release(conn, *wallet_id, *amount)
-                .await
-                .map_err(|err| AppError::Unexpected(err.into()))?;
+            store::release(conn, wallet_id.as_uuid(), *amount).await?;
         }
         Ok(per_wallet)
     }
 }
 
 /// Locks the wallets of the loan's open commitments (and of the user `also`,
-/// e.g. the borrower, and the platform wallets `platform`) in id order, then
-/// the loan; reads the commitments again.
+/// e.g. the borrower, and the platform wallets of `platform` kinds) in id
+/// order, then the loan; reads the commitments again.
 ///
 /// # Errors
 /// `NotFound` for an unknown loan; `Conflict` if an investor committed
 /// between the two reads (try again).
-pub(crate) async fn lock_with_commitments(
+async fn lock_with_commitments(
     conn: &impl ConnectionTrait,
-    loan_id: Uuid,
-    also: Option<Uuid>,
-    platform: &[Uuid],
+    loan_id: LoanId,
+    also: Option<UserId>,
+    platform: &[WalletKind],
 ) -> Result<Locked, AppError> {
-    let listed = loan_requests::Entity::find_by_id(loan_id)
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let currency = currency_of(&listed)?;
-    let before = queries::for_loan(conn, loan_id, &[InvestmentStatus::Pending]).await?;
-    let mut owners: Vec<Uuid> = before.iter().map(|i| i.investor_id).collect();
+    let listed = loans::get(conn, loan_id).await?;
+    let before = investments::of_loan(conn, &listed, &[InvestmentStatus::Pending]).await?;
+    let mut owners: Vec<UserId> = before.iter().map(|i| i.investor_id).collect();
     owners.extend(also);
     owners.sort_unstable();
     owners.dedup();
-    let locked: BTreeMap<Uuid, wallets::Model> = wallets::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(wallets::Column::UserId.is_in(owners))
-                        .add(wallets::Column::Currency.eq(currency.code())),
-                )
-                .add(wallets::Column::Id.is_in(platform.to_vec())),
-        )
-        .order_by_asc(wallets::Column::Id)
-        .lock_exclusive()
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|w| Some((w.user_id?, w)))
-        .collect();
+    let wallets = wallets::lock(conn, &owners, platform, listed.currency()).await?;
     let loan = loans::lock(conn, loan_id).await?;
-    let commitments = queries::for_loan(conn, loan_id, &[InvestmentStatus::Pending]).await?;
-    if commitments
-        .iter()
-        .any(|c| !locked.contains_key(&c.investor_id))
-    {
-        return Err(AppError::Conflict);
-    }
-    Ok(Locked {
+    let commitments = investments::of_loan(conn, &loan, &[InvestmentStatus::Pending]).await?;
+    let locked = Locked {
         loan,
-        currency,
         commitments,
-        wallets: locked,
-    })
-}
-
-/// Each investor among `commitments` with their total and their first
-/// investment's id, in the order of their first commitment.
-pub(crate) async fn per_investor(
-    conn: &impl ConnectionTrait,
-    commitments: &[investments::Model],
-) -> Result<Vec<(users::Model, i64, Uuid)>, AppError> {
-    let mut order: Vec<Uuid> = Vec::new();
-    let mut totals: BTreeMap<Uuid, (i64, Uuid)> = BTreeMap::new();
-    for c in commitments {
-        let entry = totals.entry(c.investor_id).or_insert_with(|| {
-            order.push(c.investor_id);
-            (0, c.id)
-        });
-        entry.0 += c.amount;
+        wallets,
+    };
+    for c in &locked.commitments {
+        locked.wallet_of(c.investor_id)?;
     }
-    let people: BTreeMap<Uuid, users::Model> = users::Entity::find()
-        .filter(users::Column::Id.is_in(order.clone()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    Ok(order
-        .into_iter()
-        .filter_map(|id| {
-            let (total, first) = totals.get(&id)?;
-            Some((people.get(&id)?.clone(), *total, *first))
-        })
-        .collect())
+    Ok(locked)
 }
 
 /// Releases every open commitment of the locked loan: each investor's
-/// reservation goes back, and the commitments become `to`. The caller moves
-/// the loan (with `funded_amount` back to 0) in the same transaction.
+/// reservation goes back, and the commitments move by `event`. The caller
+/// moves the loan (with `funded_amount` back to 0) in the same transaction.
 async fn release_all(
     conn: &impl ConnectionTrait,
     locked: &Locked,
-    to: InvestmentStatus,
+    event: InvestmentEvent,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     locked.release_reservations(conn).await?;
-    investments::Entity::update_many()
-        .col_expr(investments::Column::Status, Expr::value(to.as_str()))
-        .col_expr(investments::Column::UpdatedAt, Expr::value(now))
-        .filter(investments::Column::LoanId.eq(locked.loan.id))
-        .filter(investments::Column::Status.eq(InvestmentStatus::Pending.as_str()))
-        .exec(conn)
-        .await?;
-    Ok(())
+    investments::apply_to_loan(
+        conn,
+        locked.loan.id,
+        InvestmentStatus::Pending,
+        event,
+        locked.commitments.len(),
+        now,
+    )
+    .await
 }
 
 /// Tells each investor whose commitments were released why.
 async fn tell_released(
     conn: &impl ConnectionTrait,
     locked: &Locked,
-    reason: &str,
+    why: FundingEnd,
     base_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let loan_amount = money(locked.loan.amount, locked.currency)?;
-    for (investor, total, _) in per_investor(conn, &locked.commitments).await? {
-        outbox::enqueue(
-            conn,
-            now,
-            &investor.email,
+    let totals = investor_totals(&locked.commitments).map_err(unexpected)?;
+    let ids: Vec<UserId> = totals.iter().map(|t| t.investor_id).collect();
+    let people = users::get_many(conn, &ids).await?;
+    let mut emails = Vec::with_capacity(totals.len());
+    for total in totals {
+        let investor = people.get(&total.investor_id).ok_or(AppError::NotFound)?;
+        emails.push(outbox::render(
+            investor.email.as_str(),
             &FundingEnded {
-                full_name: investor.full_name,
-                url: outbox::link(base_url, "/marketplace"),
-                loan_amount,
-                released: Some(money(total, locked.currency)?),
-                reason: reason.to_owned(),
+                full_name: investor.full_name.clone(),
+                url: outbox::link(base_url, paths::MARKETPLACE),
+                loan_amount: locked.loan.amount,
+                released: Some(total.total),
+                why,
             },
-        )
-        .await?;
+        )?);
     }
-    Ok(())
+    outbox::queue(conn, now, emails).await
+}
+
+/// The loan's status back at nothing funded, closed now.
+fn closed(now: DateTime<Utc>) -> loan_requests::ActiveModel {
+    loan_requests::ActiveModel {
+        closed_at: Set(Some(now)),
+        funded_amount: Set(0),
+        ..Default::default()
+    }
 }
 
 /// The borrower takes back a loan before it is funded: every reservation is
@@ -232,35 +217,21 @@ pub async fn withdraw(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     borrower_id: UserId,
-    loan_id: Uuid,
+    loan_id: LoanId,
     base_url: &Url,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     let now = clock.now();
     // Someone else's loan is not found, before anything is locked.
-    loan_requests::Entity::find_by_id(loan_id)
-        .filter(loan_requests::Column::BorrowerId.eq(borrower_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    if loans::get(db, loan_id).await?.borrower_id != borrower_id {
+        return Err(AppError::NotFound);
+    }
     let txn = db::begin_write(db).await?;
     let locked = lock_with_commitments(&txn, loan_id, None, &[]).await?;
-    release_all(&txn, &locked, InvestmentStatus::Cancelled, now).await?;
-    let closed = loan_requests::ActiveModel {
-        closed_at: Set(Some(now)),
-        funded_amount: Set(0),
-        ..Default::default()
-    };
-    loans::apply(&txn, &locked.loan, LoanEvent::Withdraw, now, closed).await?;
-    tell_released(
-        &txn,
-        &locked,
-        "The borrower has withdrawn a loan you had committed money to.",
-        base_url,
-        now,
-    )
-    .await?;
-    let after = reread(&txn, loan_id).await?;
+    release_all(&txn, &locked, InvestmentEvent::LoanWithdrawn, now).await?;
+    loans::apply(&txn, &locked.loan, LoanEvent::Withdraw, now, closed(now)).await?;
+    tell_released(&txn, &locked, FundingEnd::Withdrawn, base_url, now).await?;
+    let after = loans::get(&txn, loan_id).await?;
     record_loan_event(
         &txn,
         LoanChange {
@@ -281,63 +252,42 @@ pub async fn withdraw(
 /// Ends the funding of one loan whose deadline has passed: releases every
 /// reservation, marks the commitments `expired` and the loan `expired`, and
 /// tells everyone. Returns whether it did (a loan still in time, or no
-/// longer in funding, is left alone), so it is safe to call on any access.
+/// longer in funding, is left alone).
 ///
 /// # Errors
 /// Database failures.
 pub async fn expire_if_due(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    loan_id: Uuid,
+    loan_id: LoanId,
     base_url: &Url,
 ) -> Result<bool, AppError> {
     let now = clock.now();
-    // Most calls come from pages looking at a loan still in time: answer
-    // those from a plain read, without taking the write lock.
-    let listed = loan_requests::Entity::find_by_id(loan_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !is_due(&listed, now)? {
+    if !is_due(&loans::get(db, loan_id).await?, now) {
         return Ok(false);
     }
     let txn = db::begin_write(db).await?;
     let locked = lock_with_commitments(&txn, loan_id, None, &[]).await?;
-    if !is_due(&locked.loan, now)? {
+    if !is_due(&locked.loan, now) {
         return Ok(false);
     }
-    release_all(&txn, &locked, InvestmentStatus::Expired, now).await?;
-    let closed = loan_requests::ActiveModel {
-        closed_at: Set(Some(now)),
-        funded_amount: Set(0),
-        ..Default::default()
+    release_all(&txn, &locked, InvestmentEvent::Expire, now).await?;
+    loans::apply(&txn, &locked.loan, LoanEvent::Expire, now, closed(now)).await?;
+    let why = FundingEnd::Expired {
+        deadline: locked.loan.funding_deadline,
     };
-    loans::apply(&txn, &locked.loan, LoanEvent::Expire, now, closed).await?;
-    let deadline = locked
-        .loan
-        .funding_deadline
-        .map(|d| d.format("%-d %b %Y").to_string())
-        .unwrap_or_default();
-    let reason = format!(
-        "A loan you had committed money to was not fully funded by its deadline, {deadline}."
-    );
-    tell_released(&txn, &locked, &reason, base_url, now).await?;
-    let borrower = users::Entity::find_by_id(locked.loan.borrower_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    tell_released(&txn, &locked, why, base_url, now).await?;
+    let borrower = users::get(&txn, locked.loan.borrower_id).await?;
     outbox::enqueue(
         &txn,
         now,
-        &borrower.email,
+        borrower.email.as_str(),
         &FundingEnded {
             full_name: borrower.full_name,
-            url: outbox::link(base_url, &format!("/borrower/loans/{loan_id}")),
-            loan_amount: money(locked.loan.amount, locked.currency)?,
+            url: outbox::link(base_url, &paths::borrower_loan(loan_id)),
+            loan_amount: locked.loan.amount,
             released: None,
-            reason: format!(
-                "Your loan was not fully funded by its deadline, {deadline}, so the listing has ended."
-            ),
+            why,
         },
     )
     .await?;
@@ -346,9 +296,26 @@ pub async fn expire_if_due(
 }
 
 /// Whether a loan is still in funding with its deadline passed.
-fn is_due(loan: &loan_requests::Model, now: DateTime<Utc>) -> Result<bool, AppError> {
-    Ok(loans::status_of(loan)? == LoanStatus::Funding
-        && loan.funding_deadline.is_some_and(|d| d <= now))
+fn is_due(loan: &Loan, now: DateTime<Utc>) -> bool {
+    loan.status == LoanStatus::Funding && loan.is_past_deadline(now)
+}
+
+/// The ids of the loans in `status` (and, with `due_by`, past their funding
+/// deadline at that time).
+async fn loans_in(
+    db: &DatabaseConnection,
+    status: LoanStatus,
+    due_by: Option<DateTime<Utc>>,
+) -> Result<Vec<LoanId>, AppError> {
+    let mut query = loan_requests::Entity::find()
+        .select_only()
+        .column(loan_requests::Column::Id)
+        .filter(loan_requests::Column::Status.eq(status.as_str()));
+    if let Some(now) = due_by {
+        query = query.filter(loan_requests::Column::FundingDeadline.lte(now));
+    }
+    let ids: Vec<uuid::Uuid> = query.into_tuple().all(db).await?;
+    Ok(ids.into_iter().map(LoanId::from_uuid).collect())
 }
 
 /// The `funding-expiry` job: expires every loan in funding past its deadline.
@@ -362,16 +329,8 @@ pub async fn expire_due(
     clock: &dyn Clock,
     base_url: &Url,
 ) -> Result<u64, AppError> {
-    let due: Vec<Uuid> = loan_requests::Entity::find()
-        .select_only()
-        .column(loan_requests::Column::Id)
-        .filter(loan_requests::Column::Status.eq(LoanStatus::Funding.as_str()))
-        .filter(loan_requests::Column::FundingDeadline.lte(clock.now()))
-        .into_tuple()
-        .all(db)
-        .await?;
     let mut expired = 0;
-    for loan_id in due {
+    for loan_id in loans_in(db, LoanStatus::Funding, Some(clock.now())).await? {
         match expire_if_due(db, clock, loan_id, base_url).await {
             Ok(true) => expired += 1,
             Ok(false) => {}
@@ -381,218 +340,144 @@ pub async fn expire_due(
     Ok(expired)
 }
 
-/// Pays out a funded loan, in one transaction: every reservation becomes a
-/// transfer (one journal entry: the investors' money to the borrower, less
-/// the reserve contribution and the origination fee, which go to their
-/// platform wallets); the schedule starts from today; the commitments become
+/// Pays `loan_id` out now when the platform pays out automatically (the
+/// commitment that fills a loan asks for this). A failure is logged and
+/// left to the `payouts` job; returns whether it was paid out.
+pub async fn pay_out_if_automatic(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    loan_id: LoanId,
+    base_url: &Url,
+) -> bool {
+    match settings::load(db).await {
+        Ok(settings) if settings.disbursement_automatic => {}
+        Ok(_) => return false,
+        Err(err) => {
+            tracing::error!(%loan_id, error = %err, "cannot read the settings to pay a loan out");
+            return false;
+        }
+    }
+    match disburse(db, clock, loan_id, None, base_url).await {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::error!(%loan_id, error = ?err, "automatic payout failed; the payouts job tries again");
+            false
+        }
+    }
+}
+
+/// The `payouts` job: with automatic payout on, pays out every loan that is
+/// fully funded and not yet paid out (one whose payout failed, or one funded
+/// while payout was left to staff). Returns how many it paid out; a loan
+/// that fails is logged and tried again on the next pass.
+///
+/// # Errors
+/// When the settings or the funded loans cannot be read.
+pub async fn pay_out_due(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    base_url: &Url,
+) -> Result<u64, AppError> {
+    if !settings::load(db).await?.disbursement_automatic {
+        return Ok(0);
+    }
+    let mut paid = 0;
+    for loan_id in loans_in(db, LoanStatus::Funded, None).await? {
+        match disburse(db, clock, loan_id, None, base_url).await {
+            Ok(()) => paid += 1,
+            // Paid out meanwhile by staff or another instance.
+            Err(AppError::Domain(DomainError::NotPayable { .. }) | AppError::Conflict) => {}
+            Err(err) => tracing::warn!(%loan_id, error = ?err, "could not pay the loan out"),
+        }
+    }
+    Ok(paid)
+}
+
+/// Pays out a funded loan: every reservation becomes a transfer (one journal
+/// entry: the investors' money to the borrower, less the reserve
+/// contribution and the origination fee, which go to their platform
+/// wallets); the schedule starts from today; the commitments become
 /// `active`; each gets its PDF agreement, stored with its SHA-256; the loan
 /// becomes `active`; the borrower and investors are emailed. `actor` is the
 /// staff member who paid it out, `None` when automatic.
 ///
 /// # Errors
-/// `Domain(NotPayable)` unless the loan is `funded`; `NotFound` for an unknown loan.
+/// `Domain(NotPayable)` unless the loan is `funded`; `Conflict` when its
+/// commitments changed while the payout was prepared; `NotFound` for an
+/// unknown loan.
 pub async fn disburse(
     db: &DatabaseConnection,
     clock: &dyn Clock,
-    loan_id: Uuid,
+    loan_id: LoanId,
     actor: Option<UserId>,
     base_url: &Url,
 ) -> Result<(), AppError> {
-    let now = clock.now();
-    let today = clock.today();
-    let txn = db::begin_write(db).await?;
-    let listed = loan_requests::Entity::find_by_id(loan_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let currency = currency_of(&listed)?;
-    let reserve_fund = store::platform_wallet(&txn, "reserve_fund", currency.code()).await?;
-    let fees = store::platform_wallet(&txn, "fees", currency.code()).await?;
-    let locked = lock_with_commitments(
-        &txn,
-        loan_id,
-        Some(listed.borrower_id),
-        &[reserve_fund.id, fees.id],
-    )
-    .await?;
-    let loan = &locked.loan;
-    if loans::status_of(loan)? != LoanStatus::Funded {
+    // The plan, from plain reads: nothing is locked while it is prepared.
+    let loan = loans::get(db, loan_id).await?;
+    if loan.status != LoanStatus::Funded {
         return Err(DomainError::NotPayable {
-            status: loans::status_of(loan)?,
+            status: loan.status,
         }
         .into());
     }
-    let committed: i64 = locked.commitments.iter().map(|c| c.amount).sum();
-    if committed != loan.amount || loan.funded_amount != loan.amount {
-        return Err(AppError::Unexpected(anyhow::anyhow!(
-            "loan {loan_id} is funded but holds {committed} of {} in commitments",
-            loan.amount
-        )));
-    }
-    let settings = settings::load(&txn).await?;
-    let loan_amount = money(loan.amount, currency)?;
-    let split = payout(
-        loan_amount,
-        settings.reserve_contribution.bps(),
-        settings.origination_fee.bps(),
-    )
-    .map_err(|err| AppError::Unexpected(err.into()))?;
+    let commitments = investments::of_loan(db, &loan, &[InvestmentStatus::Pending]).await?;
+    let settings = settings::load(db).await?;
+    let deductions = Deductions {
+        reserve_contribution: settings.reserve_contribution,
+        origination_fee: settings.origination_fee,
+    };
+    let plan = disbursement::plan(&loan, &commitments, deductions, clock.today())
+        .map_err(|err| unexpected(anyhow::anyhow!("loan {loan_id}: {err}")))?;
+    let mut ids: Vec<UserId> = plan.investors.iter().map(|i| i.investor_id).collect();
+    ids.push(loan.borrower_id);
+    let people = users::get_many(db, &ids).await?;
+    let agreements = render_agreements(&plan, &loan, &people, &settings).await?;
+    let emails = payout_emails(&plan, &loan, &people, base_url)?;
 
-    // The money: release each reservation, then one balanced entry taking
-    // from each investor's wallet what it had reserved.
-    let mut postings: BTreeMap<Uuid, i64> = locked
-        .release_reservations(&txn)
-        .await?
-        .into_iter()
-        .map(|(wallet_id, amount)| (wallet_id, -amount))
-        .collect();
-    let borrower_wallet = locked
-        .wallets
-        .get(&loan.borrower_id)
-        .ok_or(AppError::NotFound)?;
-    for (wallet_id, amount) in [
-        (borrower_wallet.id, split.to_borrower.minor()),
-        (reserve_fund.id, split.reserve_contribution.minor()),
-        (fees.id, split.origination_fee.minor()),
-    ] {
-        *postings.entry(wallet_id).or_default() += amount;
-    }
-    let entry = JournalEntry::new(
-        EntryKind::Disbursement,
-        format!("Loan {} paid out", short_id(loan_id)),
-        postings
-            .into_iter()
-            .filter(|(_, amount)| *amount != 0)
-            .map(|(wallet_id, amount)| Posting { wallet_id, amount })
-            .collect(),
+    // The money and the records, in one short transaction.
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let locked = lock_with_commitments(
+        &txn,
+        loan_id,
+        Some(loan.borrower_id),
+        &[WalletKind::ReserveFund, WalletKind::Fees],
     )
-    .map_err(|err| AppError::Unexpected(err.into()))?;
-    store::post(&txn, &entry, actor, now)
-        .await
-        .map_err(|err| AppError::Unexpected(err.into()))?;
-
-    // The schedule, from the day of the payout.
-    let rate = rate_of(loan)?;
-    let term_months = u32::try_from(loan.term_months).unwrap_or(0);
-    let plan = schedule::annuity(&LoanTerms {
-        principal: loan_amount,
-        rate,
-        term_months,
-        start: today,
-    })
-    .map_err(|err| AppError::Unexpected(anyhow::anyhow!("loan {loan_id}: {err}")))?;
-    for row in &plan.installments {
-        repayment_schedule::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            loan_id: Set(loan_id),
-            payment_num: Set(i32::try_from(row.number).unwrap_or(i32::MAX)),
-            due_date: Set(row.due_date),
-            principal: Set(row.principal.minor()),
-            interest: Set(row.interest.minor()),
-            paid_principal: Set(0),
-            paid_interest: Set(0),
-            penalty_accrued: Set(0),
-            penalty_paid: Set(0),
-            status: Set(InstallmentStatus::Scheduled.as_str().to_owned()),
-            paid_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+    .await?;
+    if locked.loan.status != LoanStatus::Funded {
+        return Err(DomainError::NotPayable {
+            status: locked.loan.status,
         }
-        .insert(&txn)
-        .await?;
+        .into());
     }
-
-    // The commitments become loans, each with its agreement.
-    let holdings: Vec<Holding<Uuid>> = locked
-        .commitments
-        .iter()
-        .map(|c| Holding {
-            key: c.id,
-            weight: c.amount,
-        })
-        .collect();
-    let shares = schedule_shares(&plan.installments, &holdings)
-        .map_err(|err| AppError::Unexpected(err.into()))?;
-    let borrower = users::Entity::find_by_id(loan.borrower_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let investors = per_investor(&txn, &locked.commitments).await?;
-    for (commitment, (_, rows)) in locked.commitments.iter().zip(&shares) {
-        let (investor, _, _) = investors
+    if !plan.still_matches(&locked.commitments) {
+        return Err(AppError::Conflict);
+    }
+    post_payout(&txn, &locked, &plan, actor, now).await?;
+    installments::insert_schedule(&txn, loan_id, &plan.schedule.installments, now).await?;
+    for agreement in &agreements {
+        let stake = plan
+            .stakes
             .iter()
-            .find(|(user, _, _)| user.id == commitment.investor_id)
-            .ok_or(AppError::NotFound)?;
-        let agreement = pdf::render_loan_agreement(&AgreementData {
-            agreement_number: commitment.id.to_string(),
-            lender_name: investor.full_name.clone(),
-            lender_email: investor.email.clone(),
-            borrower_name: borrower.full_name.clone(),
-            borrower_email: borrower.email.clone(),
-            platform_name: PLATFORM_NAME.to_owned(),
-            loan_amount,
-            investment_amount: money(commitment.amount, currency)?,
-            rate,
-            term_months,
-            grade: loan.risk_grade.clone().unwrap_or_default(),
-            purpose: crate::domain::application::Purpose::parse(&loan.purpose)
-                .map_or_else(|| loan.purpose.clone(), |p| p.label().to_owned()),
-            disbursed_on: today,
-            accepted_at: commitment.accepted_at,
-            servicing_fee: settings.servicing_fee,
-            origination_fee: settings.origination_fee,
-            reserve_contribution: settings.reserve_contribution,
-            schedule: rows.iter().map(share_row).collect::<Result<_, _>>()?,
-        })
-        .map_err(|err| AppError::Unexpected(err.into()))?;
-        let hash = pdf::sha256_hex(&agreement);
-        documents::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            kind: Set("loan_agreement".to_owned()),
-            loan_id: Set(loan_id),
-            investment_id: Set(Some(commitment.id)),
-            file_name: Set(format!("crowdlend-agreement-{}.pdf", commitment.id)),
-            content_type: Set("application/pdf".to_owned()),
-            content: Set(agreement),
-            sha256: Set(hash.clone()),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        let mut update: investments::ActiveModel = commitment.clone().into();
-        update.status = Set(InvestmentStatus::Active.as_str().to_owned());
-        update.agreement_hash = Set(Some(hash));
-        update.agreement_path = Set(Some(format!(
-            "{}/agreement.pdf",
-            investment_path(commitment.id)
-        )));
-        update.updated_at = Set(now);
-        update.update(&txn).await?;
+            .find(|s| s.investment.id == agreement.investment_id)
+            .ok_or(AppError::Conflict)?;
+        investments::disburse(&txn, &stake.investment, &agreement.sha256, now).await?;
     }
+    documents::insert_agreements(&txn, loan_id, agreements, now).await?;
     let disbursed = loan_requests::ActiveModel {
         disbursed_at: Set(Some(now)),
         ..Default::default()
     };
-    loans::apply(&txn, loan, LoanEvent::Disburse, now, disbursed).await?;
-
-    tell_disbursed(
-        &txn,
-        &locked,
-        (&borrower, &investors),
-        (&plan.installments, &shares),
-        split,
-        base_url,
-        now,
-    )
-    .await?;
+    loans::apply(&txn, &locked.loan, LoanEvent::Disburse, now, disbursed).await?;
+    outbox::queue(&txn, now, emails).await?;
     if let Some(staff) = actor {
-        let after = reread(&txn, loan_id).await?;
+        let after = loans::get(&txn, loan_id).await?;
         record_loan_event(
             &txn,
             LoanChange {
                 actor: Some(staff),
                 action: "loan_disbursed",
-                before: Some(loan),
+                before: Some(&locked.loan),
                 comment: None,
             },
             &after,
@@ -605,8 +490,121 @@ pub async fn disburse(
     Ok(())
 }
 
-fn short_id(id: Uuid) -> String {
-    id.simple().to_string()[..8].to_owned()
+/// Releases the reservations and posts one balanced entry: each investor's
+/// wallet gives what it had reserved, the borrower, the reserve fund and the
+/// fees wallet get their parts of the payout.
+async fn post_payout(
+    conn: &impl ConnectionTrait,
+    locked: &Locked,
+    plan: &DisbursementPlan,
+    actor: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut postings: BTreeMap<WalletId, i64> = locked
+        .release_reservations(conn)
+        .await?
+        .into_iter()
+        .map(|(wallet_id, amount)| (wallet_id, -amount))
+        .collect();
+    for (wallet, amount) in [
+        (locked.wallet_of(plan.borrower_id)?, plan.payout.to_borrower),
+        (
+            locked.platform_wallet(WalletKind::ReserveFund)?,
+            plan.payout.reserve_contribution,
+        ),
+        (
+            locked.platform_wallet(WalletKind::Fees)?,
+            plan.payout.origination_fee,
+        ),
+    ] {
+        *postings.entry(wallet.id).or_default() += amount.minor();
+    }
+    let entry = JournalEntry::new(
+        EntryKind::Disbursement,
+        format!("Loan {} paid out", short_id(plan.loan_id)),
+        postings
+            .into_iter()
+            .filter(|(_, amount)| *amount != 0)
+            .map(|(wallet_id, amount)| Posting {
+                wallet_id: wallet_id.as_uuid(),
+                amount,
+            })
+            .collect(),
+    )
+    .map_err(unexpected)?;
+    store::post(conn, &entry, actor, now).await?;
+    Ok(())
+}
+
+/// Every stake's PDF agreement, rendered off the async workers (a few
+/// milliseconds each), with its SHA-256.
+async fn render_agreements(
+    plan: &DisbursementPlan,
+    loan: &Loan,
+    people: &BTreeMap<UserId, User>,
+    settings: &crate::domain::settings::Settings,
+) -> Result<Vec<Agreement>, AppError> {
+    let borrower = people.get(&plan.borrower_id).ok_or(AppError::NotFound)?;
+    let rate = loan
+        .rate
+        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
+    let data = plan
+        .stakes
+        .iter()
+        .map(|stake| {
+            let investor = people
+                .get(&stake.investment.investor_id)
+                .ok_or(AppError::NotFound)?;
+            Ok((
+                stake.investment.id,
+                AgreementData {
+                    agreement_number: stake.investment.id.to_string(),
+                    lender_name: investor.full_name.clone(),
+                    lender_email: investor.email.as_str().to_owned(),
+                    borrower_name: borrower.full_name.clone(),
+                    borrower_email: borrower.email.as_str().to_owned(),
+                    platform_name: PLATFORM_NAME.to_owned(),
+                    loan_amount: loan.amount,
+                    investment_amount: stake.investment.amount,
+                    rate,
+                    term_months: loan.term_months,
+                    grade: loan
+                        .grade
+                        .map(|g| g.as_str().to_owned())
+                        .unwrap_or_default(),
+                    purpose: loan.purpose.label().to_owned(),
+                    disbursed_on: plan.day,
+                    accepted_at: stake.investment.accepted_at,
+                    servicing_fee: settings.servicing_fee,
+                    origination_fee: settings.origination_fee,
+                    reserve_contribution: settings.reserve_contribution,
+                    schedule: stake
+                        .share
+                        .iter()
+                        .map(share_row)
+                        .collect::<Result<_, _>>()?,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    tokio::task::spawn_blocking(move || {
+        data.into_iter()
+            .map(|(investment_id, data)| {
+                let content = pdf::render_loan_agreement(&data).map_err(unexpected)?;
+                Ok(Agreement {
+                    investment_id,
+                    sha256: pdf::sha256_hex(&content),
+                    content,
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()
+    })
+    .await
+    .map_err(unexpected)?
+}
+
+fn short_id(id: LoanId) -> String {
+    id.as_uuid().simple().to_string()[..8].to_owned()
 }
 
 fn share_row(row: &Installment) -> Result<ShareRow, AppError> {
@@ -615,9 +613,7 @@ fn share_row(row: &Installment) -> Result<ShareRow, AppError> {
         due_date: row.due_date,
         principal: row.principal,
         interest: row.interest,
-        total: row
-            .total()
-            .map_err(|err| AppError::Unexpected(err.into()))?,
+        total: row.total().map_err(unexpected)?,
         balance_after: row.balance_after,
     })
 }
@@ -630,15 +626,11 @@ fn email_lines(
     let mut total = Money::zero(currency);
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        let sum = row
-            .total()
-            .map_err(|err| AppError::Unexpected(err.into()))?;
-        total = total
-            .checked_add(sum)
-            .map_err(|err| AppError::Unexpected(err.into()))?;
+        let sum = row.total().map_err(unexpected)?;
+        total = total.checked_add(sum).map_err(unexpected)?;
         lines.push(ScheduleLine {
             number: row.number,
-            due_date: row.due_date.format("%-d %b %Y").to_string(),
+            due_date: row.due_date,
             principal: row.principal,
             interest: row.interest,
             total: sum,
@@ -647,88 +639,53 @@ fn email_lines(
     Ok((lines, total))
 }
 
-/// Adds `more` to `into` installment by installment (one investor's several
-/// commitments in one loan make one schedule).
-fn add_rows(into: &mut Vec<Installment>, more: &[Installment]) -> Result<(), AppError> {
-    if into.is_empty() {
-        into.extend_from_slice(more);
-        return Ok(());
-    }
-    let fail = |err: crate::domain::money::MoneyError| AppError::Unexpected(err.into());
-    for (row, extra) in into.iter_mut().zip(more) {
-        row.principal = row.principal.checked_add(extra.principal).map_err(fail)?;
-        row.interest = row.interest.checked_add(extra.interest).map_err(fail)?;
-        row.balance_after = row
-            .balance_after
-            .checked_add(extra.balance_after)
-            .map_err(fail)?;
-    }
-    Ok(())
-}
-
-/// Emails the borrower the schedule and each investor (given by
-/// [`per_investor`]) their share of it, summed over their commitments.
-async fn tell_disbursed(
-    conn: &impl ConnectionTrait,
-    locked: &Locked,
-    (borrower, investors): (&users::Model, &[(users::Model, i64, Uuid)]),
-    (installments, shares): (&[Installment], &[(Uuid, Vec<Installment>)]),
-    payout: Payout,
+/// The borrower's email with the schedule, and one per investor with their
+/// share of it, summed over their commitments.
+fn payout_emails(
+    plan: &DisbursementPlan,
+    loan: &Loan,
+    people: &BTreeMap<UserId, User>,
     base_url: &Url,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let loan = &locked.loan;
-    let currency = locked.currency;
-    let loan_amount = money(loan.amount, currency)?;
-    let rate = rate_of(loan)?;
-    let (schedule, schedule_total) = email_lines(installments, currency)?;
-    outbox::enqueue(
-        conn,
-        now,
-        &borrower.email,
+) -> Result<Vec<RenderedEmail>, AppError> {
+    let rate = loan
+        .rate
+        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
+    let term_months = i32::try_from(loan.term_months).unwrap_or(i32::MAX);
+    let borrower = people.get(&plan.borrower_id).ok_or(AppError::NotFound)?;
+    let (schedule, schedule_total) = email_lines(&plan.schedule.installments, loan.currency())?;
+    let mut emails = vec![outbox::render(
+        borrower.email.as_str(),
         &LoanDisbursed {
             full_name: borrower.full_name.clone(),
-            url: outbox::link(base_url, &format!("/borrower/loans/{}", loan.id)),
-            loan_amount,
+            url: outbox::link(base_url, &paths::borrower_loan(loan.id)),
+            loan_amount: loan.amount,
             rate,
-            term_months: loan.term_months,
-            borrower: Some(payout),
+            term_months,
+            borrower: Some(plan.payout),
             your_amount: None,
             schedule,
             schedule_total,
         },
-    )
-    .await?;
-    // One email per investor, however many commitments they made.
-    let mut rows_by_investor: BTreeMap<Uuid, Vec<Installment>> = BTreeMap::new();
-    for (commitment, (_, rows)) in locked.commitments.iter().zip(shares) {
-        add_rows(
-            rows_by_investor.entry(commitment.investor_id).or_default(),
-            rows,
-        )?;
-    }
-    for (investor, total, first) in investors {
-        let rows = rows_by_investor
-            .get(&investor.id)
-            .map_or(&[][..], Vec::as_slice);
-        let (schedule, schedule_total) = email_lines(rows, currency)?;
-        outbox::enqueue(
-            conn,
-            now,
-            &investor.email,
+    )?];
+    for investor_plan in &plan.investors {
+        let investor = people
+            .get(&investor_plan.investor_id)
+            .ok_or(AppError::NotFound)?;
+        let (schedule, schedule_total) = email_lines(&investor_plan.share, loan.currency())?;
+        emails.push(outbox::render(
+            investor.email.as_str(),
             &LoanDisbursed {
                 full_name: investor.full_name.clone(),
-                url: outbox::link(base_url, &investment_path(*first)),
-                loan_amount,
+                url: outbox::link(base_url, &paths::investment(investor_plan.first)),
+                loan_amount: loan.amount,
                 rate,
-                term_months: loan.term_months,
+                term_months,
                 borrower: None,
-                your_amount: Some(money(*total, currency)?),
+                your_amount: Some(investor_plan.total),
                 schedule,
                 schedule_total,
             },
-        )
-        .await?;
+        )?);
     }
-    Ok(())
+    Ok(emails)
 }

@@ -1,122 +1,85 @@
 //! An investor's commitments (DESIGN.md section 5, step 4): invest in a loan
 //! open for funding, reduce or cancel a commitment until the loan is funded.
 //! The amount is reserved in the wallet (`reserved += x`), never moved, until
-//! the loan is paid out.
+//! the loan is paid out (`services::funding`, which the caller asks for when
+//! a commitment fills a loan; this module never pays out).
 //!
-//! Locks, in the platform's one order: the investor's wallet, then the loan.
-//! The loan lock serialises every commitment to one loan, so what is left is
-//! read and written by one request at a time; the conditional updates of
-//! `reserved` and `funded_amount` (and the database's `funded_amount <=
-//! amount` check) would refuse an over-subscription even without it.
+//! Locks, in the platform's one order: the investor's wallets, then the loan,
+//! read once, under its lock. The loan lock serialises every commitment to
+//! one loan, so what is left is read and written by one request at a time;
+//! the conditional updates of `reserved` and `funded_amount` (and the
+//! database's `funded_amount <= amount` check) would refuse an
+//! over-subscription even without it.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use url::Url;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
     db::{
         self,
-        entities::{investments, investor_profiles, loan_requests, users, wallets},
-        queries::{investments as queries, wallet as wallet_queries},
+        entities::loan_requests,
+        queries::investments as queries,
+        repo::{
+            investments::{self, NewCommitment},
+            loans,
+            users::{self, InvestorStanding},
+            wallets,
+        },
     },
-    domain::ids::UserId,
     domain::{
         error::DomainError,
-        investing::{
-            CommitmentLimits, InvestmentStatus, YearlyLimit, check_commitment, check_reduction,
-        },
+        ids::{InvestmentId, LoanId, UserId},
+        investing::{CommitmentLimits, YearlyLimit, check_commitment, check_reduction},
+        investment::{InvestmentEvent, InvestmentSource, InvestmentStatus, investor_totals},
         lifecycle::{LoanEvent, LoanStatus},
-        money::{Currency, Money, Rate},
+        loan::{Loan, funded_percent},
+        money::{Money, TypedAmount},
         settings::Settings,
         user::KycStatus,
+        wallet::Wallet,
     },
     error::{AppError, FieldErrors, is_unique_violation},
     ledger::store,
     mail::messages::{InvestmentConfirmed, LoanFunded},
+    paths,
     services::{
-        funding,
         idempotency::{self, IdempotencyKey},
-        loans, outbox, settings,
+        outbox, settings,
     },
 };
 
-/// A commitment as the investor confirmed it.
+/// A commitment as the investor confirmed it: the amount as typed, read in
+/// the loan's currency once the loan is locked.
 #[derive(Debug)]
 pub struct Commitment {
-    pub loan_id: Uuid,
-    pub amount: Money,
+    pub loan_id: LoanId,
+    pub amount: TypedAmount,
     pub key: IdempotencyKey,
 }
 
 /// What a commitment led to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Invested {
-    /// Where to send the investor: the investment's page.
-    pub location: String,
-    /// Whether this commitment filled the loan (`false` on a replay).
+    pub investment_id: InvestmentId,
+    /// What is reserved, in the loan's currency.
+    pub amount: Money,
+    /// Whether this commitment filled the loan (`false` on a replay): the
+    /// caller then has it paid out (`funding::pay_out_if_automatic`).
     pub filled: bool,
 }
 
-/// The page of one investment.
-#[must_use]
-pub fn investment_path(investment_id: Uuid) -> String {
-    format!("/investor/investments/{investment_id}")
-}
-
-/// The currency a loan is in.
-pub(crate) fn currency_of(loan: &loan_requests::Model) -> Result<Currency, AppError> {
-    Currency::parse(&loan.currency).ok_or_else(|| {
-        AppError::Unexpected(anyhow::anyhow!(
-            "loan {} has the unknown currency {:?}",
-            loan.id,
-            loan.currency
-        ))
-    })
-}
-
-/// The annual rate a loan was approved at.
-pub(crate) fn rate_of(loan: &loan_requests::Model) -> Result<Rate, AppError> {
-    loan.rate_annual
-        .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok())
-        .ok_or_else(|| {
-            AppError::Unexpected(anyhow::anyhow!(
-                "loan {} has no usable rate ({:?})",
-                loan.id,
-                loan.rate_annual
-            ))
-        })
-}
-
-pub(crate) fn money(minor: i64, currency: Currency) -> Result<Money, AppError> {
-    Money::from_minor(minor, currency).map_err(|err| AppError::Unexpected(err.into()))
-}
-
-/// Whole percent funded, rounded down (a loan shows 100 % only when full).
-#[must_use]
-pub fn funded_percent(funded: i64, amount: i64) -> u32 {
-    if amount <= 0 {
-        return 0;
-    }
-    u32::try_from((i128::from(funded) * 100 / i128::from(amount)).clamp(0, 100)).unwrap_or(0)
-}
-
-/// Reserves `commitment.amount` of the investor's wallet for the loan. The
-/// commitment that fills the loan makes it `funded`; with automatic
-/// disbursement the loan is then paid out at once, in its own transaction
-/// (a failure there leaves it `funded` for staff, and is logged).
+/// Reserves the commitment in the investor's wallet. The commitment that
+/// fills the loan makes it `funded` and tells the borrower and every
+/// investor. A repeated submission (same key, same values) reserves nothing
+/// and answers as the first did.
 ///
 /// # Errors
 /// `Validation` on `amount` for every limit (minimum ticket, what is left,
-/// available money, the yearly limit); `Rejected` without the risk
-/// declaration or the identity check, for a loan not open for investment, or
-/// a reused submission key; `NotFound` for an unknown loan.
+/// available money, the yearly limit); `Domain` without the risk declaration
+/// or the identity check, for a loan not open for investment, or a reused
+/// submission key; `NotFound` for an unknown loan.
 pub async fn invest(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -128,32 +91,41 @@ pub async fn invest(
         "invest",
         &commitment.loan_id.to_string(),
         &commitment.amount.minor().to_string(),
-        commitment.amount.currency().code(),
     ]);
-    let invested = match attempt(db, clock, investor_id, commitment, &hash, base_url).await {
+    match attempt(db, clock, investor_id, commitment, &hash, base_url).await {
         // A concurrent submission with the same key committed first: answer as it did.
         Err(AppError::Unexpected(err))
             if err
                 .downcast_ref::<sea_orm::DbErr>()
                 .is_some_and(is_unique_violation) =>
         {
-            let location = idempotency::replay(db, investor_id, &commitment.key, &hash)
+            let first = idempotency::replay(db, investor_id, &commitment.key, &hash)
                 .await?
                 .ok_or(AppError::Unexpected(err))?;
-            Invested {
-                location,
-                filled: false,
-            }
+            replayed(db, &first).await
         }
-        other => other?,
-    };
-    if invested.filled
-        && settings::load(db).await?.disbursement_automatic
-        && let Err(err) = funding::disburse(db, clock, commitment.loan_id, None, base_url).await
-    {
-        tracing::error!(loan_id = %commitment.loan_id, error = ?err, "automatic disbursement failed; the loan waits for staff");
+        other => other,
     }
-    Ok(invested)
+}
+
+/// The first answer to a repeated submission, from what its key stored: the
+/// investment's id (keys stored before ids were kept there hold the
+/// investment's page).
+async fn replayed(conn: &impl ConnectionTrait, stored: &str) -> Result<Invested, AppError> {
+    let id: InvestmentId = stored
+        .rsplit('/')
+        .next()
+        .unwrap_or(stored)
+        .parse()
+        .map_err(|err| anyhow::anyhow!("stored answer {stored:?}: {err}"))?;
+    let (investment, _) = investments::with_loan(conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Invested {
+        investment_id: id,
+        amount: investment.amount,
+        filled: false,
+    })
 }
 
 async fn attempt(
@@ -166,90 +138,56 @@ async fn attempt(
 ) -> Result<Invested, AppError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
-    if let Some(location) = idempotency::replay(&txn, investor_id, &commitment.key, hash).await? {
-        return Ok(Invested {
-            location,
-            filled: false,
-        });
+    if let Some(first) = idempotency::replay(&txn, investor_id, &commitment.key, hash).await? {
+        return replayed(&txn, &first).await;
     }
     let settings = settings::load(&txn).await?;
-    let investor = users::Entity::find_by_id(investor_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let profile = investor_profiles::Entity::find_by_id(investor_id)
-        .one(&txn)
-        .await?;
-    may_invest(&investor, profile.as_ref(), settings.kyc_required)?;
-    let qualified = profile.is_some_and(|p| p.qualified);
-
-    let listed = loan_requests::Entity::find_by_id(commitment.loan_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let currency = currency_of(&listed)?;
-    if currency != commitment.amount.currency() {
-        return Err(AppError::Validation(FieldErrors::single(
-            "amount",
-            format!("This loan is in {}.", currency.code()),
-        )));
-    }
-    let wallet = lock_wallet(&txn, investor_id, currency).await?;
+    let investor = users::investor(&txn, investor_id).await?;
+    may_invest(&investor, settings.kyc_required)?;
+    let wallets = wallets::lock_all_of(&txn, investor_id).await?;
     let loan = loans::lock(&txn, commitment.loan_id).await?;
-    open_for_investment(&loan, now)?;
-
-    let amount = commitment.amount;
-    let limits = limits(
-        &txn,
-        &settings,
-        investor_id,
-        qualified,
-        (&loan, &wallet),
-        now,
-    )
-    .await?;
+    loan.open_for_investment(now)?;
+    let amount = commitment.amount.in_currency(loan.currency());
+    let wallet = wallets
+        .into_iter()
+        .find(|w| w.currency() == loan.currency())
+        .ok_or(AppError::NotFound)?;
+    let limits = limits(&txn, &settings, &investor, (&loan, &wallet), now).await?;
     check_commitment(amount, &limits).map_err(|problem| {
         AppError::Validation(FieldErrors::single("amount", problem.to_string()))
     })?;
 
-    store::reserve(&txn, wallet.id, amount.minor()).await?;
-    change_funded_amount(&txn, &loan, amount.minor(), now).await?;
-    let investment_id = Uuid::now_v7();
-    investments::ActiveModel {
-        id: Set(investment_id),
-        investor_id: Set(investor_id.into()),
-        loan_id: Set(loan.id),
-        amount: Set(amount.minor()),
-        status: Set(InvestmentStatus::Pending.as_str().to_owned()),
-        source: Set("manual".to_owned()),
-        agreement_hash: Set(None),
-        agreement_path: Set(None),
-        accepted_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
+    store::reserve(&txn, wallet.id.as_uuid(), amount.minor()).await?;
+    loans::add_funded(&txn, loan.id, amount.minor(), now).await?;
+    let investment = investments::insert(
+        &txn,
+        NewCommitment {
+            investor_id,
+            loan_id: loan.id,
+            amount,
+            source: InvestmentSource::Manual,
+            at: now,
+        },
+    )
     .await?;
-
-    let funded = loan.funded_amount + amount.minor();
-    let location = investment_path(investment_id);
+    let funded = loan.funded.checked_add(amount).map_err(unexpected)?;
     outbox::enqueue(
         &txn,
         now,
-        &investor.email,
+        investor.user.email.as_str(),
         &InvestmentConfirmed {
-            full_name: investor.full_name.clone(),
-            investment_url: outbox::link(base_url, &location),
+            full_name: investor.user.full_name.clone(),
+            investment_url: outbox::link(base_url, &paths::investment(investment.id)),
             amount,
-            loan_amount: money(loan.amount, currency)?,
-            rate: rate_of(&loan)?,
-            term_months: loan.term_months,
-            grade: loan.risk_grade.clone().unwrap_or_default(),
-            funded_percent: funded_percent(funded, loan.amount),
-            funding_deadline: loan
-                .funding_deadline
-                .map(|d| d.format("%-d %b %Y, %H:%M UTC").to_string())
+            loan_amount: loan.amount,
+            rate: loan.rate.ok_or_else(|| no_rate(&loan))?,
+            term_months: i32::try_from(loan.term_months).unwrap_or(i32::MAX),
+            grade: loan
+                .grade
+                .map(|g| g.as_str().to_owned())
                 .unwrap_or_default(),
+            funded_percent: funded_percent(funded, loan.amount),
+            funding_deadline: loan.funding_deadline,
         },
     )
     .await?;
@@ -260,149 +198,103 @@ async fn attempt(
             ..Default::default()
         };
         loans::apply(&txn, &loan, LoanEvent::FullySubscribe, now, funded_at).await?;
-        tell_funded(
-            &txn,
-            &loan,
-            currency,
-            settings.disbursement_automatic,
-            base_url,
-            now,
-        )
-        .await?;
+        tell_funded(&txn, &loan, settings.disbursement_automatic, base_url, now).await?;
     }
-    idempotency::save(&txn, investor_id, &commitment.key, hash, &location, now).await?;
+    idempotency::save(
+        &txn,
+        investor_id,
+        &commitment.key,
+        hash,
+        &investment.id.to_string(),
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    Ok(Invested { location, filled })
+    Ok(Invested {
+        investment_id: investment.id,
+        amount,
+        filled,
+    })
+}
+
+fn unexpected(err: impl Into<anyhow::Error>) -> AppError {
+    AppError::Unexpected(err.into())
+}
+
+fn no_rate(loan: &Loan) -> AppError {
+    AppError::Unexpected(anyhow::anyhow!("loan {} is listed without a rate", loan.id))
 }
 
 /// What bounds the investor's next commitment to `loan` now.
 async fn limits(
     conn: &impl ConnectionTrait,
     settings: &Settings,
-    investor_id: UserId,
-    qualified: bool,
-    (loan, wallet): (&loan_requests::Model, &wallets::Model),
+    investor: &InvestorStanding,
+    (loan, wallet): (&Loan, &Wallet),
     now: DateTime<Utc>,
 ) -> Result<CommitmentLimits, AppError> {
-    let currency = currency_of(loan)?;
-    let yearly = if qualified {
+    let yearly = if investor.qualified {
         None
     } else {
         let (from, to) = calendar_year(now);
+        let used = queries::committed_between(conn, investor.user.id, from, to).await?;
         Some(YearlyLimit {
             limit: settings.unqualified_annual_limit,
-            used: money(
-                queries::committed_between(conn, investor_id, from, to).await?,
-                currency,
-            )?,
+            used: Money::from_minor(used, loan.currency()).map_err(unexpected)?,
         })
     };
     Ok(CommitmentLimits {
         min_ticket: settings.min_investment,
-        remaining: money(loan.amount - loan.funded_amount, currency)?,
-        available: money(wallet.balance - wallet.reserved, currency)?,
+        remaining: loan.remaining(),
+        available: wallet.available(),
         yearly,
     })
-}
-
-/// The currency a loan's amounts are in (to read an amount typed for it).
-///
-/// # Errors
-/// `NotFound` for an unknown loan.
-pub async fn loan_currency(db: &DatabaseConnection, loan_id: Uuid) -> Result<Currency, AppError> {
-    let loan = loan_requests::Entity::find_by_id(loan_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    currency_of(&loan)
 }
 
 /// What the investment page shows before anything is reserved.
 #[derive(Debug, Clone)]
 pub struct Preview {
-    pub loan: loan_requests::Model,
-    pub currency: Currency,
+    pub loan: Loan,
     pub limits: CommitmentLimits,
     /// Why the investor cannot invest at all yet (identity check, risk
     /// declaration).
     pub blocker: Option<DomainError>,
 }
 
-/// The loan and the investor's limits as they stand (a read; the commitment
-/// itself checks everything again under its locks).
+/// The loan and the investor's limits as they stand (plain reads; the
+/// commitment itself checks everything again under its locks).
 ///
 /// # Errors
-/// `NotFound` for an unknown loan; `Rejected` for one not open for investment.
+/// `NotFound` for an unknown loan; `Domain` for one not open for investment.
 pub async fn preview(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     investor_id: UserId,
-    loan_id: Uuid,
+    loan_id: LoanId,
 ) -> Result<Preview, AppError> {
     let settings = settings::load(db).await?;
-    let loan = loan_requests::Entity::find_by_id(loan_id)
-        .one(db)
+    let loan = loans::get(db, loan_id).await?;
+    loan.open_for_investment(clock.now())?;
+    let investor = users::investor(db, investor_id).await?;
+    let blocker = may_invest(&investor, settings.kyc_required).err();
+    let wallet = wallets::of_user(db, investor_id, loan.currency())
         .await?
         .ok_or(AppError::NotFound)?;
-    open_for_investment(&loan, clock.now())?;
-    let currency = currency_of(&loan)?;
-    let investor = users::Entity::find_by_id(investor_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let profile = investor_profiles::Entity::find_by_id(investor_id)
-        .one(db)
-        .await?;
-    let blocker = may_invest(&investor, profile.as_ref(), settings.kyc_required).err();
-    let qualified = profile.is_some_and(|p| p.qualified);
-    let wallet = wallet_queries::user_wallet(db, investor_id, currency.code())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let limits = limits(
-        db,
-        &settings,
-        investor_id,
-        qualified,
-        (&loan, &wallet),
-        clock.now(),
-    )
-    .await?;
+    let limits = limits(db, &settings, &investor, (&loan, &wallet), clock.now()).await?;
     Ok(Preview {
         loan,
-        currency,
         limits,
         blocker,
     })
 }
 
 /// The identity check and the risk declaration come before any investment.
-fn may_invest(
-    investor: &users::Model,
-    profile: Option<&investor_profiles::Model>,
-    kyc_required: bool,
-) -> Result<(), DomainError> {
-    if kyc_required && investor.kyc_status != KycStatus::Verified.as_str() {
+fn may_invest(investor: &InvestorStanding, kyc_required: bool) -> Result<(), DomainError> {
+    if kyc_required && investor.user.kyc_status != KycStatus::Verified {
         return Err(DomainError::IdentityNotVerified);
     }
-    if profile
-        .and_then(|p| p.risk_declaration_accepted_at)
-        .is_none()
-    {
+    if investor.risk_declaration_accepted_at.is_none() {
         return Err(DomainError::RiskDeclarationNotAccepted);
-    }
-    Ok(())
-}
-
-/// Why a loan takes no commitments, if it does not.
-fn open_for_investment(loan: &loan_requests::Model, now: DateTime<Utc>) -> Result<(), AppError> {
-    if loans::status_of(loan)? != LoanStatus::Funding {
-        return Err(DomainError::LoanNotOpen.into());
-    }
-    if loan
-        .funding_deadline
-        .is_some_and(|deadline| deadline <= now)
-    {
-        return Err(DomainError::FundingClosed.into());
     }
     Ok(())
 }
@@ -417,171 +309,110 @@ fn calendar_year(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (start(now.year()), start(now.year() + 1))
 }
 
-/// The investor's wallet in `currency`, locked for the rest of the transaction.
-pub(crate) async fn lock_wallet(
-    conn: &impl ConnectionTrait,
-    user_id: UserId,
-    currency: Currency,
-) -> Result<wallets::Model, AppError> {
-    let wallet = wallet_queries::user_wallet(conn, user_id, currency.code())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    wallets::Entity::find_by_id(wallet.id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// Adds `delta` (negative to take back) to a loan's funded amount, only while
-/// it is open for funding and within its amount.
-async fn change_funded_amount(
-    conn: &impl ConnectionTrait,
-    loan: &loan_requests::Model,
-    delta: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let result = loan_requests::Entity::update_many()
-        .col_expr(
-            loan_requests::Column::FundedAmount,
-            Expr::col(loan_requests::Column::FundedAmount).add(delta),
-        )
-        .col_expr(loan_requests::Column::UpdatedAt, Expr::value(now))
-        .filter(loan_requests::Column::Id.eq(loan.id))
-        .filter(loan_requests::Column::Status.eq(LoanStatus::Funding.as_str()))
-        .filter(
-            Expr::col(loan_requests::Column::FundedAmount)
-                .add(delta)
-                .lte(Expr::col(loan_requests::Column::Amount)),
-        )
-        .filter(
-            Expr::col(loan_requests::Column::FundedAmount)
-                .add(delta)
-                .gte(0),
-        )
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(AppError::Conflict)
-    }
-}
-
 /// Tells the borrower and every investor that the loan is fully funded.
 async fn tell_funded(
     conn: &impl ConnectionTrait,
-    loan: &loan_requests::Model,
-    currency: Currency,
+    loan: &Loan,
     automatic: bool,
     base_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let loan_amount = money(loan.amount, currency)?;
-    let borrower = users::Entity::find_by_id(loan.borrower_id)
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    outbox::enqueue(
-        conn,
-        now,
-        &borrower.email,
+    let commitments = investments::of_loan(conn, loan, &[InvestmentStatus::Pending]).await?;
+    let totals = investor_totals(&commitments).map_err(unexpected)?;
+    let mut ids: Vec<UserId> = totals.iter().map(|t| t.investor_id).collect();
+    ids.push(loan.borrower_id);
+    let people = users::get_many(conn, &ids).await?;
+    let person = |id: &UserId| people.get(id).ok_or(AppError::NotFound);
+    let borrower = person(&loan.borrower_id)?;
+    let mut emails = vec![outbox::render(
+        borrower.email.as_str(),
         &LoanFunded {
-            full_name: borrower.full_name,
-            url: outbox::link(base_url, &format!("/borrower/loans/{}", loan.id)),
-            loan_amount,
+            full_name: borrower.full_name.clone(),
+            url: outbox::link(base_url, &paths::borrower_loan(loan.id)),
+            loan_amount: loan.amount,
             your_amount: None,
             automatic,
         },
-    )
-    .await?;
-    for (investor, total, first) in funding::per_investor(
-        conn,
-        &queries::for_loan(conn, loan.id, &[InvestmentStatus::Pending]).await?,
-    )
-    .await?
-    {
-        outbox::enqueue(
-            conn,
-            now,
-            &investor.email,
+    )?];
+    for total in &totals {
+        let investor = person(&total.investor_id)?;
+        emails.push(outbox::render(
+            investor.email.as_str(),
             &LoanFunded {
-                full_name: investor.full_name,
-                url: outbox::link(base_url, &investment_path(first)),
-                loan_amount,
-                your_amount: Some(money(total, currency)?),
+                full_name: investor.full_name.clone(),
+                url: outbox::link(base_url, &paths::investment(total.first)),
+                loan_amount: loan.amount,
+                your_amount: Some(total.total),
                 automatic,
             },
-        )
-        .await?;
+        )?);
     }
-    Ok(())
+    outbox::queue(conn, now, emails).await
 }
 
 /// A change to an open commitment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// Lower it to this amount.
-    ReduceTo(Money),
+    /// Lower it to this amount (read in the loan's currency).
+    ReduceTo(TypedAmount),
     /// Take it back whole.
     Cancel,
 }
 
 /// Reduces or cancels one of the investor's commitments while its loan is
-/// still open for funding; the difference is released in the wallet.
-/// Repeating a change that is already done is refused with a message, never
-/// applied twice.
+/// still open for funding; the difference is released in the wallet and
+/// returned. Repeating a change that is already done is refused with a
+/// reason, never applied twice.
 ///
 /// # Errors
 /// `NotFound` for someone else's investment; `Validation` on `amount` for a
-/// reduction that is not lower or goes below the minimum; `Rejected` once the
+/// reduction that is not lower or goes below the minimum; `Domain` once the
 /// loan is funded or the commitment is no longer open.
 pub async fn change(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     investor_id: UserId,
-    investment_id: Uuid,
+    investment_id: InvestmentId,
     change: Change,
 ) -> Result<Money, AppError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
-    let (_, listed) = queries::owned_by(&txn, investor_id, investment_id)
+    let (_, listed) = investments::owned_by(&txn, investor_id, investment_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let currency = currency_of(&listed)?;
-    let wallet = lock_wallet(&txn, investor_id, currency).await?;
+    let wallet = wallets::lock(&txn, &[investor_id], &[], listed.currency())
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)?;
     let loan = loans::lock(&txn, listed.id).await?;
     // Read again under the locks: every change to it holds this wallet.
-    let (investment, _) = queries::owned_by(&txn, investor_id, investment_id)
+    let (investment, _) = investments::owned_by(&txn, investor_id, investment_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if investment.status != InvestmentStatus::Pending.as_str() {
+    if investment.status != InvestmentStatus::Pending {
         return Err(DomainError::InvestmentNotChangeable.into());
     }
-    if loans::status_of(&loan)? != LoanStatus::Funding {
+    if loan.status != LoanStatus::Funding {
         return Err(DomainError::FundingOver.into());
     }
-    let current = money(investment.amount, currency)?;
-    let (kept, status) = match change {
-        Change::ReduceTo(new) => {
+    let released = match change {
+        Change::ReduceTo(typed) => {
+            let new = typed.in_currency(loan.currency());
             let settings = settings::load(&txn).await?;
-            check_reduction(current, new, settings.min_investment).map_err(|problem| {
-                AppError::Validation(FieldErrors::single("amount", problem.to_string()))
-            })?;
-            (new.minor(), InvestmentStatus::Pending)
+            check_reduction(investment.amount, new, settings.min_investment).map_err(
+                |problem| AppError::Validation(FieldErrors::single("amount", problem.to_string())),
+            )?;
+            investments::reduce(&txn, &investment, new, now).await?;
+            investment.amount.checked_sub(new).map_err(unexpected)?
         }
-        Change::Cancel => (0, InvestmentStatus::Cancelled),
+        Change::Cancel => {
+            investments::apply(&txn, &investment, InvestmentEvent::Cancel, now).await?;
+            investment.amount
+        }
     };
-    let released = investment.amount - kept;
-    store::release(&txn, wallet.id, released).await?;
-    change_funded_amount(&txn, &loan, -released, now).await?;
-    let mut update: investments::ActiveModel = investment.into();
-    if kept > 0 {
-        update.amount = Set(kept);
-    }
-    update.status = Set(status.as_str().to_owned());
-    update.updated_at = Set(now);
-    update.update(&txn).await?;
+    store::release(&txn, wallet.id.as_uuid(), released.minor()).await?;
+    loans::add_funded(&txn, loan.id, -released.minor(), now).await?;
     txn.commit().await?;
-    money(released, currency)
+    Ok(released)
 }

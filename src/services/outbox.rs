@@ -16,12 +16,11 @@
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 use url::Url;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
@@ -34,7 +33,10 @@ use crate::{
         user::Email as EmailAddress,
     },
     error::AppError,
-    mail::{OutgoingEmail, messages::Email},
+    mail::{
+        OutgoingEmail,
+        messages::{Email, Rendered},
+    },
     services::{
         RequestMeta,
         audit::{self, AuditEvent},
@@ -61,6 +63,68 @@ pub fn link(base_url: &Url, path: &str) -> String {
         .map_or_else(|_| format!("{base_url}{path}"), String::from)
 }
 
+/// An email rendered for its recipient, ready to be queued.
+#[derive(Debug, Clone)]
+pub struct RenderedEmail {
+    kind: &'static str,
+    to: EmailAddress,
+    rendered: Rendered,
+}
+
+/// Renders `email` for `to` (before a transaction, when there are many).
+///
+/// # Errors
+/// `Unexpected` when the address is not an email address or a template fails
+/// to render.
+pub fn render(to: &str, email: &impl Email) -> Result<RenderedEmail, AppError> {
+    let to = EmailAddress::parse(to).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot queue a {} email to an invalid address: {err}",
+            email.kind()
+        )
+    })?;
+    let rendered = email.render().map_err(|err| {
+        anyhow::Error::new(err).context(format!("cannot render the {} email", email.kind()))
+    })?;
+    Ok(RenderedEmail {
+        kind: email.kind(),
+        to,
+        rendered,
+    })
+}
+
+/// Queues rendered emails, in one statement, through `db`: pass the use
+/// case's transaction, so they exist only if the change they announce commits.
+///
+/// # Errors
+/// When the insert fails.
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    emails: Vec<RenderedEmail>,
+) -> Result<(), AppError> {
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let rows = emails.into_iter().map(|email| outbox_emails::ActiveModel {
+        id: Set(EmailId::new().into()),
+        kind: Set(email.kind.to_owned()),
+        to_address: Set(email.to.as_str().to_owned()),
+        subject: Set(email.rendered.subject),
+        text_body: Set(email.rendered.text),
+        html_body: Set(email.rendered.html),
+        state: Set(EmailState::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        claimed_at: Set(None),
+        sent_at: Set(None),
+        created_at: Set(now),
+    });
+    outbox_emails::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
 /// Renders `email` and queues it for `to`, through `db`: pass the use case's
 /// transaction, so the email exists only if the change it announces commits.
 ///
@@ -73,33 +137,7 @@ pub async fn enqueue(
     to: &str,
     email: &impl Email,
 ) -> Result<(), AppError> {
-    let to = EmailAddress::parse(to).map_err(|err| {
-        anyhow::anyhow!(
-            "cannot queue a {} email to an invalid address: {err}",
-            email.kind()
-        )
-    })?;
-    let rendered = email.render().map_err(|err| {
-        anyhow::Error::new(err).context(format!("cannot render the {} email", email.kind()))
-    })?;
-    outbox_emails::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(email.kind().to_owned()),
-        to_address: Set(to.as_str().to_owned()),
-        subject: Set(rendered.subject),
-        text_body: Set(rendered.text),
-        html_body: Set(rendered.html),
-        state: Set(EmailState::Pending.as_str().to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        claimed_at: Set(None),
-        sent_at: Set(None),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    queue(db, now, vec![render(to, email)?]).await
 }
 
 /// What may be claimed at `now`: pending and due.
@@ -298,12 +336,12 @@ pub async fn retry_now(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     actor_id: UserId,
-    email_id: Uuid,
+    email_id: EmailId,
     meta: &RequestMeta,
 ) -> Result<String, AppError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
-    let email = outbox_emails::Entity::find_by_id(email_id)
+    let email = outbox_emails::Entity::find_by_id(email_id.as_uuid())
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;

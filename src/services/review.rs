@@ -5,15 +5,20 @@
 use chrono::{SubsecRound, TimeDelta};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use url::Url;
-use uuid::Uuid;
 
 use crate::{
     clock::Clock,
-    db::{self, entities::loan_requests, entities::users},
+    db::{
+        self,
+        entities::{loan_requests, users},
+        repo::loans,
+    },
+    domain::ids::LoanId,
     domain::ids::UserId,
     domain::{
         error::DomainError,
         lifecycle::{LoanEvent, LoanStatus},
+        loan::Loan,
         money::{Money, Rate},
         schedule::{self, LoanTerms},
         scoring::Grade,
@@ -22,10 +27,11 @@ use crate::{
     },
     error::{AppError, FieldErrors},
     mail::messages::{ApplicationApproved, ApplicationRejected},
+    paths,
     services::{
         RequestMeta,
-        applications::{LoanChange, record_loan_event, reread},
-        loans, outbox, settings,
+        applications::{LoanChange, record_loan_event},
+        outbox, settings,
     },
 };
 
@@ -57,23 +63,19 @@ pub struct Review {
 
 /// Why approved terms cannot stand, field by field.
 #[must_use]
-pub fn terms_errors(
-    terms: &ApprovedTerms,
-    loan: &loan_requests::Model,
-    settings: &Settings,
-) -> FieldErrors {
+pub fn terms_errors(terms: &ApprovedTerms, loan: &Loan, settings: &Settings) -> FieldErrors {
     let mut errors = FieldErrors::new();
     let Some(band) = settings.band(terms.grade) else {
         errors.add("risk_grade", "Choose a grade from A to F.");
         return errors;
     };
     let amount = terms.amount.minor();
-    if amount > loan.amount {
+    if amount > loan.amount.minor() {
         errors.add(
             "amount",
             format!(
                 "The amount may only be lowered: at most {} (what the borrower asked for).",
-                Money::from_minor(loan.amount, terms.amount.currency()).unwrap_or(terms.amount)
+                loan.amount
             ),
         );
     } else if amount > band.max_amount.minor() {
@@ -128,7 +130,7 @@ pub async fn decide(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     staff_id: UserId,
-    loan_id: Uuid,
+    loan_id: LoanId,
     review: &Review,
     base_url: &Url,
     meta: &RequestMeta,
@@ -159,7 +161,7 @@ pub async fn decide(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let loan_url = outbox::link(base_url, &format!("/borrower/loans/{loan_id}"));
+    let loan_url = outbox::link(base_url, &paths::borrower_loan(loan_id));
     let status = match decision {
         Decision::Approve(terms) => {
             if settings.kyc_required && borrower.kyc_status != KycStatus::Verified.as_str() {
@@ -173,7 +175,7 @@ pub async fn decide(
                 ..Default::default()
             };
             loans::apply(&txn, &loan, LoanEvent::Approve, now, approved).await?;
-            let approved_loan = reread(&txn, loan_id).await?;
+            let approved_loan = loans::get(&txn, loan_id).await?;
             record_loan_event(
                 &txn,
                 LoanChange {
@@ -198,7 +200,7 @@ pub async fn decide(
                 ..Default::default()
             };
             let status = loans::apply(&txn, &approved_loan, LoanEvent::List, now, listed).await?;
-            let listed_loan = reread(&txn, loan_id).await?;
+            let listed_loan = loans::get(&txn, loan_id).await?;
             record_loan_event(
                 &txn,
                 LoanChange {
@@ -228,11 +230,11 @@ pub async fn decide(
                     full_name: borrower.full_name.clone(),
                     loan_url,
                     amount: terms.amount,
-                    term_months: listed_loan.term_months,
+                    term_months: i32::try_from(listed_loan.term_months).unwrap_or(i32::MAX),
                     rate: terms.rate,
                     monthly_payment,
                     grade: terms.grade.as_str().to_owned(),
-                    funding_deadline: deadline.format("%-d %b %Y, %H:%M UTC").to_string(),
+                    funding_deadline: deadline,
                 },
             )
             .await?;
@@ -245,7 +247,7 @@ pub async fn decide(
                 ..Default::default()
             };
             let status = loans::apply(&txn, &loan, LoanEvent::Reject, now, rejected).await?;
-            let after = reread(&txn, loan_id).await?;
+            let after = loans::get(&txn, loan_id).await?;
             record_loan_event(
                 &txn,
                 LoanChange {

@@ -19,6 +19,7 @@ use crate::{
         entities::{bank_accounts, bank_transfers, wallets},
         queries::wallet as queries,
     },
+    domain::ids::BankAccountId,
     domain::ids::UserId,
     domain::{
         error::DomainError,
@@ -161,12 +162,12 @@ pub async fn add_bank_account(
     user_id: UserId,
     account: NewBankAccount,
     meta: &RequestMeta,
-) -> Result<Uuid, AppError> {
+) -> Result<BankAccountId, AppError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
-    let id = Uuid::now_v7();
+    let id = BankAccountId::new();
     bank_accounts::ActiveModel {
-        id: Set(id),
+        id: Set(id.into()),
         user_id: Set(user_id.into()),
         holder_name: Set(account.holder_name.as_str().to_owned()),
         bank_name: Set(account.bank_name.clone()),
@@ -201,7 +202,7 @@ pub async fn remove_bank_account(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     user_id: UserId,
-    account_id: Uuid,
+    account_id: BankAccountId,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     let txn = db::begin_write(db).await?;
@@ -237,9 +238,9 @@ pub async fn remove_bank_account(
 async fn own_bank_account(
     conn: &impl sea_orm::ConnectionTrait,
     user_id: UserId,
-    account_id: Uuid,
+    account_id: BankAccountId,
 ) -> Result<bank_accounts::Model, AppError> {
-    bank_accounts::Entity::find_by_id(account_id)
+    bank_accounts::Entity::find_by_id(account_id.as_uuid())
         .filter(bank_accounts::Column::UserId.eq(user_id))
         .one(conn)
         .await?
@@ -268,7 +269,7 @@ impl Direction {
 pub struct BankTransferRequest {
     pub direction: Direction,
     pub amount: Money,
-    pub bank_account_id: Uuid,
+    pub bank_account_id: BankAccountId,
     pub key: IdempotencyKey,
 }
 

@@ -11,16 +11,17 @@ use actix_web::{
 };
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::{
-    domain::ids::UserId,
     domain::{
+        ids::{LoanId, UserId},
         investing::check_commitment,
-        money::{Currency, Money},
+        money::{Currency, Money, TypedAmount},
     },
     error::{AppError, FieldErrors},
+    paths,
     services::{
+        funding,
         idempotency::IdempotencyKey,
         investing::{self, Commitment, Preview},
     },
@@ -107,7 +108,7 @@ fn invest_page(
         status,
         &InvestPage {
             base,
-            loan: LoanFacts::new(&preview.loan)?,
+            loan: LoanFacts::new(&preview.loan),
             limits: limits_view(preview),
             blocker: preview.blocker.as_ref().map(refusal),
             problem,
@@ -123,12 +124,17 @@ fn parse_amount(raw: &str, currency: Currency) -> Result<Money, FieldErrors> {
     Money::parse(raw, currency).map_err(|err| FieldErrors::single("amount", err.to_string()))
 }
 
+/// The amount as typed, before the loan (and so its currency) is read.
+fn parse_typed(raw: &str) -> Result<TypedAmount, FieldErrors> {
+    TypedAmount::parse(raw).map_err(|err| FieldErrors::single("amount", err.to_string()))
+}
+
 /// The form again after a refused commitment, with the figures as they are
 /// now. A loan that closed meanwhile gets the refusal's own message.
 async fn form_again(
     state: &AppState,
     base: BaseCtx,
-    (investor_id, loan_id): (UserId, Uuid),
+    (investor_id, loan_id): (UserId, LoanId),
     amount: String,
     errors: FieldErrors,
     problem: Option<String>,
@@ -146,7 +152,7 @@ pub async fn confirm(
     base: BaseCtx,
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
     Query(query): Query<InvestQuery>,
 ) -> Result<HttpResponse, WebError> {
     let loan_id = path.into_inner();
@@ -155,7 +161,7 @@ pub async fn confirm(
     if typed.trim().is_empty() || query.change.is_some() || preview.blocker.is_some() {
         return invest_page(base, &preview, typed, FieldErrors::new(), None, None);
     }
-    let checked = parse_amount(&typed, preview.currency).and_then(|amount| {
+    let checked = parse_amount(&typed, preview.loan.currency()).and_then(|amount| {
         check_commitment(amount, &preview.limits)
             .map(|()| amount)
             .map_err(|problem| FieldErrors::single("amount", problem.to_string()))
@@ -185,14 +191,13 @@ pub async fn submit(
     session: Session,
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
     StrictForm(form): StrictForm<InvestForm>,
 ) -> Result<HttpResponse, WebError> {
     let loan_id = path.into_inner();
     let key = IdempotencyKey::parse(&form.idempotency_key)?;
     // The figures for the form are read only if it has to be shown again.
-    let currency = investing::loan_currency(&state.db, loan_id).await?;
-    let amount = match parse_amount(&form.amount, currency) {
+    let amount = match parse_typed(&form.amount) {
         Ok(amount) => amount,
         Err(errors) => {
             return form_again(&state, base, (user.id, loan_id), form.amount, errors, None).await;
@@ -217,14 +222,25 @@ pub async fn submit(
     {
         Ok(invested) => {
             let message = if invested.filled {
+                funding::pay_out_if_automatic(
+                    &state.db,
+                    state.clock.as_ref(),
+                    loan_id,
+                    &state.settings.base_url,
+                )
+                .await;
                 format!(
-                    "{amount} is invested. Your commitment completed the loan: it is fully funded."
+                    "{} is invested. Your commitment completed the loan: it is fully funded.",
+                    invested.amount
                 )
             } else {
-                format!("{amount} is reserved in your wallet for this loan.")
+                format!(
+                    "{} is reserved in your wallet for this loan.",
+                    invested.amount
+                )
             };
             session::flash(&session, FlashLevel::Success, message);
-            Ok(see_other(&invested.location))
+            Ok(see_other(&paths::investment(invested.investment_id)))
         }
         Err(AppError::Validation(errors)) => {
             form_again(&state, base, (user.id, loan_id), form.amount, errors, None).await

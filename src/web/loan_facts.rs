@@ -2,31 +2,28 @@
 //! view, so the dashboard, the application page and the review queue never
 //! disagree.
 
-use uuid::Uuid;
-
 use crate::{
-    db::entities::loan_requests,
+    db::queries::investments as queries,
     domain::{
-        application::Purpose,
+        ids::LoanId,
         lifecycle::LoanStatus,
-        money::{Currency, Money, Rate},
+        loan::Loan,
         schedule::{self, LoanTerms},
     },
-    error::AppError,
-    services::{applications, loans},
-    web::format,
+    format, paths,
+    services::applications,
 };
 
 /// A loan's figures as the borrower reads them.
 pub struct LoanFacts {
-    pub id: Uuid,
+    pub id: LoanId,
     pub status: LoanStatus,
     pub created: String,
     pub requested: String,
     pub amount: String,
     pub amount_changed: bool,
-    pub requested_term_months: i32,
-    pub term_months: i32,
+    pub requested_term_months: u32,
+    pub term_months: u32,
     pub rate: Option<String>,
     /// What the monthly payment is computed from, when a page asks for it
     /// (lists do not: they would build a whole schedule per row for nothing).
@@ -36,44 +33,30 @@ pub struct LoanFacts {
     pub description: String,
     pub funding_deadline: Option<String>,
     pub rejection_reason: Option<String>,
-    pub funded_percent: i64,
+    pub funded_percent: u32,
 }
 
 impl LoanFacts {
-    /// # Errors
-    /// When the stored status or currency is unknown.
-    pub fn new(loan: &loan_requests::Model) -> Result<Self, AppError> {
-        let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
-        let status = loans::status_of(loan)?;
-        let payment_terms = loan.rate_annual.and_then(|bps| {
-            Some(LoanTerms {
-                principal: Money::from_minor(loan.amount, currency).ok()?,
-                rate: Rate::from_bps(u32::try_from(bps).ok()?).ok()?,
-                term_months: u32::try_from(loan.term_months).ok()?,
-                start: loan.created_at.date_naive(),
-            })
-        });
-        Ok(Self {
+    #[must_use]
+    pub fn new(loan: &Loan) -> Self {
+        Self {
             id: loan.id,
-            status,
+            status: loan.status,
             created: format::date(&loan.created_at),
-            requested: format::money(loan.requested_amount, currency),
-            amount: format::money(loan.amount, currency),
+            requested: loan.requested_amount.to_string(),
+            amount: loan.amount.to_string(),
             amount_changed: loan.amount != loan.requested_amount,
             requested_term_months: loan.requested_term_months,
             term_months: loan.term_months,
-            rate: loan.rate_annual.map(format::rate),
-            payment_terms,
-            grade: loan.risk_grade.clone(),
-            purpose: Purpose::parse(&loan.purpose)
-                .map_or_else(|| loan.purpose.clone(), |p| p.label().to_owned()),
+            rate: loan.rate.map(|rate| rate.to_string()),
+            payment_terms: loan.terms_for(loan.amount, loan.created_at.date_naive()),
+            grade: loan.grade.map(|g| g.as_str().to_owned()),
+            purpose: loan.purpose.label().to_owned(),
             description: loan.description.clone(),
             funding_deadline: loan.funding_deadline.as_ref().map(format::datetime),
             rejection_reason: loan.rejection_reason.clone(),
-            funded_percent: (loan.funded_amount * 100)
-                .checked_div(loan.amount)
-                .unwrap_or(0),
-        })
+            funded_percent: loan.funded_percent(),
+        }
     }
 
     /// The level monthly payment of the loan's terms, once it has a rate.
@@ -137,12 +120,12 @@ impl LoanFacts {
 
 /// One installment of a paid-out loan's schedule.
 pub struct InstallmentView {
-    pub number: i32,
+    pub number: u32,
     pub due_date: String,
     pub principal: String,
     pub interest: String,
     pub total: String,
-    pub status: String,
+    pub status: &'static str,
 }
 
 /// One investment's agreement, for the loan's parties.
@@ -158,47 +141,40 @@ pub struct Servicing {
 }
 
 impl Servicing {
-    /// # Errors
-    /// On database failure.
-    pub async fn load(
-        db: &sea_orm::DatabaseConnection,
-        loan: &loan_requests::Model,
-    ) -> Result<Self, crate::web::error::WebError> {
-        use crate::db::queries::investments as queries;
-        let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
-        let schedule = queries::schedule(db, loan.id)
-            .await?
+    #[must_use]
+    pub fn new(servicing: &queries::Servicing) -> Self {
+        let schedule = servicing
+            .schedule
             .iter()
             .map(|row| InstallmentView {
-                number: row.payment_num,
+                number: row.number,
                 due_date: format::day(row.due_date),
-                principal: format::money(row.principal, currency),
-                interest: format::money(row.interest, currency),
-                total: format::money(row.principal + row.interest, currency),
-                status: row.status.replace('_', " "),
+                principal: row.principal.to_string(),
+                interest: row.interest.to_string(),
+                total: row
+                    .principal
+                    .checked_add(row.interest)
+                    .map_or_else(|_| String::new(), |total| total.to_string()),
+                status: row.status.label(),
             })
             .collect();
-        let agreements = queries::with_investors(db, loan.id)
-            .await?
+        let agreements = servicing
+            .agreements
             .iter()
-            .filter_map(|(investment, investor)| {
-                let href = investment.agreement_path.clone()?;
-                Some(AgreementLink {
-                    href,
-                    label: format!(
-                        "{}: {}, accepted {}",
-                        investor
-                            .as_ref()
-                            .map_or("Investor", |u| u.full_name.as_str()),
-                        format::money(investment.amount, currency),
-                        format::datetime(&investment.accepted_at)
-                    ),
-                })
+            .filter(|a| a.has_agreement)
+            .map(|a| AgreementLink {
+                href: paths::agreement(a.investment_id),
+                label: format!(
+                    "{}: {}, accepted {}",
+                    a.investor_name.as_deref().unwrap_or("Investor"),
+                    a.amount,
+                    format::datetime(&a.accepted_at)
+                ),
             })
             .collect();
-        Ok(Self {
+        Self {
             schedule,
             agreements,
-        })
+        }
     }
 }

@@ -3,6 +3,28 @@
 //! scorecard, anonymised borrower facts, the schedule for an amount).
 //! Open to everyone; investing is for signed-in investors.
 
+use crate::{
+    db::queries::marketplace::{self, Cursor, MarketFilter, MarketSort},
+    domain::{
+        application::Purpose,
+        disclosure::DisclosedBorrower,
+        ids::LoanId,
+        money::{Currency, Money, Rate},
+        schedule,
+        scoring::Grade,
+    },
+    error::FieldErrors,
+    format,
+    services::marketplace as marketplace_service,
+    state::AppState,
+    web::{
+        error::WebError,
+        forms::{Choice, choices},
+        layout::{BaseCtx, render},
+        loan_facts::LoanFacts,
+        scorecard::ScorecardView,
+    },
+};
 use actix_web::{
     HttpResponse,
     http::StatusCode,
@@ -11,36 +33,6 @@ use actix_web::{
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
-
-use crate::{
-    db::{
-        entities::loan_requests,
-        queries::{
-            applications as applications_queries, investments as investment_queries,
-            marketplace::{self, Cursor, MarketFilter, MarketSort},
-        },
-    },
-    domain::ids::UserId,
-    domain::{
-        application::{Purpose, age_on},
-        lifecycle::LoanStatus,
-        money::{Currency, Money, Rate},
-        schedule::{self, LoanTerms},
-        scoring::Grade,
-    },
-    error::{AppError, FieldErrors},
-    services::{funding, settings},
-    state::AppState,
-    web::{
-        error::WebError,
-        format,
-        forms::{Choice, choices},
-        layout::{BaseCtx, render},
-        loan_facts::LoanFacts,
-        scorecard::ScorecardView,
-    },
-};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,13 +210,11 @@ pub async fn index(
             let listings = found
                 .loans
                 .iter()
-                .map(|loan| {
-                    Ok(Listing {
-                        loan: LoanFacts::new(loan)?,
-                        time_left: time_left(loan.funding_deadline, now),
-                    })
+                .map(|loan| Listing {
+                    loan: LoanFacts::new(loan),
+                    time_left: time_left(loan.funding_deadline, now),
                 })
-                .collect::<Result<Vec<_>, crate::error::AppError>>()?;
+                .collect();
             (listings, found.next, FieldErrors::new())
         }
         Err(errors) => (Vec::new(), None, errors),
@@ -307,6 +297,8 @@ struct LoanPage {
     min_investment: String,
     time_left: String,
     remaining: String,
+    /// Past its funding deadline: shown, but no longer taking commitments.
+    closed: bool,
     card: Option<ScorecardView>,
     borrower: Option<BorrowerFacts>,
     amount: String,
@@ -315,125 +307,81 @@ struct LoanPage {
     errors: FieldErrors,
 }
 
-/// "100 000 – 150 000 ₽ a month": a band of 50 000, so the exact income stays private.
-fn income_band(monthly: Money) -> String {
-    let step = 5_000_000; // 50 000 in minor units
-    let low = monthly.minor() / step * step;
-    let money = |minor: i64| format::money(minor, monthly.currency());
-    format!("{} – {} a month", money(low), money(low + step))
+impl BorrowerFacts {
+    fn new(b: &DisclosedBorrower) -> Self {
+        let (low, high) = b.age_band;
+        let (income_low, income_high) = b.income_band;
+        Self {
+            age_band: format!("{low}–{high}"),
+            employment: b.employment.label().to_owned(),
+            income_band: format!("{income_low} – {income_high} a month"),
+            debts: format!("{} debts, {} a month", b.debts, b.debts_monthly),
+            assets: format!(
+                "{} assets worth {} (by the share owned)",
+                b.assets, b.assets_value
+            ),
+        }
+    }
 }
 
 pub async fn show(
     base: BaseCtx,
     state: Data<AppState>,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
     Query(query): Query<LoanQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let loan_id = path.into_inner();
-    // A deadline that passed is acted on when anyone looks.
-    funding::expire_if_due(
-        &state.db,
-        state.clock.as_ref(),
-        loan_id,
-        &state.settings.base_url,
-    )
-    .await
-    .or_else(|err| match err {
-        AppError::NotFound => Ok(false),
-        other => Err(other),
-    })?;
-    let (loan, _) = applications_queries::with_borrower(&state.db, loan_id)
-        .await?
-        .filter(|(loan, _)| is_listed(loan))
-        .ok_or(WebError::NotFound)?;
-    let investors = investment_queries::investor_count(&state.db, loan_id).await?;
-    let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+    let listing =
+        marketplace_service::listing(&state.db, state.clock.as_ref(), path.into_inner()).await?;
+    let loan = &listing.loan;
     let now = state.clock.now();
-    let settings = settings::load(&state.db).await?;
-    let card = applications_queries::latest_scoring(&state.db, loan_id)
-        .await?
-        .map(|card| ScorecardView::new(&card, currency));
-    let today = state.clock.today();
-    let borrower = applications_queries::profile(&state.db, UserId::from_uuid(loan.borrower_id))
-        .await?
-        .map(|p| {
-            let age = age_on(p.birth_date, today);
-            let decade = age / 10 * 10;
-            let sum = |amounts: Vec<i64>| format::money(amounts.iter().sum(), currency);
-            BorrowerFacts {
-                age_band: format!("{decade}–{}", decade + 9),
-                employment: p.employment.label().to_owned(),
-                income_band: income_band(p.monthly_income),
-                debts: format!(
-                    "{} debts, {} a month",
-                    p.liabilities.len(),
-                    sum(p
-                        .liabilities
-                        .iter()
-                        .map(|l| l.monthly_payment.minor())
-                        .collect())
-                ),
-                assets: format!(
-                    "{} assets worth {} (by the share owned)",
-                    p.assets.len(),
-                    sum(p
-                        .assets
-                        .iter()
-                        .map(|a| a.value.minor() * i64::from(a.ownership_pct) / 100)
-                        .collect())
-                ),
-            }
-        });
     let mut errors = FieldErrors::new();
     let amount = if query.amount.trim().is_empty() {
-        settings.min_investment
+        listing.min_investment
     } else {
-        Money::parse(&query.amount, currency).unwrap_or_else(|err| {
+        Money::parse(&query.amount, loan.currency()).unwrap_or_else(|err| {
             errors.add("amount", err.to_string());
-            settings.min_investment
+            listing.min_investment
         })
     };
-    let mut schedule_rows = Vec::new();
-    let mut schedule_total = String::new();
-    if let (Some(rate), Ok(term)) = (
-        loan.rate_annual
-            .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok()),
-        u32::try_from(loan.term_months),
-    ) {
-        match schedule::annuity(&LoanTerms {
-            principal: amount,
-            rate,
-            term_months: term,
-            start: today,
-        }) {
-            Ok(plan) => {
-                let mut total: i64 = 0;
-                for row in &plan.installments {
-                    let sum = row.total().map(Money::minor).unwrap_or(0);
-                    total = total.saturating_add(sum);
-                    schedule_rows.push(ScheduleRow {
+    let (schedule, schedule_total) = match loan.terms_for(amount, state.clock.today()) {
+        None => (Vec::new(), String::new()),
+        Some(terms) => match schedule::annuity(&terms) {
+            Ok(plan) => (
+                plan.installments
+                    .iter()
+                    .map(|row| ScheduleRow {
                         number: row.number,
                         due_date: format::day(row.due_date),
                         principal: row.principal.to_string(),
                         interest: row.interest.to_string(),
-                        total: format::money(sum, currency),
-                    });
-                }
-                schedule_total = format::money(total, currency);
+                        total: row
+                            .total()
+                            .map_or_else(|_| String::new(), |total| total.to_string()),
+                    })
+                    .collect(),
+                plan.total_payments()
+                    .map_or_else(|_| String::new(), |total| total.to_string()),
+            ),
+            Err(err) => {
+                errors.add("amount", err.to_string());
+                (Vec::new(), String::new())
             }
-            Err(err) => errors.add("amount", err.to_string()),
-        }
-    }
+        },
+    };
     let page_data = LoanPage {
-        investors,
-        min_investment: settings.min_investment.to_string(),
+        investors: listing.investors,
+        min_investment: listing.min_investment.to_string(),
         time_left: time_left(loan.funding_deadline, now),
-        remaining: format::money(loan.amount - loan.funded_amount, currency),
-        loan: LoanFacts::new(&loan)?,
-        card,
-        borrower,
+        remaining: loan.remaining().to_string(),
+        loan: LoanFacts::new(loan),
+        closed: listing.closed,
+        card: listing
+            .scorecard
+            .as_ref()
+            .map(|card| ScorecardView::new(card, loan.currency())),
+        borrower: listing.borrower.as_ref().map(BorrowerFacts::new),
         amount: amount.amount().normalize().to_string(),
-        schedule: schedule_rows,
+        schedule,
         schedule_total,
         base,
         errors,
@@ -444,11 +392,6 @@ pub async fn show(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     render(status, &page_data)
-}
-
-/// Only loans open for investment are on the marketplace.
-fn is_listed(loan: &loan_requests::Model) -> bool {
-    LoanStatus::parse(&loan.status) == Some(LoanStatus::Funding)
 }
 
 #[cfg(test)]
@@ -466,14 +409,5 @@ mod tests {
         assert_eq!(time_left(at(0, 5), now), "5 hours left");
         assert_eq!(time_left(at(0, 0), now), "closing");
         assert_eq!(time_left(None, now), "");
-    }
-
-    #[test]
-    fn incomes_show_as_a_band() {
-        let income = Money::from_minor(12_345_600, Currency::Rub).unwrap();
-        assert_eq!(
-            income_band(income),
-            "100\u{a0}000,00\u{a0}₽ – 150\u{a0}000,00\u{a0}₽ a month"
-        );
     }
 }

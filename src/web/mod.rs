@@ -12,7 +12,6 @@ pub mod csrf;
 pub mod device_cookie;
 pub mod error;
 pub mod extractors;
-pub mod format;
 pub mod forms;
 pub mod guards;
 pub mod headers;

@@ -4,7 +4,7 @@
 use crate::{
     db::queries::applications::{ScoringView, StoredFactor},
     domain::money::Currency,
-    web::format,
+    format,
 };
 
 /// One factor line.

@@ -12,7 +12,6 @@ use actix_web::{
 };
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::{
     db::{
@@ -22,8 +21,10 @@ use crate::{
             wallet::{self as queries, HistoryRow},
         },
     },
+    domain::ids::BankAccountId,
     domain::money::{Currency, Money},
     error::{AppError, FieldErrors},
+    format,
     ledger::EntryKind,
     services::{
         RequestMeta, auth,
@@ -34,7 +35,6 @@ use crate::{
     web::{
         error::{WebError, refusal},
         extractors::{ClientMeta, CurrentUser},
-        format,
         forms::{Empty, StrictForm},
         layout::{BaseCtx, form_status, render, see_other},
         session::{self, FlashLevel, SessionUser},
@@ -45,7 +45,7 @@ use crate::{
 const CURRENCY: Currency = Currency::Rub;
 
 struct AccountOption {
-    id: Uuid,
+    id: BankAccountId,
     label: String,
 }
 
@@ -139,7 +139,7 @@ async fn account_options(
         .await?
         .into_iter()
         .map(|account| AccountOption {
-            id: account.id,
+            id: BankAccountId::from_uuid(account.id),
             label: format!(
                 "{} {} ({})",
                 account.bank_name,
@@ -297,7 +297,7 @@ pub async fn remove_bank_account(
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
     ClientMeta(meta): ClientMeta,
-    path: Path<Uuid>,
+    path: Path<BankAccountId>,
     StrictForm(_): StrictForm<Empty>,
 ) -> Result<HttpResponse, WebError> {
     match wallet::remove_bank_account(
@@ -342,12 +342,17 @@ struct Confirmation {
     amount: String,
     amount_input: String,
     account_label: String,
-    bank_account_id: Uuid,
+    bank_account_id: BankAccountId,
     idempotency_key: String,
 }
 
 impl Confirmation {
-    fn new(amount: Money, account_id: Uuid, accounts: &[AccountOption], key: String) -> Self {
+    fn new(
+        amount: Money,
+        account_id: BankAccountId,
+        accounts: &[AccountOption],
+        key: String,
+    ) -> Self {
         Self {
             amount: amount.to_string(),
             amount_input: amount.amount().to_string(),
@@ -392,7 +397,7 @@ impl TransferPage {
         }
     }
 
-    fn is_selected(&self, id: &Uuid) -> bool {
+    fn is_selected(&self, id: &BankAccountId) -> bool {
         self.bank_account_id == id.to_string()
     }
 }
@@ -402,7 +407,7 @@ fn validate(
     amount: &str,
     bank_account_id: &str,
     accounts: &[AccountOption],
-) -> Result<(Money, Uuid), FieldErrors> {
+) -> Result<(Money, BankAccountId), FieldErrors> {
     let mut errors = FieldErrors::new();
     let money = match Money::parse(amount, CURRENCY) {
         Ok(money) if money.is_positive() => Some(money),
@@ -415,7 +420,9 @@ fn validate(
             None
         }
     };
-    let account = Uuid::parse_str(bank_account_id.trim())
+    let account = bank_account_id
+        .trim()
+        .parse::<BankAccountId>()
         .ok()
         .filter(|id| accounts.iter().any(|a| a.id == *id));
     if account.is_none() {

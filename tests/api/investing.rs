@@ -582,16 +582,12 @@ async fn the_commitment_that_fills_the_loan_pays_it_out_to_the_cent() {
     );
 }
 
-#[tokio::test]
-async fn manual_disbursement_waits_for_staff() {
-    let app = spawn_app().await;
-    let (admin, _) = app.signed_in(Role::Admin).await;
-    let page = admin.get_html("/admin/settings").await;
-    assert!(page.contains(r#"name="disbursement_automatic" value="true" checked"#));
+/// Turns automatic payout on or off as an admin does at `/admin/settings`.
+async fn set_automatic_payout(admin: &Browser, on: bool) {
     let mut fields: Vec<(String, String)> = crowdlend::domain::settings::Settings::default()
         .to_pairs()
         .into_iter()
-        .filter(|(k, _)| k != "disbursement_automatic")
+        .filter(|(k, v)| k != "disbursement_automatic" || on && v == "true")
         .collect();
     fields.retain(|(k, v)| k != "kyc_required" || v == "true");
     let borrowed: Vec<(&str, &str)> = fields
@@ -602,6 +598,51 @@ async fn manual_disbursement_waits_for_staff() {
         .submit("/admin/settings", "/admin/settings", &borrowed)
         .await;
     assert_redirects_to(&response, "/admin/settings");
+}
+
+#[tokio::test]
+async fn a_funded_loan_still_waiting_is_paid_out_by_the_payouts_job() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    set_automatic_payout(&admin, false).await;
+    let loan_id = listed_loan(&app, 10_000, 6, Purpose::Medical, 0).await;
+    let (investor, _, investor_id) = ready_investor(&app, "Olga Smirnova", 20_000, false).await;
+    invest(&investor, &loan_id, "10000").await.investment_id();
+    assert_eq!(loan(&app, &loan_id).await.status, "funded");
+    // While payout is left to staff, the job leaves it.
+    let paid = funding::pay_out_due(&app.db, &app.clock, &app.base_url())
+        .await
+        .unwrap();
+    assert_eq!(paid, 0);
+    assert_eq!(loan(&app, &loan_id).await.status, "funded");
+
+    // Once payout is automatic again, the next pass pays it out, once.
+    set_automatic_payout(&admin, true).await;
+    let paid = funding::pay_out_due(&app.db, &app.clock, &app.base_url())
+        .await
+        .unwrap();
+    assert_eq!(paid, 1);
+    assert_eq!(loan(&app, &loan_id).await.status, "active");
+    assert_eq!(wallet_of(&app, investor_id).await, (1_000_000, 0));
+    let again = funding::pay_out_due(&app.db, &app.clock, &app.base_url())
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM documents").await,
+        1,
+        "one agreement"
+    );
+    assert_verified(&app).await;
+}
+
+#[tokio::test]
+async fn manual_disbursement_waits_for_staff() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let page = admin.get_html("/admin/settings").await;
+    assert!(page.contains(r#"name="disbursement_automatic" value="true" checked"#));
+    set_automatic_payout(&admin, false).await;
 
     let loan_id = listed_loan(&app, 10_000, 6, Purpose::Medical, 0).await;
     let (investor, _, _) = ready_investor(&app, "Olga Smirnova", 20_000, false).await;
@@ -719,12 +760,40 @@ async fn a_loan_unfunded_at_its_deadline_expires_and_releases_every_reservation(
 }
 
 #[tokio::test]
-async fn a_deadline_is_also_acted_on_when_the_loan_is_looked_at() {
+async fn a_loan_past_its_deadline_is_shown_closed_and_only_the_expiry_job_releases_it() {
     let app = spawn_app().await;
     let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
-    let (a, _, a_id) = ready_investor(&app, "Olga Smirnova", 10_000, false).await;
-    invest(&a, &loan_id, "10000").await.investment_id();
+    let (a, a_user, a_id) = ready_investor(&app, "Olga Smirnova", 10_000, false).await;
+    let investment = invest(&a, &loan_id, "10000").await.investment_id();
     app.clock.advance(chrono::TimeDelta::days(15));
+
+    // Looking at the loan changes nothing: it is shown as closed.
+    let page = app
+        .browser()
+        .get_html(&format!("/marketplace/{loan_id}"))
+        .await;
+    assert!(text_at(&page, "#funding-closed").is_some(), "{page}");
+    assert!(!page.contains("invest-button"));
+    a.login(&a_user.email, &a_user.password).await;
+    let page = a
+        .get_html(&format!("/investor/investments/{investment}"))
+        .await;
+    assert!(text_at(&page, "#change").is_none(), "no longer changeable");
+    assert_eq!(loan(&app, &loan_id).await.status, "funding");
+    assert_eq!(wallet_of(&app, a_id).await, (1_000_000, 1_000_000));
+    // Investing in it is refused.
+    let InvestOutcome::Refused(status, _) = invest(&a, &loan_id, "1000").await else {
+        panic!("accepted after the deadline")
+    };
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The funding-expiry job releases it.
+    let expired = funding::expire_due(&app.db, &app.clock, &app.base_url())
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+    assert_eq!(loan(&app, &loan_id).await.status, "expired");
+    assert_eq!(wallet_of(&app, a_id).await, (1_000_000, 0));
     assert_eq!(
         app.browser()
             .get(&format!("/marketplace/{loan_id}"))
@@ -732,8 +801,6 @@ async fn a_deadline_is_also_acted_on_when_the_loan_is_looked_at() {
             .status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(loan(&app, &loan_id).await.status, "expired");
-    assert_eq!(wallet_of(&app, a_id).await, (1_000_000, 0));
     assert_verified(&app).await;
 }
 
@@ -748,7 +815,7 @@ async fn a_borrower_withdrawing_a_listed_loan_releases_the_investors_money() {
         &app.db,
         &app.clock,
         crowdlend::domain::ids::UserId::from_uuid(listed.borrower_id),
-        listed.id,
+        crowdlend::domain::ids::LoanId::from_uuid(listed.id),
         &app.base_url(),
         &RequestMeta::default(),
     )

@@ -227,7 +227,7 @@ async fn pages_are_cut_by_key_so_a_loan_leaving_does_not_hide_another() {
         &app.db,
         &app.clock,
         crowdlend::domain::ids::UserId::from_uuid(borrower_id),
-        leaving,
+        crowdlend::domain::ids::LoanId::from_uuid(leaving),
         &app.base_url(),
         &RequestMeta::default(),
     )
@@ -309,7 +309,7 @@ async fn marketplace_pages_read_the_sort_index_on_sqlite() {
     }
     let cursor = Cursor {
         key: 1_500,
-        id: uuid::Uuid::nil(),
+        id: crowdlend::domain::ids::LoanId::from_uuid(uuid::Uuid::nil()),
     };
     let grade_b = MarketFilter {
         grade: Some("B".to_owned()),

@@ -6,20 +6,24 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{Page, fetch_page};
 use crate::{
-    db::entities::{
-        audit_log, borrower_assets, borrower_liabilities, borrower_profiles, loan_requests,
-        scoring_results, users,
+    db::{
+        entities::{
+            audit_log, borrower_assets, borrower_liabilities, borrower_profiles, loan_requests,
+            scoring_results, users,
+        },
+        repo::{loans, users as repo_users},
     },
-    domain::ids::UserId,
     domain::{
         application::{Asset, AssetKind, Education, Liability, LiabilityKind, Profile},
+        ids::{LoanId, UserId},
         lifecycle::LoanStatus,
+        loan::Loan,
         money::{Currency, Money},
         scoring::Employment,
+        user::User,
     },
     error::AppError,
 };
@@ -169,7 +173,7 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> 
 /// On database failure or stored JSON that does not parse.
 pub async fn latest_scoring(
     conn: &impl ConnectionTrait,
-    loan_id: Uuid,
+    loan_id: LoanId,
 ) -> Result<Option<ScoringView>, AppError> {
     let Some(row) = scoring_results::Entity::find()
         .filter(scoring_results::Column::LoanId.eq(loan_id))
@@ -201,13 +205,16 @@ pub async fn latest_scoring(
 pub async fn for_borrower(
     conn: &impl ConnectionTrait,
     borrower_id: UserId,
-) -> Result<Vec<loan_requests::Model>, DbErr> {
+) -> Result<Vec<Loan>, AppError> {
     loan_requests::Entity::find()
         .filter(loan_requests::Column::BorrowerId.eq(borrower_id))
         .order_by_desc(loan_requests::Column::CreatedAt)
         .order_by_desc(loan_requests::Column::Id)
         .all(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(loans::parse)
+        .collect()
 }
 
 /// The application `loan_id` if it belongs to `borrower_id`; someone else's
@@ -218,12 +225,14 @@ pub async fn for_borrower(
 pub async fn owned_by(
     conn: &impl ConnectionTrait,
     borrower_id: UserId,
-    loan_id: Uuid,
-) -> Result<Option<loan_requests::Model>, DbErr> {
-    loan_requests::Entity::find_by_id(loan_id)
+    loan_id: LoanId,
+) -> Result<Option<Loan>, AppError> {
+    loan_requests::Entity::find_by_id(loan_id.as_uuid())
         .filter(loan_requests::Column::BorrowerId.eq(borrower_id))
         .one(conn)
-        .await
+        .await?
+        .map(loans::parse)
+        .transpose()
 }
 
 /// An application and its borrower, for staff.
@@ -232,13 +241,16 @@ pub async fn owned_by(
 /// On database failure.
 pub async fn with_borrower(
     conn: &impl ConnectionTrait,
-    loan_id: Uuid,
-) -> Result<Option<(loan_requests::Model, users::Model)>, DbErr> {
-    Ok(loan_requests::Entity::find_by_id(loan_id)
+    loan_id: LoanId,
+) -> Result<Option<(Loan, User)>, AppError> {
+    let Some((loan, Some(borrower))) = loan_requests::Entity::find_by_id(loan_id.as_uuid())
         .find_also_related(users::Entity)
         .one(conn)
         .await?
-        .and_then(|(loan, borrower)| Some((loan, borrower?))))
+    else {
+        return Ok(None);
+    };
+    Ok(Some((loans::parse(loan)?, repo_users::parse(borrower)?)))
 }
 
 /// Review-queue filters; `None` shows all.
@@ -256,7 +268,7 @@ pub async fn queue(
     conn: &impl ConnectionTrait,
     filter: &QueueFilter,
     page: Option<u64>,
-) -> Result<Page<(loan_requests::Model, Option<users::Model>)>, DbErr> {
+) -> Result<Page<(Loan, Option<User>)>, AppError> {
     let mut query = loan_requests::Entity::find().find_also_related(users::Entity);
     if let Some(status) = &filter.status {
         query = query.filter(loan_requests::Column::Status.eq(status.as_str()));
@@ -268,18 +280,36 @@ pub async fn queue(
         .order_by_asc(loan_requests::Column::CreatedAt)
         .order_by_asc(loan_requests::Column::Id)
         .paginate(conn, QUEUE_PER_PAGE);
-    fetch_page(paginator, page).await
+    fetch_page(paginator, page)
+        .await?
+        .try_map(|(loan, borrower)| {
+            Ok((
+                loans::parse(loan)?,
+                borrower.map(repo_users::parse).transpose()?,
+            ))
+        })
 }
 
 /// How many applications wait for staff's decision.
 ///
 /// # Errors
 /// On database failure.
-pub async fn awaiting_review(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    loan_requests::Entity::find()
+pub async fn awaiting_review(conn: &impl ConnectionTrait) -> Result<u64, AppError> {
+    Ok(loan_requests::Entity::find()
         .filter(loan_requests::Column::Status.eq(LoanStatus::Scoring.as_str()))
         .count(conn)
-        .await
+        .await?)
+}
+
+/// One record of an application's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    /// The email of the person who acted (`None`: the platform itself).
+    pub actor_email: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
 }
 
 /// What happened to an application, oldest first (from the audit log).
@@ -288,14 +318,23 @@ pub async fn awaiting_review(conn: &impl ConnectionTrait) -> Result<u64, DbErr> 
 /// On database failure.
 pub async fn history(
     conn: &impl ConnectionTrait,
-    loan_id: Uuid,
-) -> Result<Vec<(audit_log::Model, Option<users::Model>)>, DbErr> {
-    audit_log::Entity::find()
+    loan_id: LoanId,
+) -> Result<Vec<HistoryEntry>, AppError> {
+    Ok(audit_log::Entity::find()
         .find_also_related(users::Entity)
         .filter(audit_log::Column::EntityType.eq("loan_request"))
         .filter(audit_log::Column::EntityId.eq(loan_id.to_string()))
         .order_by_asc(audit_log::Column::CreatedAt)
         .order_by_asc(audit_log::Column::Id)
         .all(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(|(record, actor)| HistoryEntry {
+            at: record.created_at,
+            action: record.action,
+            actor_email: actor.map(|a| a.email),
+            before: record.before,
+            after: record.after,
+        })
+        .collect())
 }

@@ -1,47 +1,37 @@
-//! Investments as the use cases and pages read them: a loan's commitments,
-//! an investor's portfolio, one investment with its loan, the agreements.
+//! Investments as pages read them: how many investors a loan has, what an
+//! investor committed in a period, an investor's portfolio and totals, and a
+//! paid-out loan's schedule with its agreements.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
     sea_query::{Expr, Func},
 };
-use uuid::Uuid;
 
 use super::{Page, fetch_page};
 use crate::{
-    db::entities::{documents, investments, loan_requests, repayment_schedule, users},
-    domain::ids::UserId,
-    domain::investing::InvestmentStatus,
+    db::{
+        entities::{investments, loan_requests, users},
+        repo::{installments, investments as investments_repo, loans},
+    },
+    domain::{
+        ids::{InvestmentId, LoanId, UserId},
+        installment::Installment,
+        investment::{Investment, InvestmentStatus},
+        loan::Loan,
+        money::Money,
+    },
+    error::AppError,
 };
 
 pub const PORTFOLIO_PER_PAGE: u64 = 20;
-
-/// A loan's investments in `statuses`, earliest first (the order that breaks
-/// ties in every pro-rata split).
-///
-/// # Errors
-/// On database failure.
-pub async fn for_loan(
-    conn: &impl ConnectionTrait,
-    loan_id: Uuid,
-    statuses: &[InvestmentStatus],
-) -> Result<Vec<investments::Model>, DbErr> {
-    investments::Entity::find()
-        .filter(investments::Column::LoanId.eq(loan_id))
-        .filter(investments::Column::Status.is_in(InvestmentStatus::words(statuses)))
-        .order_by_asc(investments::Column::CreatedAt)
-        .order_by_asc(investments::Column::Id)
-        .all(conn)
-        .await
-}
 
 /// How many different investors hold a live stake in the loan.
 ///
 /// # Errors
 /// On database failure.
-pub async fn investor_count(conn: &impl ConnectionTrait, loan_id: Uuid) -> Result<i64, DbErr> {
+pub async fn investor_count(conn: &impl ConnectionTrait, loan_id: LoanId) -> Result<i64, AppError> {
     #[derive(FromQueryResult)]
     struct Count {
         investors: i64,
@@ -72,7 +62,7 @@ pub async fn committed_between(
     investor_id: UserId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<i64, DbErr> {
+) -> Result<i64, AppError> {
     #[derive(FromQueryResult)]
     struct Sum {
         total: Option<i64>,
@@ -96,29 +86,37 @@ pub async fn committed_between(
 /// The investor's investments, newest first, with their loans.
 ///
 /// # Errors
-/// On database failure.
+/// Database failures; a row that does not parse.
 pub async fn portfolio(
     conn: &impl ConnectionTrait,
     investor_id: UserId,
     page: Option<u64>,
-) -> Result<Page<(investments::Model, Option<loan_requests::Model>)>, DbErr> {
+) -> Result<Page<(Investment, Loan)>, AppError> {
     let paginator = investments::Entity::find()
         .find_also_related(loan_requests::Entity)
         .filter(investments::Column::InvestorId.eq(investor_id))
         .order_by_desc(investments::Column::CreatedAt)
         .order_by_desc(investments::Column::Id)
         .paginate(conn, PORTFOLIO_PER_PAGE);
-    fetch_page(paginator, page).await
+    fetch_page(paginator, page)
+        .await?
+        .try_map(|(investment, loan)| {
+            let loan = loans::parse(loan.ok_or_else(|| {
+                AppError::Unexpected(anyhow::anyhow!("investment {} has no loan", investment.id))
+            })?)?;
+            Ok((investments_repo::parse(investment, loan.currency())?, loan))
+        })
 }
 
-/// Totals of the investor's investments by status: (status, count, sum).
+/// Totals of the investor's investments by status: (status, count, sum in
+/// minor units).
 ///
 /// # Errors
-/// On database failure.
+/// Database failures; a status that does not parse.
 pub async fn totals_by_status(
     conn: &impl ConnectionTrait,
     investor_id: UserId,
-) -> Result<Vec<(String, i64, i64)>, DbErr> {
+) -> Result<Vec<(InvestmentStatus, i64, i64)>, AppError> {
     #[derive(FromQueryResult)]
     struct Row {
         status: String,
@@ -136,90 +134,62 @@ pub async fn totals_by_status(
         .into_model::<Row>()
         .all(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.status, r.count, r.total.unwrap_or(0)))
-        .collect())
+    rows.into_iter()
+        .map(|r| {
+            let status = InvestmentStatus::parse(&r.status).ok_or_else(|| {
+                AppError::Unexpected(anyhow::anyhow!("an investment status {:?}", r.status))
+            })?;
+            Ok((status, r.count, r.total.unwrap_or(0)))
+        })
+        .collect()
 }
 
-/// One of the investor's investments with its loan; someone else's reads
-/// exactly like one that does not exist.
-///
-/// # Errors
-/// On database failure.
-pub async fn owned_by(
-    conn: &impl ConnectionTrait,
-    investor_id: UserId,
-    investment_id: Uuid,
-) -> Result<Option<(investments::Model, loan_requests::Model)>, DbErr> {
-    Ok(investments::Entity::find_by_id(investment_id)
-        .filter(investments::Column::InvestorId.eq(investor_id))
-        .find_also_related(loan_requests::Entity)
-        .one(conn)
-        .await?
-        .and_then(|(investment, loan)| Some((investment, loan?))))
+/// One agreement of a paid-out loan as its parties see it listed.
+#[derive(Debug, Clone)]
+pub struct AgreementLine {
+    pub investment_id: InvestmentId,
+    pub investor_name: Option<String>,
+    pub amount: Money,
+    pub accepted_at: DateTime<Utc>,
+    pub has_agreement: bool,
 }
 
-/// An investment with its loan, whoever holds it (for the parties' checks).
-///
-/// # Errors
-/// On database failure.
-pub async fn with_loan(
-    conn: &impl ConnectionTrait,
-    investment_id: Uuid,
-) -> Result<Option<(investments::Model, loan_requests::Model)>, DbErr> {
-    Ok(investments::Entity::find_by_id(investment_id)
-        .find_also_related(loan_requests::Entity)
-        .one(conn)
-        .await?
-        .and_then(|(investment, loan)| Some((investment, loan?))))
+/// A loan's stored schedule and its live investments' agreements (earliest
+/// first), for the borrower's and staff's pages.
+#[derive(Debug, Clone, Default)]
+pub struct Servicing {
+    pub schedule: Vec<Installment>,
+    pub agreements: Vec<AgreementLine>,
 }
 
-/// The stored agreement of an investment.
+/// The schedule and agreements of `loan` (empty before its payout).
 ///
 /// # Errors
-/// On database failure.
-pub async fn agreement(
-    conn: &impl ConnectionTrait,
-    investment_id: Uuid,
-) -> Result<Option<documents::Model>, DbErr> {
-    documents::Entity::find()
-        .filter(documents::Column::InvestmentId.eq(investment_id))
-        .filter(documents::Column::Kind.eq("loan_agreement"))
-        .one(conn)
-        .await
-}
-
-/// A loan's live investments with each investor's name (for the borrower's
-/// and staff's list of agreements), earliest first.
-///
-/// # Errors
-/// On database failure.
-pub async fn with_investors(
-    conn: &impl ConnectionTrait,
-    loan_id: Uuid,
-) -> Result<Vec<(investments::Model, Option<users::Model>)>, DbErr> {
-    investments::Entity::find()
+/// Database failures; a row that does not parse.
+pub async fn servicing(conn: &impl ConnectionTrait, loan: &Loan) -> Result<Servicing, AppError> {
+    let schedule = installments::of_loan(conn, loan.id, loan.currency()).await?;
+    let agreements = investments::Entity::find()
         .find_also_related(users::Entity)
-        .filter(investments::Column::LoanId.eq(loan_id))
+        .filter(investments::Column::LoanId.eq(loan.id))
         .filter(investments::Column::Status.is_in(InvestmentStatus::words(&InvestmentStatus::LIVE)))
         .order_by_asc(investments::Column::CreatedAt)
         .order_by_asc(investments::Column::Id)
         .all(conn)
-        .await
-}
-
-/// A loan's installments in order.
-///
-/// # Errors
-/// On database failure.
-pub async fn schedule(
-    conn: &impl ConnectionTrait,
-    loan_id: Uuid,
-) -> Result<Vec<repayment_schedule::Model>, DbErr> {
-    repayment_schedule::Entity::find()
-        .filter(repayment_schedule::Column::LoanId.eq(loan_id))
-        .order_by_asc(repayment_schedule::Column::PaymentNum)
-        .all(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(|(row, investor)| {
+            let investment = investments_repo::parse(row, loan.currency())?;
+            Ok(AgreementLine {
+                investment_id: investment.id,
+                investor_name: investor.map(|u| u.full_name),
+                amount: investment.amount,
+                accepted_at: investment.accepted_at,
+                has_agreement: investment.agreement_hash.is_some(),
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(Servicing {
+        schedule,
+        agreements,
+    })
 }

@@ -15,15 +15,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder,
     QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
-use uuid::Uuid;
 
 use crate::{
-    db::{self, entities::loan_requests},
-    domain::lifecycle::LoanStatus,
+    db::{self, entities::loan_requests, repo::loans},
+    domain::{ids::LoanId, lifecycle::LoanStatus, loan::Loan},
+    error::AppError,
 };
 
 pub const PER_PAGE: u64 = 20;
@@ -104,16 +104,16 @@ impl MarketSort {
 
     /// The key of `loan` under this sort, as the cursor carries it.
     #[must_use]
-    pub fn key_of(self, loan: &loan_requests::Model) -> i64 {
+    pub fn key_of(self, loan: &Loan) -> i64 {
         match self {
-            Self::Rate => i64::from(loan.rate_annual.unwrap_or(0)),
+            Self::Rate => i64::from(loan.rate.map_or(0, |rate| rate.bps())),
             Self::Term => i64::from(loan.term_months),
-            Self::Amount => loan.amount,
+            Self::Amount => loan.amount.minor(),
             Self::TimeLeft => loan
                 .funding_deadline
                 .map_or(0, |deadline| deadline.timestamp_micros()),
-            Self::Funded => (loan.funded_amount * 10_000)
-                .checked_div(loan.amount)
+            Self::Funded => (loan.funded.minor() * 10_000)
+                .checked_div(loan.amount.minor())
                 .unwrap_or(0),
         }
     }
@@ -123,7 +123,7 @@ impl MarketSort {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub key: i64,
-    pub id: Uuid,
+    pub id: LoanId,
 }
 
 impl Cursor {
@@ -133,7 +133,7 @@ impl Cursor {
         let (key, id) = text.split_once('.')?;
         Some(Self {
             key: key.parse().ok()?,
-            id: Uuid::parse_str(id).ok()?,
+            id: id.parse().ok()?,
         })
     }
 }
@@ -160,7 +160,7 @@ pub struct MarketFilter {
 /// One page of loans in `funding`, and whether more follow.
 #[derive(Debug, Clone)]
 pub struct MarketPage {
-    pub loans: Vec<loan_requests::Model>,
+    pub loans: Vec<Loan>,
     pub next: Option<Cursor>,
 }
 
@@ -175,10 +175,13 @@ pub async fn listings(
     sort: MarketSort,
     after: Option<Cursor>,
     now: DateTime<Utc>,
-) -> Result<MarketPage, DbErr> {
+) -> Result<MarketPage, AppError> {
     let mut loans = listings_query(conn.get_database_backend(), filter, sort, after, now)
         .all(conn)
-        .await?;
+        .await?
+        .into_iter()
+        .map(loans::parse)
+        .collect::<Result<Vec<Loan>, AppError>>()?;
     let more = loans.len() > usize::try_from(PER_PAGE).unwrap_or(usize::MAX);
     loans.truncate(usize::try_from(PER_PAGE).unwrap_or(usize::MAX));
     let next = more.then(|| loans.last()).flatten().map(|last| Cursor {
@@ -264,13 +267,15 @@ pub fn listings_query(
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
     fn cursors_round_trip_and_refuse_garbage() {
         let cursor = Cursor {
             key: -42,
-            id: Uuid::nil(),
+            id: LoanId::from_uuid(Uuid::nil()),
         };
         assert_eq!(Cursor::parse(&cursor.to_string()), Some(cursor));
         assert_eq!(Cursor::parse("12"), None);

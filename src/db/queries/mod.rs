@@ -48,6 +48,24 @@ impl<T> Page<T> {
     pub fn has_next(&self) -> bool {
         self.page < self.pages
     }
+
+    /// The same page with each item turned into another (e.g. a stored row
+    /// parsed into a domain type).
+    ///
+    /// # Errors
+    /// The first item that does not convert.
+    pub fn try_map<U, E>(self, convert: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self
+                .items
+                .into_iter()
+                .map(convert)
+                .collect::<Result<_, _>>()?,
+            page: self.page,
+            pages: self.pages,
+            total: self.total,
+        })
+    }
 }
 
 /// Page numbers start at 1; anything else is read as the first page.

@@ -4,7 +4,12 @@
 //! updates that check the rows affected. Everything takes the use case's
 //! connection or transaction; nothing here opens one.
 
+pub mod documents;
+pub mod installments;
+pub mod investments;
 pub mod loans;
+pub mod users;
+pub mod wallets;
 
 use crate::error::AppError;
 

@@ -4,7 +4,7 @@ use crate::{
     db::queries::users::AccountSummary,
     domain::ids::UserId,
     domain::{money::Currency, user::KycStatus},
-    web::format,
+    format,
 };
 
 /// An account as the dashboards show it.

@@ -9,26 +9,26 @@ use actix_web::{
 };
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 use validator::Validate;
 
 use crate::{
-    db::{
-        entities::{loan_requests, users},
-        queries::{
-            Page,
-            applications::{self as queries, QueueFilter},
-        },
+    db::queries::{
+        Page,
+        applications::{self as queries, QueueFilter},
+        investments as investment_queries,
     },
-    domain::ids::UserId,
     domain::{
         application::Profile,
+        ids::LoanId,
         lifecycle::LoanStatus,
+        loan::Loan,
         money::{Currency, Money, Rate},
         scoring::Grade,
         settings::Settings,
+        user::User,
     },
     error::{AppError, FieldErrors},
+    format,
     services::{
         review::{self, ApprovedTerms, Decision, Review},
         settings,
@@ -38,7 +38,6 @@ use crate::{
         admin::audit::humanize,
         error::{WebError, refusal},
         extractors::{ClientMeta, CurrentUser},
-        format,
         forms::{Choice, StrictForm, add_validation_errors, choices},
         layout::{BaseCtx, form_status, page, render, see_other},
         loan_facts::{LoanFacts, Servicing},
@@ -115,19 +114,15 @@ pub async fn index(
         items: rows
             .items
             .iter()
-            .map(|(loan, borrower)| {
-                Ok(QueueLine {
-                    loan: LoanFacts::new(loan)?,
-                    borrower: borrower
-                        .as_ref()
-                        .map(|u| format!("{} <{}>", u.full_name, u.email))
-                        .unwrap_or_default(),
-                    score: loan
-                        .scoring_score
-                        .map_or_else(|| "–".to_owned(), |s| s.to_string()),
-                })
+            .map(|(loan, borrower)| QueueLine {
+                loan: LoanFacts::new(loan),
+                borrower: borrower
+                    .as_ref()
+                    .map(|u| format!("{} <{}>", u.full_name, u.email))
+                    .unwrap_or_default(),
+                score: loan.score.map_or_else(|| "–".to_owned(), |s| s.to_string()),
             })
-            .collect::<Result<Vec<_>, AppError>>()?,
+            .collect(),
         page: rows.page,
         pages: rows.pages,
         total: rows.total,
@@ -166,18 +161,17 @@ pub struct DecisionForm {
 }
 
 impl DecisionForm {
-    fn prefilled(loan: &loan_requests::Model) -> Self {
-        let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+    fn prefilled(loan: &Loan) -> Self {
         Self {
             decision: String::new(),
-            risk_grade: loan.risk_grade.clone().unwrap_or_default(),
-            amount: Money::from_minor(loan.amount, currency)
-                .map(|m| m.amount().normalize().to_string())
+            risk_grade: loan
+                .grade
+                .map(|g| g.as_str().to_owned())
                 .unwrap_or_default(),
+            amount: loan.amount.amount().normalize().to_string(),
             term_months: loan.term_months.to_string(),
             rate_annual: loan
-                .rate_annual
-                .and_then(|bps| Rate::from_bps(u32::try_from(bps).ok()?).ok())
+                .rate
                 .map(|r| r.percent().normalize().to_string())
                 .unwrap_or_default(),
             comment: String::new(),
@@ -325,7 +319,7 @@ impl ProfileFacts {
 struct ApplicationPage {
     base: BaseCtx,
     loan: LoanFacts,
-    borrower: users::Model,
+    borrower: User,
     profile: Option<ProfileFacts>,
     card: Option<ScorecardView>,
     history: Vec<HistoryLine>,
@@ -348,17 +342,17 @@ impl ApplicationPage {
 async fn application_page(
     state: &AppState,
     base: BaseCtx,
-    loan_id: Uuid,
+    loan_id: LoanId,
     form: Option<DecisionForm>,
     errors: FieldErrors,
 ) -> Result<ApplicationPage, WebError> {
     let (loan, borrower) = queries::with_borrower(&state.db, loan_id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
+    let currency = loan.currency();
     let settings: Settings = settings::load(&state.db).await?;
     let today = state.clock.today();
-    let profile = queries::profile(&state.db, UserId::from_uuid(borrower.id))
+    let profile = queries::profile(&state.db, borrower.id)
         .await?
         .map(|p| ProfileFacts::new(&p, today));
     let card = queries::latest_scoring(&state.db, loan_id)
@@ -367,9 +361,9 @@ async fn application_page(
     let history = queries::history(&state.db, loan_id)
         .await?
         .into_iter()
-        .map(|(row, actor)| HistoryLine {
-            at: format::datetime(&row.created_at),
-            who: actor.map_or_else(|| "Platform".to_owned(), |u| u.email),
+        .map(|row| HistoryLine {
+            at: format::datetime(&row.at),
+            who: row.actor_email.unwrap_or_else(|| "Platform".to_owned()),
             what: humanize(&row.action),
             comment: row
                 .after
@@ -380,12 +374,12 @@ async fn application_page(
                 .to_owned(),
         })
         .collect();
-    let other_loans = queries::for_borrower(&state.db, UserId::from_uuid(borrower.id))
+    let other_loans = queries::for_borrower(&state.db, borrower.id)
         .await?
         .iter()
         .filter(|other| other.id != loan_id)
         .map(LoanFacts::new)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     let bands = settings
         .bands
         .iter()
@@ -413,9 +407,9 @@ async fn application_page(
                 .map(|(t, l)| (t.as_str(), l.as_str())),
             &form.term_months,
         ),
-        can_decide: LoanStatus::parse(&loan.status) == Some(LoanStatus::Scoring),
-        servicing: Servicing::load(&state.db, &loan).await?,
-        loan: LoanFacts::new(&loan)?,
+        can_decide: loan.status == LoanStatus::Scoring,
+        servicing: Servicing::new(&investment_queries::servicing(&state.db, &loan).await?),
+        loan: LoanFacts::new(&loan),
         base,
         borrower,
         profile,
@@ -431,7 +425,7 @@ async fn application_page(
 pub async fn show(
     base: BaseCtx,
     state: Data<AppState>,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
 ) -> Result<HttpResponse, WebError> {
     page(&application_page(&state, base, path.into_inner(), None, FieldErrors::new()).await?)
 }
@@ -442,7 +436,7 @@ pub async fn decide(
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
     ClientMeta(meta): ClientMeta,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
     StrictForm(form): StrictForm<DecisionForm>,
 ) -> Result<HttpResponse, WebError> {
     let loan_id = path.into_inner();

@@ -13,10 +13,10 @@ use crate::{
         Page,
         audit::{self, AuditFilter},
     },
+    format,
     state::AppState,
     web::{
         error::WebError,
-        format,
         layout::{BaseCtx, page},
     },
 };

@@ -13,14 +13,15 @@ use uuid::Uuid;
 
 use crate::{
     db::queries::{Page, outbox as queries},
+    domain::ids::EmailId,
     domain::outbox::EmailState,
+    format,
     services::outbox,
     state::AppState,
     web::{
         admin::audit::humanize,
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
-        format,
         forms::StrictForm,
         layout::{BaseCtx, page, see_other},
         session::{self, FlashLevel},
@@ -130,7 +131,7 @@ pub async fn retry(
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
     ClientMeta(meta): ClientMeta,
-    id: Path<Uuid>,
+    id: Path<EmailId>,
     StrictForm(RetryForm {}): StrictForm<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
     let to = outbox::retry_now(

@@ -7,11 +7,11 @@ use askama::Template;
 use crate::{
     db::queries::wallet as queries,
     domain::money::Currency,
+    format,
     ledger::verify::{self, Check},
     state::AppState,
     web::{
         error::WebError,
-        format,
         layout::{BaseCtx, page},
     },
 };

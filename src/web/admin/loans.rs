@@ -10,20 +10,19 @@ use actix_web::{
 };
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::{
     db::queries::{
         Page,
         applications::{self as queries, QueueFilter},
     },
+    domain::ids::LoanId,
     domain::lifecycle::LoanStatus,
     services::funding,
     state::AppState,
     web::{
         error::WebError,
         extractors::CurrentUser,
-        format,
         forms::{Choice, Empty, StrictForm},
         layout::{BaseCtx, page, see_other},
         loan_facts::LoanFacts,
@@ -90,20 +89,16 @@ pub async fn index(
     let items = rows
         .items
         .iter()
-        .map(|(loan, borrower)| {
-            let currency = crate::domain::money::Currency::parse(&loan.currency)
-                .unwrap_or(crate::domain::money::Currency::Rub);
-            Ok(Line {
-                loan: LoanFacts::new(loan)?,
-                borrower: borrower
-                    .as_ref()
-                    .map(|u| format!("{} <{}>", u.full_name, u.email))
-                    .unwrap_or_default(),
-                funded: format::money(loan.funded_amount, currency),
-                can_disburse: status == LoanStatus::Funded,
-            })
+        .map(|(loan, borrower)| Line {
+            loan: LoanFacts::new(loan),
+            borrower: borrower
+                .as_ref()
+                .map(|u| format!("{} <{}>", u.full_name, u.email))
+                .unwrap_or_default(),
+            funded: loan.funded.to_string(),
+            can_disburse: status == LoanStatus::Funded,
         })
-        .collect::<Result<Vec<_>, WebError>>()?;
+        .collect();
     page(&LoansPage {
         base,
         lines: Page {
@@ -128,7 +123,7 @@ pub async fn disburse(
     session: Session,
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
     StrictForm(_): StrictForm<Empty>,
 ) -> Result<HttpResponse, WebError> {
     funding::disburse(

@@ -24,6 +24,7 @@ use crate::{
         user::{Email, KycStatus, NewPassword, PersonName, Role},
     },
     error::{AppError, FieldErrors},
+    format,
     services::{
         auth::{self, NewAccount},
         kyc,
@@ -33,7 +34,6 @@ use crate::{
         admin::audit::{humanize, json},
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
-        format,
         forms::StrictForm,
         layout::{BaseCtx, form_status, render, see_other},
         session::{self, FlashLevel},

@@ -11,13 +11,13 @@ use serde::Deserialize;
 
 use crate::{
     error::FieldErrors,
+    format,
     services::auth::{self, Authenticated, LOCKOUT_MINUTES, LoginError},
     state::AppState,
     web::{
         device_cookie::{DeviceCookies, KnownDevices},
         error::WebError,
         extractors::ClientMeta,
-        format,
         forms::StrictForm,
         guards::safe_next,
         layout::{BaseCtx, render, see_other},

@@ -35,7 +35,7 @@ pub async fn show(
         .await?
         .iter()
         .map(LoanFacts::new)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Vec<_>>();
     let has_profile = queries::has_profile(&state.db, user.id).await?;
     let has_open = loans
         .iter()

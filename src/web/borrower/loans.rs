@@ -9,11 +9,11 @@ use actix_web::{
 };
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 use validator::Validate;
 
 use crate::{
-    db::queries::{applications as queries, users},
+    db::queries::{applications as queries, investments as investment_queries, users},
+    domain::ids::LoanId,
     domain::ids::UserId,
     domain::{
         application::{DESCRIPTION_LENGTH, ListingMode, LoanRequest, Purpose},
@@ -22,6 +22,7 @@ use crate::{
         user::KycStatus,
     },
     error::{AppError, FieldErrors},
+    paths,
     services::{applications, funding, settings},
     state::AppState,
     web::{
@@ -189,7 +190,7 @@ pub async fn create(
                 "Your application is received and scored. Staff will review it; you will get an email with their decision."
             };
             session::flash(&session, FlashLevel::Success, message);
-            Ok(see_other(&format!("/borrower/loans/{}", submitted.loan_id)))
+            Ok(see_other(&paths::borrower_loan(submitted.loan_id)))
         }
         Err(AppError::Validation(errors)) => {
             let page_data = new_page(&state, base, user.id, form, errors).await?;
@@ -214,18 +215,17 @@ pub async fn show(
     base: BaseCtx,
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
 ) -> Result<HttpResponse, WebError> {
     let id = path.into_inner();
     let loan = queries::owned_by(&state.db, user.id, id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let currency = Currency::parse(&loan.currency).unwrap_or(Currency::Rub);
     let card = queries::latest_scoring(&state.db, id)
         .await?
-        .map(|card| ScorecardView::new(&card, currency));
-    let servicing = Servicing::load(&state.db, &loan).await?;
-    let loan = LoanFacts::new(&loan)?;
+        .map(|card| ScorecardView::new(&card, loan.currency()));
+    let servicing = Servicing::new(&investment_queries::servicing(&state.db, &loan).await?);
+    let loan = LoanFacts::new(&loan);
     let identity_needed = loan.status == LoanStatus::Scoring
         && settings::load(&state.db).await?.kyc_required
         && users::account(&state.db, user.id)
@@ -245,7 +245,7 @@ pub async fn withdraw(
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
     ClientMeta(meta): ClientMeta,
-    path: Path<Uuid>,
+    path: Path<LoanId>,
     StrictForm(_): StrictForm<Empty>,
 ) -> Result<HttpResponse, WebError> {
     let id = path.into_inner();
@@ -263,7 +263,7 @@ pub async fn withdraw(
         FlashLevel::Success,
         "Your application is withdrawn. You can apply again whenever you like.",
     );
-    Ok(see_other(&format!("/borrower/loans/{id}")))
+    Ok(see_other(&paths::borrower_loan(id)))
 }
 
 /// The description's allowed length, for the form's hint.

@@ -7,12 +7,12 @@ use askama::Template;
 use crate::{
     db::queries::investments as queries,
     domain::{investing::InvestmentStatus, money::Currency},
+    format,
     state::AppState,
     web::{
         account::summary::{self, AccountView},
         error::WebError,
         extractors::CurrentUser,
-        format,
         layout::{BaseCtx, page},
     },
 };
@@ -41,7 +41,7 @@ pub async fn show(
     let totals = InvestmentStatus::ALL
         .iter()
         .filter_map(|status| {
-            let (_, count, amount) = stored.iter().find(|(s, _, _)| s == status.as_str())?;
+            let (_, count, amount) = stored.iter().find(|(s, _, _)| s == status)?;
             Some(StatusTotal {
                 label: status.label(),
                 count: *count,

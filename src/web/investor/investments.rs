@@ -18,32 +18,28 @@ use actix_web::{
 };
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::{
-    db::{
-        entities::{investments, loan_requests, repayment_schedule},
-        queries::{Page, investments as queries},
-    },
-    domain::ids::UserId,
+    db::queries::{Page, investments as queries},
     domain::{
-        investing::{InvestmentStatus, schedule_shares},
-        lifecycle::LoanStatus,
-        money::{Currency, Money},
+        ids::{InvestmentId, UserId},
+        installment::InstallmentStatus,
+        investment::{Investment, InvestmentStatus},
+        loan::Loan,
+        money::TypedAmount,
         schedule::Installment,
-        split::Holding,
     },
     error::{AppError, FieldErrors},
+    format, paths,
     services::{
         documents::{self, Viewer},
-        funding,
         investing::{self, Change},
+        portfolio,
     },
     state::AppState,
     web::{
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
-        format,
         forms::{Empty, StrictForm},
         layout::{BaseCtx, form_status, page, render, see_other},
         loan_facts::LoanFacts,
@@ -53,7 +49,7 @@ use crate::{
 
 /// One investment as lists show it.
 struct Line {
-    id: Uuid,
+    id: InvestmentId,
     purpose: String,
     grade: String,
     rate: String,
@@ -63,33 +59,20 @@ struct Line {
     made: String,
 }
 
-fn line(investment: &investments::Model, loan: Option<&loan_requests::Model>) -> Line {
-    let status = InvestmentStatus::parse(&investment.status);
-    let facts = loan.and_then(|l| LoanFacts::new(l).ok());
+fn line(investment: &Investment, loan: &Loan) -> Line {
     Line {
         id: investment.id,
-        purpose: facts
-            .as_ref()
-            .map(|f| f.purpose.clone())
+        purpose: loan.purpose.label().to_owned(),
+        grade: loan
+            .grade
+            .map(|g| g.as_str().to_owned())
             .unwrap_or_default(),
-        grade: facts
-            .as_ref()
-            .and_then(|f| f.grade.clone())
-            .unwrap_or_default(),
-        rate: facts
-            .as_ref()
-            .and_then(|f| f.rate.clone())
-            .unwrap_or_default(),
-        amount: format::money(investment.amount, currency(loan)),
-        status: status.map_or("", InvestmentStatus::label),
-        status_word: status.map_or("none", badge),
+        rate: loan.rate.map(|r| r.to_string()).unwrap_or_default(),
+        amount: investment.amount.to_string(),
+        status: investment.status.label(),
+        status_word: badge(investment.status),
         made: format::datetime(&investment.accepted_at),
     }
-}
-
-fn currency(loan: Option<&loan_requests::Model>) -> Currency {
-    loan.and_then(|l| Currency::parse(&l.currency))
-        .unwrap_or(Currency::Rub)
 }
 
 /// The badge class of a status.
@@ -126,7 +109,7 @@ pub async fn index(
         items: rows
             .items
             .iter()
-            .map(|(investment, loan)| line(investment, loan.as_ref()))
+            .map(|(investment, loan)| line(investment, loan))
             .collect(),
         page: rows.page,
         pages: rows.pages,
@@ -141,7 +124,20 @@ struct ShareLine {
     principal: String,
     interest: String,
     total: String,
-    status: String,
+    status: &'static str,
+}
+
+fn share_line((share, status): &(Installment, InstallmentStatus)) -> ShareLine {
+    ShareLine {
+        number: share.number,
+        due_date: format::day(share.due_date),
+        principal: share.principal.to_string(),
+        interest: share.interest.to_string(),
+        total: share
+            .total()
+            .map_or_else(|_| String::new(), |total| total.to_string()),
+        status: status.label(),
+    }
 }
 
 #[derive(Template)]
@@ -160,100 +156,30 @@ struct DetailPage {
     errors: FieldErrors,
 }
 
-/// The investor's share of the loan's installments, from the stored
-/// schedule and the loan's live investments (the same split as the agreement).
-fn share_of(
-    investment: &investments::Model,
-    rows: &[repayment_schedule::Model],
-    stakes: &[investments::Model],
-    currency: Currency,
-) -> Result<Vec<ShareLine>, AppError> {
-    let fail = |err: crate::domain::money::MoneyError| AppError::Unexpected(err.into());
-    let mut outstanding: i64 = stakes.iter().map(|s| s.amount).sum();
-    let mut installments = Vec::with_capacity(rows.len());
-    for row in rows {
-        outstanding -= row.principal;
-        installments.push(Installment {
-            number: u32::try_from(row.payment_num).unwrap_or(0),
-            due_date: row.due_date,
-            principal: Money::from_minor(row.principal, currency).map_err(fail)?,
-            interest: Money::from_minor(row.interest, currency).map_err(fail)?,
-            balance_after: Money::from_minor(outstanding.max(0), currency).map_err(fail)?,
-        });
-    }
-    let holdings: Vec<Holding<Uuid>> = stakes
-        .iter()
-        .map(|s| Holding {
-            key: s.id,
-            weight: s.amount,
-        })
-        .collect();
-    let shares = schedule_shares(&installments, &holdings)
-        .map_err(|err| AppError::Unexpected(err.into()))?;
-    let Some((_, mine)) = shares.into_iter().find(|(key, _)| *key == investment.id) else {
-        return Ok(Vec::new());
-    };
-    mine.iter()
-        .zip(rows)
-        .map(|(share, row)| {
-            Ok(ShareLine {
-                number: share.number,
-                due_date: format::day(share.due_date),
-                principal: share.principal.to_string(),
-                interest: share.interest.to_string(),
-                total: share.total().map_err(fail)?.to_string(),
-                status: row.status.replace('_', " "),
-            })
-        })
-        .collect()
-}
-
 async fn detail_page(
     base: BaseCtx,
     state: &AppState,
     investor_id: UserId,
-    investment_id: Uuid,
+    investment_id: InvestmentId,
     amount: String,
     errors: FieldErrors,
 ) -> Result<HttpResponse, WebError> {
-    let (mut investment, mut loan) = queries::owned_by(&state.db, investor_id, investment_id)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    // A deadline that passed is acted on when anyone looks.
-    if investment.status == InvestmentStatus::Pending.as_str()
-        && funding::expire_if_due(
-            &state.db,
-            state.clock.as_ref(),
-            loan.id,
-            &state.settings.base_url,
-        )
-        .await?
-    {
-        (investment, loan) = queries::owned_by(&state.db, investor_id, investment_id)
-            .await?
-            .ok_or(WebError::NotFound)?;
-    }
-    let currency = currency(Some(&loan));
-    let changeable = investment.status == InvestmentStatus::Pending.as_str()
-        && loan.status == LoanStatus::Funding.as_str();
-    let schedule = if investment.status == InvestmentStatus::Pending.as_str() {
-        Vec::new()
-    } else {
-        let rows = queries::schedule(&state.db, loan.id).await?;
-        let stakes = queries::for_loan(&state.db, loan.id, &InvestmentStatus::LIVE).await?;
-        share_of(&investment, &rows, &stakes, currency)?
-    };
-    let status = form_status(&errors);
+    let overview = portfolio::investment(&state.db, investor_id, investment_id).await?;
+    let (investment, loan) = (&overview.investment, &overview.loan);
+    // A loan past its deadline takes no changes; the funding-expiry job
+    // releases it within a minute.
+    let changeable = investment.status == InvestmentStatus::Pending
+        && loan.open_for_investment(state.clock.now()).is_ok();
     render(
-        status,
+        form_status(&errors),
         &DetailPage {
-            investment: line(&investment, Some(&loan)),
-            loan: LoanFacts::new(&loan)?,
+            investment: line(investment, loan),
+            loan: LoanFacts::new(loan),
             accepted_at: format::datetime(&investment.accepted_at),
             changeable,
             has_agreement: investment.agreement_hash.is_some(),
             agreement_hash: investment.agreement_hash.clone().unwrap_or_default(),
-            schedule,
+            schedule: overview.share.iter().map(share_line).collect(),
             amount,
             errors,
             base,
@@ -265,7 +191,7 @@ pub async fn show(
     base: BaseCtx,
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: Path<Uuid>,
+    path: Path<InvestmentId>,
 ) -> Result<HttpResponse, WebError> {
     detail_page(
         base,
@@ -289,14 +215,11 @@ pub async fn reduce(
     session: Session,
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: Path<Uuid>,
+    path: Path<InvestmentId>,
     StrictForm(form): StrictForm<ReduceForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = path.into_inner();
-    let (_, loan) = queries::owned_by(&state.db, user.id, id)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let result = match Money::parse(&form.amount, currency(Some(&loan))) {
+    let result = match TypedAmount::parse(&form.amount) {
         Ok(amount) => {
             state.money_limit.admit(user.id, None, Instant::now())?;
             investing::change(
@@ -307,7 +230,7 @@ pub async fn reduce(
                 Change::ReduceTo(amount),
             )
             .await
-            .map(|released| (amount, released))
+            .map(|released| (amount.in_currency(released.currency()), released))
         }
         Err(err) => Err(AppError::Validation(FieldErrors::single(
             "amount",
@@ -323,7 +246,7 @@ pub async fn reduce(
                     "Your investment is now {amount}; {released} is available in your wallet again."
                 ),
             );
-            Ok(see_other(&investing::investment_path(id)))
+            Ok(see_other(&paths::investment(id)))
         }
         Err(AppError::Validation(errors)) => {
             detail_page(base, &state, user.id, id, form.amount, errors).await
@@ -336,7 +259,7 @@ pub async fn cancel(
     session: Session,
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: Path<Uuid>,
+    path: Path<InvestmentId>,
     StrictForm(_): StrictForm<Empty>,
 ) -> Result<HttpResponse, WebError> {
     let id = path.into_inner();
@@ -348,14 +271,14 @@ pub async fn cancel(
         FlashLevel::Success,
         format!("Your investment is cancelled; {released} is available in your wallet again."),
     );
-    Ok(see_other(&investing::investment_path(id)))
+    Ok(see_other(&paths::investment(id)))
 }
 
 pub async fn agreement(
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
     ClientMeta(meta): ClientMeta,
-    path: Path<Uuid>,
+    path: Path<InvestmentId>,
 ) -> Result<HttpResponse, WebError> {
     let viewer = Viewer {
         id: user.id,

@@ -14,12 +14,12 @@ use crate::{
     domain::ids::UserId,
     domain::investor::{InvestorProfile, Kinship, MAX_NOMINEES, Nominee, TaxId},
     error::{AppError, FieldErrors},
+    format,
     services::{investor, settings},
     state::AppState,
     web::{
         error::WebError,
         extractors::{ClientMeta, CurrentUser},
-        format,
         forms::{Choice, RowAction, StrictForm, checked, choices, field_errors, row_field},
         layout::{BaseCtx, form_status, page, render, see_other},
         session::{self, FlashLevel},

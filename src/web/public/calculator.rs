@@ -20,10 +20,10 @@ use crate::{
         schedule::{self, LoanTerms, MAX_TERM_MONTHS, Schedule},
     },
     error::FieldErrors,
+    format,
     state::AppState,
     web::{
         error::WebError,
-        format,
         layout::{BaseCtx, render},
     },
 };

@@ -1,0 +1,102 @@
+//! A loan's repayment schedule as stored: written once at the payout (one
+//! statement for every row), read as domain [`Installment`]s.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::corrupt;
+use crate::{
+    db::entities::repayment_schedule,
+    domain::{
+        ids::{InstallmentId, LoanId},
+        installment::{Installment, InstallmentStatus},
+        money::{Currency, Money},
+        schedule,
+    },
+    error::AppError,
+};
+
+/// The domain's installment of a stored row, in its loan's `currency`.
+///
+/// # Errors
+/// `Unexpected`, naming the row, for a value the domain refuses.
+pub fn parse(row: repayment_schedule::Model, currency: Currency) -> Result<Installment, AppError> {
+    let bad = |what: &str| corrupt("installment", row.id, what);
+    let money = |minor: i64, what: &str| Money::from_minor(minor, currency).map_err(|_| bad(what));
+    Ok(Installment {
+        id: InstallmentId::from_uuid(row.id),
+        loan_id: LoanId::from_uuid(row.loan_id),
+        number: u32::try_from(row.payment_num).map_err(|_| bad("number"))?,
+        due_date: row.due_date,
+        principal: money(row.principal, "principal")?,
+        interest: money(row.interest, "interest")?,
+        paid_principal: money(row.paid_principal, "paid principal")?,
+        paid_interest: money(row.paid_interest, "paid interest")?,
+        penalty_accrued: money(row.penalty_accrued, "penalty accrued")?,
+        penalty_paid: money(row.penalty_paid, "penalty paid")?,
+        status: InstallmentStatus::parse(&row.status).ok_or_else(|| bad("status"))?,
+        paid_at: row.paid_at,
+    })
+}
+
+/// The loan's installments in order.
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn of_loan(
+    conn: &impl ConnectionTrait,
+    loan_id: LoanId,
+    currency: Currency,
+) -> Result<Vec<Installment>, AppError> {
+    repayment_schedule::Entity::find()
+        .filter(repayment_schedule::Column::LoanId.eq(loan_id))
+        .order_by_asc(repayment_schedule::Column::PaymentNum)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| parse(row, currency))
+        .collect()
+}
+
+/// Stores a new schedule for `loan_id`, every row `scheduled`, in one statement.
+///
+/// # Errors
+/// Database failures (a schedule stored twice breaks the unique key).
+pub async fn insert_schedule(
+    conn: &impl ConnectionTrait,
+    loan_id: LoanId,
+    rows: &[schedule::Installment],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let models = rows
+        .iter()
+        .map(|row| {
+            Ok(repayment_schedule::ActiveModel {
+                id: Set(InstallmentId::new().into()),
+                loan_id: Set(loan_id.into()),
+                payment_num: Set(i32::try_from(row.number)
+                    .map_err(|_| anyhow::anyhow!("installment number {}", row.number))?),
+                due_date: Set(row.due_date),
+                principal: Set(row.principal.minor()),
+                interest: Set(row.interest.minor()),
+                paid_principal: Set(0),
+                paid_interest: Set(0),
+                penalty_accrued: Set(0),
+                penalty_paid: Set(0),
+                status: Set(InstallmentStatus::Scheduled.as_str().to_owned()),
+                paid_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    if models.is_empty() {
+        return Ok(());
+    }
+    repayment_schedule::Entity::insert_many(models)
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! Wallets as the use cases see them: whose, of which kind, and what they
+//! hold (`db::repo::wallets` builds them from the stored rows; the ledger
+//! moves their money).
+
+use crate::domain::{
+    ids::{UserId, WalletId},
+    money::{Currency, Money},
+};
+
+word_enum!(
+    /// What a wallet is for; stored in `wallets.kind`.
+    WalletKind {
+        User => "user", "A person's wallet";
+        Settlement => "settlement", "Money entering and leaving the platform";
+        Fees => "fees", "The platform's fees";
+        ReserveFund => "reserve_fund", "The reserve fund";
+    }
+);
+
+/// One wallet in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wallet {
+    pub id: WalletId,
+    /// `None` for the platform's own wallets.
+    pub owner: Option<UserId>,
+    pub kind: WalletKind,
+    pub balance: Money,
+    /// Earmarked for open commitments (never more than the balance).
+    pub reserved: Money,
+}
+
+impl Wallet {
+    #[must_use]
+    pub fn currency(&self) -> Currency {
+        self.balance.currency()
+    }
+
+    /// What may be committed or withdrawn: the balance less what is reserved.
+    #[must_use]
+    pub fn available(&self) -> Money {
+        self.balance
+            .checked_sub(self.reserved)
+            .unwrap_or_else(|_| Money::zero(self.currency()))
+    }
+}
