@@ -91,10 +91,10 @@ async fn user_wallets(db: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
             auth::create_account(db, &SystemClock, None, account, &RequestMeta::default())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let wallet = crowdlend::db::queries::wallet::user_wallet(db, user_id, "RUB")
+        let wallet = crowdlend::db::queries::wallet::user_wallet(db, user_id, Currency::Rub)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no wallet"))?;
-        wallets.push(wallet.id);
+        wallets.push(wallet.id.as_uuid());
     }
     Ok(wallets)
 }

@@ -15,6 +15,7 @@ use migration::{Migrator, MigratorTrait};
 use crate::{
     clock::Clock,
     db::entities::{ledger_head, wallets},
+    domain::wallet::WalletKind,
 };
 use sea_orm::{
     ActiveModelTrait,
@@ -171,7 +172,11 @@ pub async fn migrate(db: &DatabaseConnection, clock: &dyn Clock) -> anyhow::Resu
 /// The currencies wallets exist in.
 pub const CURRENCIES: [&str; 2] = ["RUB", "USD"];
 /// The platform's own wallets, one of each per currency.
-pub const PLATFORM_WALLETS: [&str; 3] = ["settlement", "fees", "reserve_fund"];
+pub const PLATFORM_WALLETS: [WalletKind; 3] = [
+    WalletKind::Settlement,
+    WalletKind::Fees,
+    WalletKind::ReserveFund,
+];
 
 async fn seed_reference_data(db: &DatabaseConnection, clock: &dyn Clock) -> Result<(), DbErr> {
     let txn = begin_write(db).await?;
@@ -192,7 +197,7 @@ async fn seed_reference_data(db: &DatabaseConnection, clock: &dyn Clock) -> Resu
     for currency in CURRENCIES {
         for kind in PLATFORM_WALLETS {
             let exists = wallets::Entity::find()
-                .filter(wallets::Column::Kind.eq(kind))
+                .filter(wallets::Column::Kind.eq(kind.as_str()))
                 .filter(wallets::Column::Currency.eq(currency))
                 .filter(wallets::Column::UserId.is_null())
                 .one(&txn)
@@ -202,7 +207,7 @@ async fn seed_reference_data(db: &DatabaseConnection, clock: &dyn Clock) -> Resu
                 wallets::ActiveModel {
                     id: Set(uuid::Uuid::now_v7()),
                     user_id: Set(None),
-                    kind: Set(kind.to_owned()),
+                    kind: Set(kind.as_str().to_owned()),
                     currency: Set(currency.to_owned()),
                     balance: Set(0),
                     reserved: Set(0),

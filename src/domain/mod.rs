@@ -42,6 +42,7 @@ pub mod installment;
 pub mod investing;
 pub mod investment;
 pub mod investor;
+pub mod journal;
 pub mod lifecycle;
 pub mod loan;
 pub mod money;

@@ -12,37 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::money::{Money, MoneyError};
 
-/// What an entry records. Stored as `ledger_entries.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    Deposit,
-    Withdrawal,
-    /// A funded loan paid out: investors' money to the borrower, the
-    /// reserve fund and the fees wallet.
-    Disbursement,
-}
-
-impl EntryKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deposit => "deposit",
-            Self::Withdrawal => "withdrawal",
-            Self::Disbursement => "disbursement",
-        }
-    }
-
-    /// How the wallet history names it.
-    #[must_use]
-    pub fn label(kind: &str) -> &'static str {
-        match kind {
-            "deposit" => "Deposit from bank account",
-            "withdrawal" => "Withdrawal to bank account",
-            "disbursement" => "Loan paid out",
-            _ => "Other movement",
-        }
-    }
-}
+pub use crate::domain::journal::EntryKind;
 
 /// One side of an entry: `amount` minor units into (positive) or out of
 /// (negative) a wallet.

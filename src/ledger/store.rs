@@ -19,6 +19,7 @@ use crate::{
     db::entities::{ledger_entries, ledger_head, wallet_transactions, wallets},
     domain::ids::UserId,
     domain::money::{MAX_MINOR, MoneyError},
+    domain::wallet::WalletKind,
     ledger::{HashInput, JournalEntry, LedgerError, entry_hash, ledger_time},
 };
 
@@ -87,10 +88,11 @@ pub async fn post(
             .checked_add(posting.amount)
             .ok_or(LedgerError::Money(MoneyError::TooLarge))?;
         // A user's balance stays a sum people can be shown and can move.
-        if wallet.kind == "user" && balance_after > MAX_MINOR {
+        let users_wallet = wallet.kind == WalletKind::User.as_str();
+        if users_wallet && balance_after > MAX_MINOR {
             return Err(LedgerError::Money(MoneyError::TooLarge).into());
         }
-        if wallet.kind == "user" && posting.amount < 0 && balance_after < wallet.reserved {
+        if users_wallet && posting.amount < 0 && balance_after < wallet.reserved {
             return Err(LedgerError::InsufficientFunds {
                 wallet_id: wallet.id,
             }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::{ledger_entries, ledger_head, wallet_transactions},
+    error::AppError,
     ledger::{HashInput, entry_hash},
 };
 
@@ -110,7 +111,7 @@ const QUERIES: &[(&str, &str)] = &[
 ///
 /// # Errors
 /// On database failure (a broken invariant is a finding, not an error).
-pub async fn verify(db: &DatabaseConnection) -> Result<Report, DbErr> {
+pub async fn verify(db: &DatabaseConnection) -> Result<Report, AppError> {
     let backend = db.get_database_backend();
     let mut checks = Vec::new();
     for (name, sql) in QUERIES {

@@ -32,6 +32,7 @@ use crate::{
     },
     domain::ids::UserId,
     domain::user::{Email, KycStatus, NewPassword, PersonName, Role},
+    domain::wallet::WalletKind,
     error::{AppError, FieldErrors, is_unique_violation},
     services::{
         RequestMeta,
@@ -241,7 +242,7 @@ async fn open_wallet(
     wallets::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(Some(user_id.into())),
-        kind: Set("user".to_owned()),
+        kind: Set(WalletKind::User.as_str().to_owned()),
         currency: Set(DEFAULT_CURRENCY.to_owned()),
         balance: Set(0),
         reserved: Set(0),

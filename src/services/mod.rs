@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod books;
 pub mod demo;
 pub mod documents;
 pub mod funding;

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    sea_query::OnConflict,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, sea_query::OnConflict,
 };
 
 use crate::{
@@ -25,7 +24,7 @@ use crate::{
 ///
 /// # Errors
 /// On database failure.
-pub async fn load(conn: &impl ConnectionTrait) -> Result<Settings, DbErr> {
+pub async fn load(conn: &impl ConnectionTrait) -> Result<Settings, AppError> {
     let rows = platform_settings::Entity::find().all(conn).await?;
     let (settings, problems) = Settings::from_stored(
         rows.iter()

@@ -16,11 +16,12 @@ use crate::{
     clock::Clock,
     db::{
         self,
-        entities::{bank_accounts, bank_transfers, wallets},
+        entities::{bank_accounts, bank_transfers},
         queries::wallet as queries,
     },
     domain::ids::BankAccountId,
     domain::ids::UserId,
+    domain::wallet::WalletKind,
     domain::{
         error::DomainError,
         money::{MAX_MINOR, Money},
@@ -321,18 +322,19 @@ async fn attempt(
     }
     let account = own_bank_account(&txn, user_id, request.bank_account_id).await?;
     let currency = request.amount.currency().code();
-    let wallet = queries::user_wallet(&txn, user_id, currency)
+    let wallet = queries::user_wallet(&txn, user_id, request.amount.currency())
         .await?
         .ok_or(AppError::NotFound)?;
-    let settlement = store::platform_wallet(&txn, "settlement", currency).await?;
+    let settlement =
+        store::platform_wallet(&txn, WalletKind::Settlement.as_str(), currency).await?;
     let (kind, from, to) = match request.direction {
-        Direction::Deposit => (EntryKind::Deposit, settlement.id, wallet.id),
-        Direction::Withdrawal => (EntryKind::Withdrawal, wallet.id, settlement.id),
+        Direction::Deposit => (EntryKind::Deposit, settlement.id, wallet.id.as_uuid()),
+        Direction::Withdrawal => (EntryKind::Withdrawal, wallet.id.as_uuid(), settlement.id),
     };
     if request.direction == Direction::Withdrawal {
         // Lock what the withdrawal will post to before reading today's sum,
         // so two withdrawals at once cannot both fit under the limit.
-        store::lock_wallets(&txn, &[wallet.id, settlement.id]).await?;
+        store::lock_wallets(&txn, &[wallet.id.as_uuid(), settlement.id]).await?;
         let allowance = withdrawal_allowance(&txn, clock, user_id).await?;
         if request.amount.minor() > allowance.remaining().minor() {
             return Err(AppError::Validation(FieldErrors::single(
@@ -348,16 +350,12 @@ async fn attempt(
         Ok(id) => id,
         Err(store::PostError::Ledger(LedgerError::InsufficientFunds { .. })) => {
             // Read again: `post` locked the wallet, so this is what was really there.
-            let locked = wallets::Entity::find_by_id(wallet.id)
-                .one(&txn)
+            let locked = queries::user_wallet(&txn, user_id, request.amount.currency())
                 .await?
                 .unwrap_or(wallet);
-            let available =
-                Money::from_minor(locked.balance - locked.reserved, request.amount.currency())
-                    .map_or_else(|_| String::new(), |m| m.to_string());
             return Err(AppError::Validation(FieldErrors::single(
                 "amount",
-                over_withdrawal(&available),
+                over_withdrawal(&locked.available().to_string()),
             )));
         }
         Err(store::PostError::Ledger(LedgerError::Money(_))) => {

@@ -148,12 +148,6 @@ impl From<askama::Error> for WebError {
     }
 }
 
-impl From<sea_orm::DbErr> for WebError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        Self::Unexpected(anyhow::Error::new(err))
-    }
-}
-
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -70,11 +70,11 @@ impl LoanFacts {
     #[must_use]
     pub fn badge(&self) -> &'static str {
         match self.status {
-            LoanStatus::Rejected | LoanStatus::Defaulted | LoanStatus::Expired => "rejected",
-            LoanStatus::Withdrawn => "none",
-            LoanStatus::Pending | LoanStatus::Scoring | LoanStatus::Approved => "pending",
+            LoanStatus::Rejected | LoanStatus::Defaulted | LoanStatus::Expired => "error",
+            LoanStatus::Withdrawn => "neutral",
+            LoanStatus::Pending | LoanStatus::Scoring | LoanStatus::Approved => "warn",
             LoanStatus::Funding | LoanStatus::Funded | LoanStatus::Active | LoanStatus::Repaid => {
-                "verified"
+                "ok"
             }
         }
     }

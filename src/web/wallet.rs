@@ -14,18 +14,18 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::{
-    db::{
-        entities::wallets,
-        queries::{
-            Page,
-            wallet::{self as queries, HistoryRow},
-        },
+    db::queries::{
+        Page,
+        wallet::{self as queries, HistoryRow},
     },
-    domain::ids::BankAccountId,
-    domain::money::{Currency, Money},
+    domain::{
+        ids::BankAccountId,
+        journal::EntryKind,
+        money::{Currency, Money},
+        wallet::Wallet,
+    },
     error::{AppError, FieldErrors},
     format,
-    ledger::EntryKind,
     services::{
         RequestMeta, auth,
         idempotency::IdempotencyKey,
@@ -89,19 +89,19 @@ fn show_money(minor: i64) -> String {
     format::money(minor, CURRENCY)
 }
 
-async fn own_wallet(state: &AppState, user: &SessionUser) -> Result<wallets::Model, WebError> {
-    queries::user_wallet(&state.db, user.id, CURRENCY.code())
+async fn own_wallet(state: &AppState, user: &SessionUser) -> Result<Wallet, WebError> {
+    queries::user_wallet(&state.db, user.id, CURRENCY)
         .await?
         .ok_or(WebError::NotFound)
 }
 
-fn balances(wallet: &wallets::Model) -> Balances {
-    let available = wallet.balance - wallet.reserved;
+fn balances(wallet: &Wallet) -> Balances {
+    let available = wallet.available();
     Balances {
-        balance: show_money(wallet.balance),
-        reserved: show_money(wallet.reserved),
-        available: show_money(available),
-        available_minor: available,
+        balance: wallet.balance.to_string(),
+        reserved: wallet.reserved.to_string(),
+        available: available.to_string(),
+        available_minor: available.minor(),
     }
 }
 
@@ -153,7 +153,11 @@ async fn account_options(
 fn history_line(row: HistoryRow) -> HistoryLine {
     HistoryLine {
         date: format::datetime(&row.created_at),
-        description: format!("{} · {}", EntryKind::label(&row.kind), row.memo),
+        description: format!(
+            "{} · {}",
+            EntryKind::parse(&row.kind).map_or("Other movement", EntryKind::label),
+            row.memo
+        ),
         amount: show_money(row.amount),
         incoming: row.amount > 0,
         balance_after: show_money(row.balance_after),

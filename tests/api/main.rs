@@ -17,6 +17,7 @@ mod helpers;
 mod identity;
 mod investing;
 mod investor_profile;
+mod layering;
 mod ledger;
 mod marketplace;
 mod schema;

@@ -2,9 +2,7 @@
 //! review queue show them, and the stored scorecard read back.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 use super::{Page, fetch_page};
@@ -115,7 +113,7 @@ pub async fn profile(
 ///
 /// # Errors
 /// On database failure.
-pub async fn has_profile(conn: &impl ConnectionTrait, user_id: UserId) -> Result<bool, DbErr> {
+pub async fn has_profile(conn: &impl ConnectionTrait, user_id: UserId) -> Result<bool, AppError> {
     Ok(borrower_profiles::Entity::find_by_id(user_id)
         .count(conn)
         .await?

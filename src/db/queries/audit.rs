@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 
@@ -10,6 +10,7 @@ use super::{Page, fetch_page};
 use crate::{
     db::entities::{audit_log, users},
     domain::ids::UserId,
+    error::AppError,
 };
 
 pub const AUDIT_PER_PAGE: u64 = 50;
@@ -42,7 +43,7 @@ pub async fn list(
     db: &DatabaseConnection,
     filter: &AuditFilter,
     page: Option<u64>,
-) -> Result<Page<AuditRow>, DbErr> {
+) -> Result<Page<AuditRow>, AppError> {
     let mut query = audit_log::Entity::find()
         .select_only()
         .columns([
@@ -76,7 +77,7 @@ pub async fn list(
 ///
 /// # Errors
 /// On database failure.
-pub async fn actions(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+pub async fn actions(db: &DatabaseConnection) -> Result<Vec<String>, AppError> {
     audit_log::Entity::find()
         .select_only()
         .column(audit_log::Column::Action)
@@ -85,6 +86,7 @@ pub async fn actions(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
         .into_tuple::<String>()
         .all(db)
         .await
+        .map_err(AppError::from)
 }
 
 /// The newest `limit` records about one account: what was done to it and
@@ -96,7 +98,7 @@ pub async fn about_user(
     db: &DatabaseConnection,
     user_id: UserId,
     limit: u64,
-) -> Result<Vec<AuditRow>, DbErr> {
+) -> Result<Vec<AuditRow>, AppError> {
     audit_log::Entity::find()
         .select_only()
         .columns([
@@ -125,4 +127,5 @@ pub async fn about_user(
         .into_model::<AuditRow>()
         .all(db)
         .await
+        .map_err(AppError::from)
 }

@@ -1,7 +1,8 @@
 //! The investor's profile and nominees as the profile page shows them.
 
 use crate::domain::ids::UserId;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use crate::error::AppError;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::db::entities::{investor_profiles, nominees};
 
@@ -12,7 +13,7 @@ use crate::db::entities::{investor_profiles, nominees};
 pub async fn profile(
     conn: &impl ConnectionTrait,
     user_id: UserId,
-) -> Result<Option<(investor_profiles::Model, Vec<nominees::Model>)>, DbErr> {
+) -> Result<Option<(investor_profiles::Model, Vec<nominees::Model>)>, AppError> {
     let Some(profile) = investor_profiles::Entity::find_by_id(user_id)
         .one(conn)
         .await?

@@ -1,7 +1,8 @@
 //! Read models: one query per screen, returning flat structs shaped for the
 //! template. Nothing here writes.
 
-use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait, sea_query::LikeExpr};
+use crate::error::AppError;
+use sea_orm::{ConnectionTrait, Paginator, SelectorTrait, sea_query::LikeExpr};
 
 pub mod applications;
 pub mod audit;
@@ -82,7 +83,7 @@ pub fn clamp_page(page: Option<u64>) -> u64 {
 pub async fn fetch_page<'db, C, S>(
     paginator: Paginator<'db, C, S>,
     page: Option<u64>,
-) -> Result<Page<S::Item>, DbErr>
+) -> Result<Page<S::Item>, AppError>
 where
     C: ConnectionTrait,
     S: SelectorTrait + 'db,

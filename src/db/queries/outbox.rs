@@ -1,9 +1,10 @@
 //! The email outbox as the back office reads it.
 
+use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -16,7 +17,7 @@ pub const EMAILS_PER_PAGE: u64 = 50;
 ///
 /// # Errors
 /// On database failure.
-pub async fn count_by_state(db: &DatabaseConnection) -> Result<Vec<(EmailState, u64)>, DbErr> {
+pub async fn count_by_state(db: &DatabaseConnection) -> Result<Vec<(EmailState, u64)>, AppError> {
     let counts: Vec<(String, i64)> = outbox_emails::Entity::find()
         .select_only()
         .column(outbox_emails::Column::State)
@@ -58,7 +59,7 @@ pub struct TroubledEmail {
 pub async fn troubled(
     db: &DatabaseConnection,
     page: Option<u64>,
-) -> Result<Page<TroubledEmail>, DbErr> {
+) -> Result<Page<TroubledEmail>, AppError> {
     let query = outbox_emails::Entity::find()
         .select_only()
         .columns([

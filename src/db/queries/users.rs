@@ -1,16 +1,22 @@
 //! Accounts as the back office and the account pages show them.
 
-use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
     sea_query::{Expr, SimpleExpr},
 };
 use uuid::Uuid;
 
 use super::{Page, fetch_page};
-use crate::db::entities::{identity_documents, users, wallets};
+use crate::{
+    db::{
+        entities::{identity_documents, users},
+        repo::wallets as wallets_repo,
+    },
+    domain::{ids::UserId, money::Currency, user::KycStatus, wallet::Wallet},
+    error::AppError,
+};
 
 pub const USERS_PER_PAGE: u64 = 50;
 
@@ -44,8 +50,8 @@ pub async fn list(
     db: &DatabaseConnection,
     filter: UserFilter<'_>,
     page: Option<u64>,
-) -> Result<Page<UserRow>, DbErr> {
-    let is_pending = || users::Column::KycStatus.eq("pending");
+) -> Result<Page<UserRow>, AppError> {
+    let is_pending = || users::Column::KycStatus.eq(KycStatus::Pending.as_str());
     let pending_first: SimpleExpr = Expr::case(is_pending(), 0).finally(1).into();
     let longest_waiting_first: SimpleExpr = Expr::case(
         is_pending(),
@@ -89,7 +95,7 @@ pub async fn list(
 ///
 /// # Errors
 /// On database failure.
-pub async fn count_by_role(db: &DatabaseConnection) -> Result<Vec<(String, u64)>, DbErr> {
+pub async fn count_by_role(db: &DatabaseConnection) -> Result<Vec<(String, u64)>, AppError> {
     #[derive(FromQueryResult)]
     struct RoleCount {
         role: String,
@@ -115,50 +121,41 @@ pub async fn count_by_role(db: &DatabaseConnection) -> Result<Vec<(String, u64)>
         .collect())
 }
 
+/// The account facts every dashboard starts with.
 #[derive(Debug, Clone)]
 pub struct AccountSummary {
     pub email: String,
     pub full_name: String,
-    pub role: String,
-    pub kyc_status: String,
+    pub kyc_status: KycStatus,
     pub created_at: DateTime<Utc>,
-    pub wallet: Option<WalletSummary>,
+    /// The account's wallet (in roubles until multi-currency wallets arrive).
+    pub wallet: Option<Wallet>,
 }
 
-#[derive(Debug, Clone)]
-pub struct WalletSummary {
-    pub currency: String,
-    pub balance: i64,
-    pub reserved: i64,
-}
-
-/// One account with its wallet, for the dashboards.
+/// The account `user_id` for its dashboard.
 ///
 /// # Errors
-/// On database failure.
+/// Database failures; a row that does not parse.
 pub async fn account(
     db: &DatabaseConnection,
     user_id: UserId,
-) -> Result<Option<AccountSummary>, DbErr> {
+) -> Result<Option<AccountSummary>, AppError> {
     let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };
-    let wallet = wallets::Entity::find()
-        .filter(wallets::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .map(|wallet| WalletSummary {
-            currency: wallet.currency,
-            balance: wallet.balance,
-            reserved: wallet.reserved,
-        });
+    let kyc_status = KycStatus::parse(&user.kyc_status).ok_or_else(|| {
+        AppError::Unexpected(anyhow::anyhow!(
+            "user {}: identity check status {:?}",
+            user.id,
+            user.kyc_status
+        ))
+    })?;
     Ok(Some(AccountSummary {
         email: user.email,
         full_name: user.full_name,
-        role: user.role,
-        kyc_status: user.kyc_status,
+        kyc_status,
         created_at: user.created_at,
-        wallet,
+        wallet: wallets_repo::of_user(db, user_id, Currency::Rub).await?,
     }))
 }
 
@@ -174,7 +171,10 @@ pub struct UserDetail {
 ///
 /// # Errors
 /// On database failure.
-pub async fn detail(db: &DatabaseConnection, user_id: UserId) -> Result<Option<UserDetail>, DbErr> {
+pub async fn detail(
+    db: &DatabaseConnection,
+    user_id: UserId,
+) -> Result<Option<UserDetail>, AppError> {
     let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };

@@ -3,14 +3,18 @@
 use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
-use uuid::Uuid;
 
 use super::{Page, fetch_page};
-use crate::db::entities::{
-    bank_accounts, bank_transfers, ledger_entries, wallet_transactions, wallets,
+use crate::{
+    db::{
+        entities::{bank_accounts, bank_transfers, ledger_entries, wallet_transactions, wallets},
+        repo::wallets as wallets_repo,
+    },
+    domain::{ids::WalletId, money::Currency, wallet::Wallet},
+    error::AppError,
 };
 
 pub const HISTORY_PER_PAGE: u64 = 20;
@@ -18,17 +22,13 @@ pub const HISTORY_PER_PAGE: u64 = 20;
 /// The user's wallet in `currency` (also read inside a use case's transaction).
 ///
 /// # Errors
-/// On database failure.
+/// Database failures; a row that does not parse.
 pub async fn user_wallet(
     db: &impl ConnectionTrait,
     user_id: UserId,
-    currency: &str,
-) -> Result<Option<wallets::Model>, DbErr> {
-    wallets::Entity::find()
-        .filter(wallets::Column::UserId.eq(user_id))
-        .filter(wallets::Column::Currency.eq(currency))
-        .one(db)
-        .await
+    currency: Currency,
+) -> Result<Option<Wallet>, AppError> {
+    wallets_repo::of_user(db, user_id, currency).await
 }
 
 /// What `user_id` has withdrawn to their bank accounts since `since`, in
@@ -40,7 +40,7 @@ pub async fn withdrawn_since(
     db: &impl ConnectionTrait,
     user_id: UserId,
     since: DateTime<Utc>,
-) -> Result<i64, DbErr> {
+) -> Result<i64, AppError> {
     let total: Option<Option<i64>> = bank_transfers::Entity::find()
         .select_only()
         // PostgreSQL sums BIGINT as NUMERIC; the cast reads back as i64 on both.
@@ -68,13 +68,14 @@ pub async fn withdrawn_since(
 pub async fn bank_accounts(
     db: &DatabaseConnection,
     user_id: UserId,
-) -> Result<Vec<bank_accounts::Model>, DbErr> {
+) -> Result<Vec<bank_accounts::Model>, AppError> {
     bank_accounts::Entity::find()
         .filter(bank_accounts::Column::UserId.eq(user_id))
         .order_by_asc(bank_accounts::Column::CreatedAt)
         .order_by_asc(bank_accounts::Column::Id)
         .all(db)
         .await
+        .map_err(AppError::from)
 }
 
 #[derive(Debug, Clone, FromQueryResult)]
@@ -86,7 +87,7 @@ pub struct HistoryRow {
     pub balance_after: i64,
 }
 
-fn history_query(wallet_id: Uuid) -> sea_orm::Selector<sea_orm::SelectModel<HistoryRow>> {
+fn history_query(wallet_id: WalletId) -> sea_orm::Selector<sea_orm::SelectModel<HistoryRow>> {
     wallet_transactions::Entity::find()
         .select_only()
         .column(ledger_entries::Column::CreatedAt)
@@ -109,9 +110,9 @@ fn history_query(wallet_id: Uuid) -> sea_orm::Selector<sea_orm::SelectModel<Hist
 /// On database failure.
 pub async fn history(
     db: &DatabaseConnection,
-    wallet_id: Uuid,
+    wallet_id: WalletId,
     page: Option<u64>,
-) -> Result<Page<HistoryRow>, DbErr> {
+) -> Result<Page<HistoryRow>, AppError> {
     let paginator = history_query(wallet_id).paginate(db, HISTORY_PER_PAGE);
     fetch_page(paginator, page).await
 }
@@ -122,29 +123,35 @@ pub async fn history(
 /// On database failure.
 pub async fn full_history(
     db: &DatabaseConnection,
-    wallet_id: Uuid,
-) -> Result<Vec<HistoryRow>, DbErr> {
-    history_query(wallet_id).all(db).await
+    wallet_id: WalletId,
+) -> Result<Vec<HistoryRow>, AppError> {
+    history_query(wallet_id)
+        .all(db)
+        .await
+        .map_err(AppError::from)
 }
 
 /// The platform's own wallets (settlement, fees, reserve fund), by currency.
 ///
 /// # Errors
 /// On database failure.
-pub async fn platform_wallets(db: &DatabaseConnection) -> Result<Vec<wallets::Model>, DbErr> {
+pub async fn platform_wallets(db: &DatabaseConnection) -> Result<Vec<Wallet>, AppError> {
     wallets::Entity::find()
         .filter(wallets::Column::UserId.is_null())
         .order_by_asc(wallets::Column::Currency)
         .order_by_asc(wallets::Column::Kind)
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(wallets_repo::parse)
+        .collect()
 }
 
 /// What all user wallets hold together, per currency.
 ///
 /// # Errors
 /// On database failure.
-pub async fn user_wallet_totals(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, DbErr> {
+pub async fn user_wallet_totals(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, AppError> {
     wallets::Entity::find()
         .select_only()
         .column(wallets::Column::Currency)
@@ -160,4 +167,5 @@ pub async fn user_wallet_totals(db: &DatabaseConnection) -> Result<Vec<(String, 
         .all(db)
         .await
         .map(|rows| rows.into_iter().map(|(c, t)| (c, t.unwrap_or(0))).collect())
+        .map_err(AppError::from)
 }

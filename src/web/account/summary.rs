@@ -1,17 +1,18 @@
 //! The account facts every dashboard starts with.
 
 use crate::{
-    db::queries::users::AccountSummary,
-    domain::ids::UserId,
-    domain::{money::Currency, user::KycStatus},
+    db::queries::users::{self, AccountSummary},
+    domain::{ids::UserId, money::Money},
     format,
+    state::AppState,
+    web::error::WebError,
 };
 
 /// An account as the dashboards show it.
 #[derive(Debug, Clone)]
 pub struct AccountView {
     pub email: String,
-    pub kyc_status: String,
+    pub kyc_status: &'static str,
     pub kyc_label: &'static str,
     pub member_since: String,
     pub balance: String,
@@ -21,23 +22,19 @@ pub struct AccountView {
 
 impl From<AccountSummary> for AccountView {
     fn from(account: AccountSummary) -> Self {
-        let kyc = KycStatus::parse(&account.kyc_status).unwrap_or(KycStatus::None);
-        let (currency, balance, reserved) = account.wallet.map_or((Currency::Rub, 0, 0), |w| {
-            (
-                Currency::parse(&w.currency).unwrap_or(Currency::Rub),
-                w.balance,
-                w.reserved,
-            )
-        });
-        let show = |minor: i64| format::money(minor, currency);
+        let (balance, reserved, available) = account.wallet.map_or_else(
+            || (None, None, None),
+            |w| (Some(w.balance), Some(w.reserved), Some(w.available())),
+        );
+        let show = |money: Option<Money>| money.map(|m| m.to_string()).unwrap_or_default();
         Self {
             email: account.email,
-            kyc_status: kyc.as_str().to_owned(),
-            kyc_label: kyc.label(),
+            kyc_status: account.kyc_status.as_str(),
+            kyc_label: account.kyc_status.label(),
             member_since: format::date(&account.created_at),
             balance: show(balance),
             reserved: show(reserved),
-            available: show(balance - reserved),
+            available: show(available),
         }
     }
 }
@@ -46,12 +43,9 @@ impl From<AccountSummary> for AccountView {
 ///
 /// # Errors
 /// `NotFound` when the account no longer exists; database failures.
-pub async fn load(
-    db: &sea_orm::DatabaseConnection,
-    user_id: UserId,
-) -> Result<AccountView, crate::web::error::WebError> {
-    crate::db::queries::users::account(db, user_id)
+pub async fn load(state: &AppState, user_id: UserId) -> Result<AccountView, WebError> {
+    users::account(&state.db, user_id)
         .await?
         .map(AccountView::from)
-        .ok_or(crate::web::error::WebError::NotFound)
+        .ok_or(WebError::NotFound)
 }

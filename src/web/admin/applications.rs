@@ -85,7 +85,7 @@ impl QueuePage {
 
 /// The queue shows applications awaiting review unless told otherwise;
 /// `status=all` shows every status.
-const DEFAULT_STATUS: &str = "scoring";
+const DEFAULT_STATUS: LoanStatus = LoanStatus::Scoring;
 
 pub async fn index(
     base: BaseCtx,
@@ -97,7 +97,7 @@ pub async fn index(
         .as_deref()
         .map(str::trim)
         .filter(|s| *s == "all" || LoanStatus::parse(s).is_some())
-        .unwrap_or(DEFAULT_STATUS)
+        .unwrap_or(DEFAULT_STATUS.as_str())
         .to_owned();
     let grade = query
         .grade

@@ -101,7 +101,7 @@ pub async fn index(
                     created: format::datetime(&row.created_at),
                     to: row.to_address,
                     kind: humanize(&row.kind),
-                    state: email_state.map_or("none", EmailState::as_str),
+                    state: email_state.map_or("unknown", EmailState::as_str),
                     state_label: email_state.map_or("Unknown", EmailState::label),
                     attempts: row.attempts,
                     last_error: row.last_error.unwrap_or_default(),

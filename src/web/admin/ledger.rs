@@ -5,10 +5,12 @@ use actix_web::{HttpResponse, web::Data};
 use askama::Template;
 
 use crate::{
-    db::queries::wallet as queries,
-    domain::money::Currency,
+    domain::{
+        money::Currency,
+        wallet::{Wallet, WalletKind},
+    },
     format,
-    ledger::verify::{self, Check},
+    services::books::{self, CheckResult},
     state::AppState,
     web::{
         error::WebError,
@@ -27,7 +29,7 @@ struct LedgerPage {
     base: BaseCtx,
     holds: bool,
     entries: i64,
-    checks: Vec<Check>,
+    checks: Vec<CheckResult>,
     wallets: Vec<WalletLine>,
 }
 
@@ -38,12 +40,16 @@ fn show_money(minor: i64, currency: &str) -> String {
     )
 }
 
-fn wallet_label(kind: &str) -> &'static str {
-    match kind {
-        "settlement" => "Settlement (money in the platform's nominal account)",
-        "fees" => "Fees earned",
-        "reserve_fund" => "Reserve fund",
-        _ => "Other platform wallet",
+fn wallet_line(wallet: &Wallet) -> WalletLine {
+    let label = match wallet.kind {
+        WalletKind::Settlement => "Settlement (money in the platform's nominal account)",
+        WalletKind::Fees => "Fees earned",
+        WalletKind::ReserveFund => "Reserve fund",
+        WalletKind::User => "A person's wallet",
+    };
+    WalletLine {
+        name: format!("{label} · {}", wallet.currency()),
+        balance: wallet.balance.to_string(),
     }
 }
 
@@ -57,29 +63,22 @@ impl LedgerPage {
 }
 
 pub async fn show(base: BaseCtx, state: Data<AppState>) -> Result<HttpResponse, WebError> {
-    let report = verify::verify(&state.db).await?;
-    let mut wallets: Vec<WalletLine> = queries::platform_wallets(&state.db)
-        .await?
-        .into_iter()
-        .map(|wallet| WalletLine {
-            name: format!("{} · {}", wallet_label(&wallet.kind), wallet.currency),
-            balance: show_money(wallet.balance, &wallet.currency),
-        })
-        .collect();
+    let books = books::check(&state.db).await?;
+    let mut wallets: Vec<WalletLine> = books.platform_wallets.iter().map(wallet_line).collect();
     wallets.extend(
-        queries::user_wallet_totals(&state.db)
-            .await?
-            .into_iter()
+        books
+            .user_totals
+            .iter()
             .map(|(currency, total)| WalletLine {
                 name: format!("All user wallets · {currency}"),
-                balance: show_money(total, &currency),
+                balance: show_money(*total, currency),
             }),
     );
     page(&LedgerPage {
         base,
-        holds: report.holds(),
-        entries: report.entries,
-        checks: report.checks,
+        holds: books.hold(),
+        entries: books.entries,
+        checks: books.checks,
         wallets,
     })
 }

@@ -42,7 +42,7 @@ pub async fn show(
         .any(|loan| applications::OPEN_STATUSES.contains(&loan.status));
     page(&DashboardPage {
         base,
-        account: summary::load(&state.db, user.id).await?,
+        account: summary::load(&state, user.id).await?,
         loans,
         has_profile,
         cannot_apply: applications::apply_blocker(has_profile, has_open).map(|r| refusal(&r)),

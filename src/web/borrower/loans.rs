@@ -230,7 +230,7 @@ pub async fn show(
         && settings::load(&state.db).await?.kyc_required
         && users::account(&state.db, user.id)
             .await?
-            .is_none_or(|account| account.kyc_status != KycStatus::Verified.as_str());
+            .is_none_or(|account| account.kyc_status != KycStatus::Verified);
     page(&LoanPage {
         base,
         loan,

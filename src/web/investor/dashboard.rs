@@ -51,7 +51,7 @@ pub async fn show(
         .collect();
     page(&DashboardPage {
         base,
-        account: summary::load(&state.db, user.id).await?,
+        account: summary::load(&state, user.id).await?,
         totals,
     })
 }

@@ -78,10 +78,12 @@ fn line(investment: &Investment, loan: &Loan) -> Line {
 /// The badge class of a status.
 fn badge(status: InvestmentStatus) -> &'static str {
     match status {
-        InvestmentStatus::Pending => "pending",
-        InvestmentStatus::Active | InvestmentStatus::Repaid => "verified",
-        InvestmentStatus::Defaulted => "rejected",
-        InvestmentStatus::Cancelled | InvestmentStatus::Expired | InvestmentStatus::Sold => "none",
+        InvestmentStatus::Pending => "warn",
+        InvestmentStatus::Active | InvestmentStatus::Repaid => "ok",
+        InvestmentStatus::Defaulted => "error",
+        InvestmentStatus::Cancelled | InvestmentStatus::Expired | InvestmentStatus::Sold => {
+            "neutral"
+        }
     }
 }
 

@@ -1,0 +1,13 @@
+//! The kinds of movement the ledger records (its entries' `kind`), in the
+//! platform's words.
+
+word_enum!(
+    /// What a journal entry records; stored in `ledger_entries.kind`. A
+    /// disbursement is a funded loan paid out: the investors' money to the
+    /// borrower, the reserve fund and the fees wallet.
+    EntryKind {
+        Deposit => "deposit", "Deposit from bank account";
+        Withdrawal => "withdrawal", "Withdrawal to bank account";
+        Disbursement => "disbursement", "Loan paid out";
+    }
+);
