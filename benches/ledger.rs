@@ -20,6 +20,7 @@ use crowdlend::{
     domain::{
         money::{Currency, Money},
         user::{Email, NewPassword, PersonName, Role},
+        wallet::WalletKind,
     },
     ledger::{EntryKind, JournalEntry, store, verify::verify},
     services::{RequestMeta, auth},
@@ -101,7 +102,9 @@ async fn user_wallets(db: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
 
 async fn through_the_ledger(db: &DatabaseConnection, entries: u64) -> anyhow::Result<f64> {
     let wallets = user_wallets(db).await?;
-    let settlement = store::platform_wallet(db, "settlement", "RUB").await?.id;
+    let settlement = store::platform_wallet(db, WalletKind::Settlement.as_str(), "RUB")
+        .await?
+        .id;
     let started = Instant::now();
     for n in 0..entries {
         let wallet = wallets[usize::try_from(n)? % USERS];
@@ -117,7 +120,9 @@ async fn through_the_ledger(db: &DatabaseConnection, entries: u64) -> anyhow::Re
 
 async fn plain_inserts(db: &DatabaseConnection, entries: u64) -> anyhow::Result<f64> {
     let wallets = user_wallets(db).await?;
-    let settlement = store::platform_wallet(db, "settlement", "RUB").await?.id;
+    let settlement = store::platform_wallet(db, WalletKind::Settlement.as_str(), "RUB")
+        .await?
+        .id;
     let started = Instant::now();
     for n in 0..entries {
         let wallet = wallets[usize::try_from(n)? % USERS];
@@ -128,7 +133,7 @@ async fn plain_inserts(db: &DatabaseConnection, entries: u64) -> anyhow::Result<
         ledger_entries::ActiveModel {
             id: Set(id),
             seq: Set(i64::try_from(n)? + 1),
-            kind: Set("deposit".to_owned()),
+            kind: Set(EntryKind::Deposit.as_str().to_owned()),
             memo: Set("bench".to_owned()),
             created_by: Set(None),
             created_at: Set(now),

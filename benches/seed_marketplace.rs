@@ -17,6 +17,7 @@ use crowdlend::{
         entities::{loan_requests, users},
     },
     domain::application::Purpose,
+    domain::lifecycle::LoanStatus,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -62,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
                 requested_term_months: Set(12),
                 purpose: Set(purpose.as_str().to_owned()),
                 description: Set("A seeded loan for the marketplace benchmark.".to_owned()),
-                status: Set("funding".to_owned()),
+                status: Set(LoanStatus::Funding.as_str().to_owned()),
                 funded_amount: Set(amount * (n % 100) / 100),
                 risk_grade: Set(Some(grades[usize::try_from(n).unwrap_or(0) % 6].to_owned())),
                 scoring_score: Set(Some(i32::try_from(n % 1000).unwrap_or(0))),

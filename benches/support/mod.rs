@@ -11,7 +11,10 @@ use crowdlend::{
     },
     domain::{
         ids::{LoanId, UserId},
+        lifecycle::LoanStatus,
         money::{Currency, Money, TypedAmount},
+        user::KycStatus,
+        wallet::WalletKind,
     },
     services::{
         RequestMeta,
@@ -113,7 +116,7 @@ pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::
         password_hash: Set("not-a-login".to_owned()),
         full_name: Set(format!("Bench {role} {n}")),
         role: Set(role.to_owned()),
-        kyc_status: Set("verified".to_owned()),
+        kyc_status: Set(KycStatus::Verified.as_str().to_owned()),
         kyc_reason: Set(None),
         failed_login_count: Set(0),
         locked_until: Set(None),
@@ -126,7 +129,7 @@ pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::
     wallets::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(Some(id)),
-        kind: Set("user".to_owned()),
+        kind: Set(WalletKind::User.as_str().to_owned()),
         currency: Set("RUB".to_owned()),
         balance: Set(0),
         reserved: Set(0),
@@ -165,7 +168,7 @@ pub async fn open_loan(
         requested_term_months: Set(12),
         purpose: Set("business".to_owned()),
         description: Set("A benchmark loan.".to_owned()),
-        status: Set("funding".to_owned()),
+        status: Set(LoanStatus::Funding.as_str().to_owned()),
         funded_amount: Set(0),
         risk_grade: Set(Some("A".to_owned())),
         scoring_score: Set(Some(800)),

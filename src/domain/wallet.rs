@@ -17,6 +17,15 @@ word_enum!(
     }
 );
 
+word_enum!(
+    /// Which way money crosses the platform's boundary; stored in
+    /// `bank_transfers.direction`.
+    Direction {
+        Deposit => "deposit", "Deposit";
+        Withdrawal => "withdrawal", "Withdrawal";
+    }
+);
+
 /// One wallet in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wallet {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::{ledger_entries, ledger_head, wallet_transactions},
+    domain::{investment::InvestmentStatus, wallet::WalletKind},
     error::AppError,
     ledger::{HashInput, entry_hash},
 };
@@ -61,51 +62,78 @@ impl fmt::Display for Report {
     }
 }
 
+/// `'a', 'b'`: stored words for an SQL `IN` list. Only the platform's own
+/// words (enum constants) ever go through this, never input.
+fn sql_words(words: &[&'static str]) -> String {
+    words
+        .iter()
+        .map(|word| format!("'{word}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Invariants as SQL returning one text column per violating row; the same
-/// text works on SQLite and PostgreSQL.
-const QUERIES: &[(&str, &str)] = &[
-    (
-        "each entry's postings sum to zero",
-        "SELECT 'entry seq ' || e.seq || ' sums to ' || SUM(t.amount) FROM ledger_entries e \
-         JOIN wallet_transactions t ON t.entry_id = e.id GROUP BY e.id, e.seq HAVING SUM(t.amount) <> 0",
-    ),
-    (
-        "each entry has at least two postings",
-        "SELECT 'entry seq ' || e.seq || ' has ' || COUNT(t.id) || ' posting(s)' FROM ledger_entries e \
-         LEFT JOIN wallet_transactions t ON t.entry_id = e.id GROUP BY e.id, e.seq HAVING COUNT(t.id) < 2",
-    ),
-    (
-        "each wallet's balance equals the sum of its postings",
-        "SELECT w.kind || ' wallet ' || w.currency || ' balance ' || w.balance || ' but postings sum to ' \
-         || COALESCE(SUM(t.amount), 0) FROM wallets w LEFT JOIN wallet_transactions t ON t.wallet_id = w.id \
-         GROUP BY w.id, w.kind, w.currency, w.balance HAVING w.balance <> COALESCE(SUM(t.amount), 0)",
-    ),
-    (
-        "user balances are never negative and 0 <= reserved <= balance",
-        "SELECT 'user wallet ' || w.currency || ': balance ' || w.balance || ', reserved ' || w.reserved \
-         FROM wallets w WHERE w.kind = 'user' AND (w.balance < 0 OR w.reserved < 0 OR w.reserved > w.balance)",
-    ),
-    (
-        "reserved equals the sum of open commitments",
-        "SELECT 'user wallet ' || w.currency || ': reserved ' || w.reserved || ' but open commitments ' \
-         || COALESCE(SUM(i.amount), 0) FROM wallets w LEFT JOIN investments i ON i.investor_id = w.user_id \
-         AND i.status = 'pending' WHERE w.kind = 'user' GROUP BY w.id, w.currency, w.reserved \
-         HAVING w.reserved <> COALESCE(SUM(i.amount), 0)",
-    ),
-    (
-        "a loan's funded amount equals its live investments and never exceeds its amount",
-        "SELECT 'loan amount ' || l.amount || ', funded ' || l.funded_amount || ', investments ' \
-         || COALESCE(SUM(i.amount), 0) FROM loan_requests l LEFT JOIN investments i ON i.loan_id = l.id \
-         AND i.status IN ('pending', 'active', 'repaid', 'defaulted') GROUP BY l.id, l.amount, l.funded_amount \
-         HAVING l.funded_amount <> COALESCE(SUM(i.amount), 0) OR l.funded_amount > l.amount",
-    ),
-    (
-        "repaid principal never exceeds the loan amount",
-        "SELECT 'loan amount ' || l.amount || ', principal repaid ' || SUM(s.paid_principal) \
-         FROM loan_requests l JOIN repayment_schedule s ON s.loan_id = l.id GROUP BY l.id, l.amount \
-         HAVING SUM(s.paid_principal) > l.amount",
-    ),
-];
+/// text works on SQLite and PostgreSQL. Written directly against the tables
+/// (not through the repositories), so the check does not trust the code it
+/// checks; the stored words come from the domain's enums.
+fn queries() -> Vec<(&'static str, String)> {
+    let user = sql_words(&[WalletKind::User.as_str()]);
+    let open = sql_words(&[InvestmentStatus::Pending.as_str()]);
+    let live = sql_words(&InvestmentStatus::words(&InvestmentStatus::LIVE));
+    vec![
+        (
+            "each entry's postings sum to zero",
+            "SELECT 'entry seq ' || e.seq || ' sums to ' || SUM(t.amount) FROM ledger_entries e \
+             JOIN wallet_transactions t ON t.entry_id = e.id GROUP BY e.id, e.seq HAVING SUM(t.amount) <> 0"
+                .to_owned(),
+        ),
+        (
+            "each entry has at least two postings",
+            "SELECT 'entry seq ' || e.seq || ' has ' || COUNT(t.id) || ' posting(s)' FROM ledger_entries e \
+             LEFT JOIN wallet_transactions t ON t.entry_id = e.id GROUP BY e.id, e.seq HAVING COUNT(t.id) < 2"
+                .to_owned(),
+        ),
+        (
+            "each wallet's balance equals the sum of its postings",
+            "SELECT w.kind || ' wallet ' || w.currency || ' balance ' || w.balance || ' but postings sum to ' \
+             || COALESCE(SUM(t.amount), 0) FROM wallets w LEFT JOIN wallet_transactions t ON t.wallet_id = w.id \
+             GROUP BY w.id, w.kind, w.currency, w.balance HAVING w.balance <> COALESCE(SUM(t.amount), 0)"
+                .to_owned(),
+        ),
+        (
+            "user balances are never negative and 0 <= reserved <= balance",
+            format!(
+                "SELECT 'user wallet ' || w.currency || ': balance ' || w.balance || ', reserved ' || w.reserved \
+                 FROM wallets w WHERE w.kind IN ({user}) AND (w.balance < 0 OR w.reserved < 0 OR w.reserved > w.balance)"
+            ),
+        ),
+        (
+            "reserved equals the sum of open commitments",
+            format!(
+                "SELECT 'user wallet ' || w.currency || ': reserved ' || w.reserved || ' but open commitments ' \
+                 || COALESCE(SUM(i.amount), 0) FROM wallets w LEFT JOIN investments i ON i.investor_id = w.user_id \
+                 AND i.status IN ({open}) WHERE w.kind IN ({user}) GROUP BY w.id, w.currency, w.reserved \
+                 HAVING w.reserved <> COALESCE(SUM(i.amount), 0)"
+            ),
+        ),
+        (
+            "a loan's funded amount equals its live investments and never exceeds its amount",
+            format!(
+                "SELECT 'loan amount ' || l.amount || ', funded ' || l.funded_amount || ', investments ' \
+                 || COALESCE(SUM(i.amount), 0) FROM loan_requests l LEFT JOIN investments i ON i.loan_id = l.id \
+                 AND i.status IN ({live}) GROUP BY l.id, l.amount, l.funded_amount \
+                 HAVING l.funded_amount <> COALESCE(SUM(i.amount), 0) OR l.funded_amount > l.amount"
+            ),
+        ),
+        (
+            "repaid principal never exceeds the loan amount",
+            "SELECT 'loan amount ' || l.amount || ', principal repaid ' || SUM(s.paid_principal) \
+             FROM loan_requests l JOIN repayment_schedule s ON s.loan_id = l.id GROUP BY l.id, l.amount \
+             HAVING SUM(s.paid_principal) > l.amount"
+                .to_owned(),
+        ),
+    ]
+}
 
 /// Runs every check.
 ///
@@ -114,9 +142,9 @@ const QUERIES: &[(&str, &str)] = &[
 pub async fn verify(db: &DatabaseConnection) -> Result<Report, AppError> {
     let backend = db.get_database_backend();
     let mut checks = Vec::new();
-    for (name, sql) in QUERIES {
+    for (name, sql) in queries() {
         let rows = db
-            .query_all_raw(Statement::from_string(backend, *sql))
+            .query_all_raw(Statement::from_string(backend, sql))
             .await?;
         let violations = rows
             .iter()

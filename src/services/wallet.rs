@@ -248,22 +248,7 @@ async fn own_bank_account(
         .ok_or(AppError::NotFound)
 }
 
-/// Which way money crosses the platform's boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Deposit,
-    Withdrawal,
-}
-
-impl Direction {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deposit => "deposit",
-            Self::Withdrawal => "withdrawal",
-        }
-    }
-}
+pub use crate::domain::wallet::Direction;
 
 /// A deposit or withdrawal as the user asked for it.
 #[derive(Debug)]

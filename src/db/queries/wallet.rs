@@ -13,7 +13,11 @@ use crate::{
         entities::{bank_accounts, bank_transfers, ledger_entries, wallet_transactions, wallets},
         repo::wallets as wallets_repo,
     },
-    domain::{ids::WalletId, money::Currency, wallet::Wallet},
+    domain::{
+        ids::WalletId,
+        money::Currency,
+        wallet::{Direction, Wallet},
+    },
     error::AppError,
 };
 
@@ -53,7 +57,7 @@ pub async fn withdrawn_since(
             bank_transfers::Relation::BankAccount.def(),
         )
         .filter(bank_accounts::Column::UserId.eq(user_id))
-        .filter(bank_transfers::Column::Direction.eq("withdrawal"))
+        .filter(bank_transfers::Column::Direction.eq(Direction::Withdrawal.as_str()))
         .filter(bank_transfers::Column::CreatedAt.gte(since))
         .into_tuple()
         .one(db)
