@@ -451,7 +451,12 @@ mod tests {
                 term_months: months,
                 start,
             };
-            let schedule = annuity(&t).unwrap();
+            // A huge amount repaid over a few months at a high rate has a
+            // payment beyond what money holds: refused, as a test above pins.
+            let schedule = match annuity(&t) {
+                Err(ScheduleError::PaymentTooLarge) => return Ok(()),
+                other => other.unwrap(),
+            };
             let repaid: i64 = schedule.installments.iter().map(|i| i.principal.minor()).sum();
             prop_assert_eq!(repaid, minor);
             let mut balance = minor;
