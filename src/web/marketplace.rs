@@ -315,10 +315,17 @@ impl BorrowerFacts {
             age_band: format!("{low}–{high}"),
             employment: b.employment.label().to_owned(),
             income_band: format!("{income_low} – {income_high} a month"),
-            debts: format!("{} debts, {} a month", b.debts, b.debts_monthly),
+            debts: format!(
+                "{} {}, {} a month",
+                b.debts,
+                if b.debts == 1 { "debt" } else { "debts" },
+                b.debts_monthly
+            ),
             assets: format!(
-                "{} assets worth {} (by the share owned)",
-                b.assets, b.assets_value
+                "{} {} worth {} (by the share owned)",
+                b.assets,
+                if b.assets == 1 { "asset" } else { "assets" },
+                b.assets_value
             ),
         }
     }
