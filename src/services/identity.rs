@@ -86,7 +86,13 @@ pub async fn submit(
     ) {
         return Err(AppError::Forbidden);
     }
-    let current = KycStatus::parse(&user.kyc_status).unwrap_or(KycStatus::None);
+    let current = KycStatus::parse(&user.kyc_status).ok_or_else(|| {
+        anyhow::anyhow!(
+            "user {}: identity check status {:?}",
+            user.id,
+            user.kyc_status
+        )
+    })?;
     let stored = identity_documents::Entity::find_by_id(user_id)
         .one(&txn)
         .await?;

@@ -55,7 +55,13 @@ pub async fn decide(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let current = KycStatus::parse(&user.kyc_status).unwrap_or(KycStatus::None);
+    let current = KycStatus::parse(&user.kyc_status).ok_or_else(|| {
+        anyhow::anyhow!(
+            "user {}: identity check status {:?}",
+            user.id,
+            user.kyc_status
+        )
+    })?;
     if current != KycStatus::Pending {
         return Err(not_pending(current));
     }

@@ -139,7 +139,7 @@ async fn account_options(
         .await?
         .into_iter()
         .map(|account| AccountOption {
-            id: BankAccountId::from_uuid(account.id),
+            id: account.id,
             label: format!(
                 "{} {} ({})",
                 account.bank_name,

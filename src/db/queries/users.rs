@@ -1,6 +1,6 @@
 //! Accounts as the back office and the account pages show them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait,
@@ -12,9 +12,15 @@ use super::{Page, fetch_page};
 use crate::{
     db::{
         entities::{identity_documents, users},
-        repo::wallets as wallets_repo,
+        repo::{users as users_repo, wallets as wallets_repo},
     },
-    domain::{ids::UserId, money::Currency, user::KycStatus, wallet::Wallet},
+    domain::{
+        identity::DocumentType,
+        ids::UserId,
+        money::Currency,
+        user::{KycStatus, User},
+        wallet::Wallet,
+    },
     error::AppError,
 };
 
@@ -159,27 +165,64 @@ pub async fn account(
     }))
 }
 
-/// One account as the back office's user page shows it, with the identity
-/// details it submitted.
+/// One account as the back office's user page (and the person's identity
+/// page) shows it, with the identity details it submitted.
 #[derive(Debug, Clone)]
 pub struct UserDetail {
-    pub user: users::Model,
-    pub identity: Option<identity_documents::Model>,
+    pub user: User,
+    /// Why the identity check was rejected, when it was.
+    pub kyc_reason: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub identity: Option<IdentityDetails>,
+}
+
+/// Identity details as the person sent them.
+#[derive(Debug, Clone)]
+pub struct IdentityDetails {
+    pub document_type: DocumentType,
+    pub document_number: String,
+    pub issued_on: NaiveDate,
+    pub address: String,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// One account and its identity details, or `None` for an unknown id.
 ///
 /// # Errors
-/// On database failure.
+/// Database failures; a row that does not parse.
 pub async fn detail(
     db: &DatabaseConnection,
     user_id: UserId,
 ) -> Result<Option<UserDetail>, AppError> {
-    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+    let Some(row) = users::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };
     let identity = identity_documents::Entity::find_by_id(user_id)
         .one(db)
-        .await?;
-    Ok(Some(UserDetail { user, identity }))
+        .await?
+        .map(|document| {
+            Ok::<_, AppError>(IdentityDetails {
+                document_type: DocumentType::parse(&document.document_type).map_err(|_| {
+                    AppError::Unexpected(anyhow::anyhow!(
+                        "identity document of user {user_id}: type {:?}",
+                        document.document_type
+                    ))
+                })?,
+                document_number: document.document_number,
+                issued_on: document.issued_on,
+                address: document.address,
+                submitted_at: document.submitted_at,
+                updated_at: document.updated_at,
+            })
+        })
+        .transpose()?;
+    Ok(Some(UserDetail {
+        kyc_reason: row.kyc_reason.clone(),
+        locked_until: row.locked_until,
+        created_at: row.created_at,
+        user: users_repo::parse(row)?,
+        identity,
+    }))
 }

@@ -14,7 +14,7 @@ use crate::{
         repo::wallets as wallets_repo,
     },
     domain::{
-        ids::WalletId,
+        ids::{BankAccountId, WalletId},
         money::Currency,
         wallet::{Direction, Wallet},
     },
@@ -65,6 +65,15 @@ pub async fn withdrawn_since(
     Ok(total.flatten().unwrap_or(0))
 }
 
+/// A registered bank account as the wallet pages list it.
+#[derive(Debug, Clone)]
+pub struct BankAccount {
+    pub id: BankAccountId,
+    pub holder_name: String,
+    pub bank_name: String,
+    pub account_number: String,
+}
+
 /// The user's bank accounts, oldest first.
 ///
 /// # Errors
@@ -72,14 +81,21 @@ pub async fn withdrawn_since(
 pub async fn bank_accounts(
     db: &DatabaseConnection,
     user_id: UserId,
-) -> Result<Vec<bank_accounts::Model>, AppError> {
-    bank_accounts::Entity::find()
+) -> Result<Vec<BankAccount>, AppError> {
+    Ok(bank_accounts::Entity::find()
         .filter(bank_accounts::Column::UserId.eq(user_id))
         .order_by_asc(bank_accounts::Column::CreatedAt)
         .order_by_asc(bank_accounts::Column::Id)
         .all(db)
-        .await
-        .map_err(AppError::from)
+        .await?
+        .into_iter()
+        .map(|account| BankAccount {
+            id: BankAccountId::from_uuid(account.id),
+            holder_name: account.holder_name,
+            bank_name: account.bank_name,
+            account_number: account.account_number,
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, FromQueryResult)]

@@ -79,7 +79,7 @@ async fn render_page(
         detail
             .identity
             .map(|document| IdentityForm {
-                document_type: document.document_type,
+                document_type: document.document_type.as_str().to_owned(),
                 document_number: document.document_number,
                 issued_on: document.issued_on.to_string(),
                 address: document.address,
@@ -97,8 +97,8 @@ async fn render_page(
         form_status(&errors),
         &IdentityPage {
             base,
-            status: KycStatus::parse(&detail.user.kyc_status).unwrap_or(KycStatus::None),
-            reason: detail.user.kyc_reason,
+            status: detail.user.kyc_status,
+            reason: detail.kyc_reason,
             form,
             errors,
             document_types,

@@ -11,7 +11,6 @@ use actix_web::{
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::{
     db::queries::{
@@ -20,7 +19,7 @@ use crate::{
     },
     domain::ids::UserId,
     domain::{
-        identity::{DocumentType, KycReview, KycReviewError, MAX_REASON_CHARS},
+        identity::{KycReview, KycReviewError, MAX_REASON_CHARS},
         user::{Email, KycStatus, NewPassword, PersonName, Role},
     },
     error::{AppError, FieldErrors},
@@ -271,7 +270,7 @@ struct HistoryLine {
 #[template(path = "admin/users/show.html")]
 struct UserPage {
     base: BaseCtx,
-    id: Uuid,
+    id: UserId,
     full_name: String,
     email: String,
     role: Role,
@@ -316,18 +315,17 @@ async fn render_user(
         &UserPage {
             base,
             id: user.id,
-            role: Role::parse(&user.role).unwrap_or(Role::Borrower),
-            kyc: KycStatus::parse(&user.kyc_status).unwrap_or(KycStatus::None),
-            kyc_reason: user.kyc_reason,
-            joined: format::date(&user.created_at),
-            locked: user
+            role: user.role,
+            kyc: user.kyc_status,
+            kyc_reason: detail.kyc_reason,
+            joined: format::date(&detail.created_at),
+            locked: detail
                 .locked_until
                 .is_some_and(|until| until > state.clock.now()),
             full_name: user.full_name,
-            email: user.email,
+            email: user.email.as_str().to_owned(),
             identity: detail.identity.map(|document| IdentityView {
-                document: DocumentType::parse(&document.document_type)
-                    .map_or("Unknown document", DocumentType::label),
+                document: document.document_type.label(),
                 number: document.document_number,
                 issued_on: format::day(document.issued_on),
                 address: document.address,

@@ -177,15 +177,16 @@ async fn profile_page(
     let stored = queries::profile(&state.db, user_id).await?;
     let risk_accepted_at = stored
         .as_ref()
-        .and_then(|(p, _)| p.risk_declaration_accepted_at.as_ref())
+        .and_then(|p| p.risk_declaration_accepted_at.as_ref())
         .map(format::datetime);
     let form = form.unwrap_or_else(|| {
         stored
-            .map(|(p, named)| InvestorForm {
+            .map(|p| InvestorForm {
                 tax_id: p.tax_id.unwrap_or_default(),
                 qualified: p.qualified,
                 accept_risk_declaration: p.risk_declaration_accepted_at.is_some(),
-                nominees: named
+                nominees: p
+                    .nominees
                     .into_iter()
                     .map(|n| NomineeRow {
                         name: n.name,
