@@ -1275,3 +1275,54 @@ async fn ten_commitments_in_a_second_from_one_investor_are_answered_429_and_move
     assert_eq!(wallet_of(&app, investor_id).await, (5_000_000, reserved));
     assert_verified(&app).await;
 }
+
+#[tokio::test]
+async fn an_installment_moves_once_by_its_status_machine_whoever_races_it() {
+    use crowdlend::{
+        clock::Clock,
+        db::repo::installments,
+        domain::{
+            ids::LoanId,
+            installment::{InstallmentEvent, InstallmentStatus},
+            money::Currency,
+        },
+        error::AppError,
+    };
+
+    let app = spawn_app().await;
+    let loan_id = listed_loan(&app, 10_000, 6, Purpose::Medical, 0).await;
+    let (investor, _, _) = ready_investor(&app, "Olga Smirnova", 20_000, false).await;
+    invest(&investor, &loan_id, "10000").await.investment_id();
+    let loan_id: LoanId = loan_id.parse().unwrap();
+    let schedule = installments::of_loan(&app.db, loan_id, Currency::Rub)
+        .await
+        .unwrap();
+    assert_eq!(schedule.len(), 6);
+    assert!(
+        schedule
+            .iter()
+            .all(|i| i.status == InstallmentStatus::Scheduled)
+    );
+
+    // Two passes over the same due date: the first moves it, the second
+    // (holding the row as it read it) is refused and moves nothing.
+    let first = &schedule[0];
+    let now = app.clock.now();
+    let moved = installments::apply(&app.db, first, InstallmentEvent::FallDue, now).await;
+    assert_eq!(moved.unwrap(), InstallmentStatus::Due);
+    let again = installments::apply(&app.db, first, InstallmentEvent::FallDue, now).await;
+    assert!(matches!(again, Err(AppError::Conflict)), "{again:?}");
+    // A move the machine does not draw is refused before anything is written.
+    let refused =
+        installments::apply(&app.db, &schedule[1], InstallmentEvent::BecomeOverdue, now).await;
+    assert!(matches!(refused, Err(AppError::Unexpected(_))));
+    let read = installments::of_loan(&app.db, loan_id, Currency::Rub)
+        .await
+        .unwrap();
+    assert_eq!(read[0].status, InstallmentStatus::Due);
+    assert_eq!(read[1].status, InstallmentStatus::Scheduled);
+    let overdue = installments::apply(&app.db, &read[0], InstallmentEvent::BecomeOverdue, now)
+        .await
+        .unwrap();
+    assert_eq!(overdue, InstallmentStatus::Overdue);
+}

@@ -1,9 +1,11 @@
 //! A loan's repayment schedule as stored: written once at the payout (one
-//! statement for every row), read as domain [`Installment`]s.
+//! statement for every row), read as domain [`Installment`]s, each moved
+//! only by its status machine.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
 };
 
 use super::corrupt;
@@ -11,7 +13,7 @@ use crate::{
     db::entities::repayment_schedule,
     domain::{
         ids::{InstallmentId, LoanId},
-        installment::{Installment, InstallmentStatus},
+        installment::{Installment, InstallmentEvent, InstallmentStatus, installment_transition},
         money::{Currency, Money},
         schedule,
     },
@@ -99,4 +101,33 @@ pub async fn insert_schedule(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// Moves `installment` by `event` (its status machine decides), with a
+/// conditional update on the status read: a job run twice for one day, or
+/// two instances at once, move it once. Returns its new status.
+///
+/// # Errors
+/// `Unexpected` for a move the status machine refuses (the use case checks
+/// first); `Conflict` when it moved meanwhile; database failures.
+pub async fn apply(
+    conn: &impl ConnectionTrait,
+    installment: &Installment,
+    event: InstallmentEvent,
+    now: DateTime<Utc>,
+) -> Result<InstallmentStatus, AppError> {
+    let to = installment_transition(installment.status, event)
+        .map_err(|refused| AppError::Unexpected(refused.into()))?;
+    let result = repayment_schedule::Entity::update_many()
+        .col_expr(repayment_schedule::Column::Status, Expr::value(to.as_str()))
+        .col_expr(repayment_schedule::Column::UpdatedAt, Expr::value(now))
+        .filter(repayment_schedule::Column::Id.eq(installment.id))
+        .filter(repayment_schedule::Column::Status.eq(installment.status.as_str()))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 1 {
+        Ok(to)
+    } else {
+        Err(AppError::Conflict)
+    }
 }
