@@ -75,10 +75,16 @@ async fn open(
 ) -> anyhow::Result<DatabaseConnection> {
     let read_only = access == Access::ReadOnly;
     let mut options = ConnectOptions::new(url.to_owned());
+    // The pool would otherwise ping every connection it hands out: a second
+    // round trip for each statement. Only one idle long enough to have been
+    // dropped by the server (a restart, a firewall's idle cut) is tested.
+    // sqlx also pings each connection it takes back, always; that runs after
+    // the statement, in a task of its own, off the request's path.
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(15));
+        .acquire_timeout(Duration::from_secs(15))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     if url.starts_with("sqlite:") {
         options
             .max_connections(8)
@@ -290,5 +296,10 @@ pub async fn optimize(db: &DatabaseConnection) -> Result<bool, DbErr> {
 /// # Errors
 /// When the database does not answer.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
-    db.execute_unprepared("SELECT 1").await.map(|_| ())
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SELECT 1",
+    ))
+    .await
+    .map(|_| ())
 }

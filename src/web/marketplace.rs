@@ -4,7 +4,7 @@
 //! Open to everyone; investing is for signed-in investors.
 
 use crate::{
-    db::queries::marketplace::{self, Cursor, MarketFilter, MarketSort},
+    db::queries::marketplace::{self, Cursor, Listing, MarketFilter, MarketSort},
     domain::{
         application::Purpose,
         disclosure::DisclosedBorrower,
@@ -60,10 +60,7 @@ pub struct MarketQuery {
 }
 
 /// "3 days 4 hours left", "5 hours left", "closing".
-fn time_left(deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    let Some(deadline) = deadline else {
-        return String::new();
-    };
+fn time_left(deadline: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let left = deadline - now;
     let (days, hours) = (left.num_days(), left.num_hours() % 24);
     match (days, hours) {
@@ -74,16 +71,38 @@ fn time_left(deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     }
 }
 
-struct Listing {
-    loan: LoanFacts,
+/// One line of the list: only what it shows.
+struct ListingLine {
+    id: LoanId,
+    grade: &'static str,
+    rate: String,
+    term_months: u32,
+    amount: String,
+    purpose: &'static str,
+    funded_percent: u32,
     time_left: String,
+}
+
+impl ListingLine {
+    fn new(loan: &Listing, now: DateTime<Utc>) -> Self {
+        Self {
+            id: loan.id,
+            grade: loan.grade.as_str(),
+            rate: loan.rate.to_string(),
+            term_months: loan.term_months,
+            amount: loan.amount.to_string(),
+            purpose: loan.purpose.label(),
+            funded_percent: loan.funded_percent(),
+            time_left: time_left(loan.funding_deadline, now),
+        }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "marketplace/index.html")]
 struct MarketPage {
     base: BaseCtx,
-    listings: Vec<Listing>,
+    listings: Vec<ListingLine>,
     query: MarketQuery,
     grade_choices: Vec<Choice>,
     purpose_choices: Vec<Choice>,
@@ -210,10 +229,7 @@ pub async fn index(
             let listings = found
                 .loans
                 .iter()
-                .map(|loan| Listing {
-                    loan: LoanFacts::new(loan),
-                    time_left: time_left(loan.funding_deadline, now),
-                })
+                .map(|loan| ListingLine::new(loan, now))
                 .collect();
             (listings, found.next, FieldErrors::new())
         }
@@ -378,7 +394,10 @@ pub async fn show(
     let page_data = LoanPage {
         investors: listing.investors,
         min_investment: listing.min_investment.to_string(),
-        time_left: time_left(loan.funding_deadline, now),
+        time_left: loan
+            .funding_deadline
+            .map(|deadline| time_left(deadline, now))
+            .unwrap_or_default(),
         remaining: loan.remaining().to_string(),
         loan: LoanFacts::new(loan),
         closed: listing.closed,
@@ -410,11 +429,10 @@ mod tests {
     #[test]
     fn time_left_reads_for_people() {
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let at = |d, h| Some(now + chrono::TimeDelta::days(d) + chrono::TimeDelta::hours(h));
+        let at = |d, h| now + chrono::TimeDelta::days(d) + chrono::TimeDelta::hours(h);
         assert_eq!(time_left(at(3, 4), now), "3 days 4 hours left");
         assert_eq!(time_left(at(1, 0), now), "1 day 0 hours left");
         assert_eq!(time_left(at(0, 5), now), "5 hours left");
         assert_eq!(time_left(at(0, 0), now), "closing");
-        assert_eq!(time_left(None, now), "");
     }
 }

@@ -15,14 +15,22 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order, QueryFilter,
+    QueryOrder, QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
+use uuid::Uuid;
 
 use crate::{
-    db::{self, entities::loan_requests, repo::loans},
-    domain::{ids::LoanId, lifecycle::LoanStatus, loan::Loan},
+    db::{self, entities::loan_requests, repo::corrupt},
+    domain::{
+        application::Purpose,
+        ids::LoanId,
+        lifecycle::LoanStatus,
+        loan,
+        money::{Currency, Money, Rate},
+        scoring::Grade,
+    },
     error::AppError,
 };
 
@@ -104,14 +112,12 @@ impl MarketSort {
 
     /// The key of `loan` under this sort, as the cursor carries it.
     #[must_use]
-    pub fn key_of(self, loan: &Loan) -> i64 {
+    pub fn key_of(self, loan: &Listing) -> i64 {
         match self {
-            Self::Rate => i64::from(loan.rate.map_or(0, |rate| rate.bps())),
+            Self::Rate => i64::from(loan.rate.bps()),
             Self::Term => i64::from(loan.term_months),
             Self::Amount => loan.amount.minor(),
-            Self::TimeLeft => loan
-                .funding_deadline
-                .map_or(0, |deadline| deadline.timestamp_micros()),
+            Self::TimeLeft => loan.funding_deadline.timestamp_micros(),
             Self::Funded => (loan.funded.minor() * 10_000)
                 .checked_div(loan.amount.minor())
                 .unwrap_or(0),
@@ -157,10 +163,73 @@ pub struct MarketFilter {
     pub purpose: Option<String>,
 }
 
+/// A loan open for investment as one line of the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub id: LoanId,
+    pub grade: Grade,
+    pub rate: Rate,
+    pub term_months: u32,
+    pub amount: Money,
+    pub funded: Money,
+    pub purpose: Purpose,
+    pub funding_deadline: DateTime<Utc>,
+}
+
+impl Listing {
+    #[must_use]
+    pub fn funded_percent(&self) -> u32 {
+        loan::funded_percent(self.funded, self.amount)
+    }
+}
+
+/// The columns a [`Listing`] is read from (a loan in funding has all of them).
+#[derive(Debug, FromQueryResult)]
+struct ListingRow {
+    id: Uuid,
+    risk_grade: Option<String>,
+    rate_annual: Option<i32>,
+    term_months: i32,
+    amount: i64,
+    funded_amount: i64,
+    currency: String,
+    purpose: String,
+    funding_deadline: Option<DateTime<Utc>>,
+}
+
+impl ListingRow {
+    fn parse(self) -> Result<Listing, AppError> {
+        let bad = |what: &str| corrupt("loan", self.id, what);
+        let currency = Currency::parse(&self.currency).ok_or_else(|| bad("currency"))?;
+        let money =
+            |minor: i64, what: &str| Money::from_minor(minor, currency).map_err(|_| bad(what));
+        Ok(Listing {
+            id: LoanId::from_uuid(self.id),
+            grade: self
+                .risk_grade
+                .as_deref()
+                .and_then(Grade::parse)
+                .ok_or_else(|| bad("grade"))?,
+            rate: self
+                .rate_annual
+                .and_then(|bps| u32::try_from(bps).ok())
+                .and_then(|bps| Rate::from_bps(bps).ok())
+                .ok_or_else(|| bad("rate"))?,
+            term_months: u32::try_from(self.term_months).map_err(|_| bad("term"))?,
+            amount: money(self.amount, "amount")?,
+            funded: money(self.funded_amount, "funded amount")?,
+            purpose: Purpose::parse(&self.purpose).ok_or_else(|| bad("purpose"))?,
+            funding_deadline: self
+                .funding_deadline
+                .ok_or_else(|| bad("funding deadline"))?,
+        })
+    }
+}
+
 /// One page of loans in `funding`, and whether more follow.
 #[derive(Debug, Clone)]
 pub struct MarketPage {
-    pub loans: Vec<Loan>,
+    pub loans: Vec<Listing>,
     pub next: Option<Cursor>,
 }
 
@@ -177,11 +246,12 @@ pub async fn listings(
     now: DateTime<Utc>,
 ) -> Result<MarketPage, AppError> {
     let mut loans = listings_query(conn.get_database_backend(), filter, sort, after, now)
+        .into_model::<ListingRow>()
         .all(conn)
         .await?
         .into_iter()
-        .map(loans::parse)
-        .collect::<Result<Vec<Loan>, AppError>>()?;
+        .map(ListingRow::parse)
+        .collect::<Result<Vec<Listing>, AppError>>()?;
     let more = loans.len() > usize::try_from(PER_PAGE).unwrap_or(usize::MAX);
     loans.truncate(usize::try_from(PER_PAGE).unwrap_or(usize::MAX));
     let next = more.then(|| loans.last()).flatten().map(|last| Cursor {
@@ -211,7 +281,20 @@ pub fn listings_query(
             loan_requests::Column::FundingDeadline,
         )),
     );
+    use loan_requests::Column;
     let mut query = loan_requests::Entity::find()
+        .select_only()
+        .columns([
+            Column::Id,
+            Column::RiskGrade,
+            Column::RateAnnual,
+            Column::TermMonths,
+            Column::Amount,
+            Column::FundedAmount,
+            Column::Currency,
+            Column::Purpose,
+            Column::FundingDeadline,
+        ])
         .filter(loan_requests::Column::Status.eq(LoanStatus::Funding.as_str()))
         .filter(deadline.gt(now));
     if let Some(grade) = &filter.grade {
