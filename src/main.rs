@@ -7,6 +7,10 @@ use crowdlend::{
     telemetry,
 };
 
+/// jemalloc returns freed memory to the system (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
