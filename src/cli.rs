@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::{
     clock::{Clock, FixedClock, SharedClock, SystemClock},
     config::{SecretKeySource, Settings},
-    db::{self, session_store::DbSessionStore},
+    db::{
+        self,
+        session_store::{DbSessionStore, SessionCache},
+    },
     domain::user::{Email, NewPassword, PersonName, Role},
     error::AppError,
     jobs, ledger,
@@ -222,7 +225,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     // The first pass runs now, after `execute` migrated.
     jobs::spawn_optimize_worker(db.clone());
-    let sessions = DbSessionStore::new(db.clone(), clock.clone());
+    let sessions = DbSessionStore::new(db.clone(), clock.clone(), SessionCache::default());
     let purge_db = db.clone();
     let purge_clock = clock.clone();
     jobs::every(Duration::from_secs(600), move || {

@@ -11,6 +11,7 @@ use std::{
 };
 
 use rand::{Rng, distributions::Alphanumeric};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 /// Secrets shorter than this are refused: the cookie signing key is derived from it.
@@ -100,6 +101,19 @@ impl SecretKey {
     #[must_use]
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// Key material for one purpose only (`"device cookies"`, `"anonymous
+    /// csrf"`), so what is signed for one purpose is never accepted for another.
+    #[must_use]
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(b"crowdlend ")
+            .chain_update(purpose.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(self.0.as_bytes())
+            .finalize()
+            .into()
     }
 }
 

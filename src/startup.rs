@@ -19,11 +19,16 @@ use sea_orm::DatabaseConnection;
 use crate::{
     clock::SharedClock,
     config::Settings,
-    db::session_store::DbSessionStore,
+    db::session_store::{DbSessionStore, SessionCache},
     state::AppState,
     web::{
-        self as routes, csrf, device_cookie::DeviceCookies, error::error_pages, headers,
-        money_limit::MoneyLimit, observe,
+        self as routes,
+        csrf::{self, AnonymousTokens},
+        device_cookie::DeviceCookies,
+        error::error_pages,
+        headers,
+        money_limit::MoneyLimit,
+        observe,
     },
 };
 
@@ -76,13 +81,16 @@ fn run(
     } else {
         "crowdlend_session"
     };
-    let store = DbSessionStore::new(db.clone(), clock.clone());
+    let session_cache = SessionCache::default();
+    let store = DbSessionStore::new(db.clone(), clock.clone(), session_cache.clone());
     let device_cookies = Data::new(DeviceCookies::from_settings(&settings));
+    let anonymous_tokens = Data::new(AnonymousTokens::from_settings(&settings, clock.clone()));
     let metrics = Data::new(observe::Metrics::new().context("cannot register metrics")?);
     let state = Data::new(AppState {
         db,
         clock,
         money_limit: Arc::new(MoneyLimit::new(settings.money_rate_limit)),
+        sessions: session_cache,
         settings: Arc::new(settings),
     });
 
@@ -105,6 +113,7 @@ fn run(
             .wrap(from_fn(observe::observe))
             .app_data(state.clone())
             .app_data(device_cookies.clone())
+            .app_data(anonymous_tokens.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(csrf::MAX_FORM_BYTES))
             .app_data(

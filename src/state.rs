@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{clock::SharedClock, config::Settings, web::money_limit::MoneyLimit};
+use crate::{
+    clock::SharedClock, config::Settings, db::session_store::SessionCache,
+    web::money_limit::MoneyLimit,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,4 +16,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Every user's recent money-moving submissions, for their rate limit.
     pub money_limit: Arc<MoneyLimit>,
+    /// The session rows this instance has read (the session store's cache).
+    pub sessions: SessionCache,
 }

@@ -29,6 +29,7 @@ use crate::{
     db::{
         self,
         entities::{audit_log, login_devices, sessions, users, wallets},
+        session_store::SessionCache,
     },
     domain::ids::UserId,
     domain::user::{Email, KycStatus, NewPassword, PersonName, Role},
@@ -715,6 +716,7 @@ pub async fn record_logout(
 pub async fn change_password(
     db: &DatabaseConnection,
     clock: &dyn Clock,
+    sessions: &SessionCache,
     user_id: UserId,
     current: String,
     new: NewPassword,
@@ -756,5 +758,6 @@ pub async fn change_password(
     )
     .await?;
     txn.commit().await?;
+    sessions.forget_user(user_id);
     Ok(())
 }

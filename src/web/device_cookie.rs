@@ -17,7 +17,6 @@ use actix_web::{
     dev::Payload,
     web::Data,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{config::Settings, services::auth::DEVICE_REMEMBERED_DAYS, web::error::WebError};
@@ -41,12 +40,8 @@ impl DeviceCookies {
     #[must_use]
     pub fn from_settings(settings: &Settings) -> Self {
         let secure = settings.cookies_secure();
-        let master = Sha256::new()
-            .chain_update(b"crowdlend device cookies\0")
-            .chain_update(settings.secret_key.expose().as_bytes())
-            .finalize();
         Self {
-            key: Key::derive_from(&master),
+            key: Key::derive_from(&settings.secret_key.derive("device cookies")),
             name_prefix: if secure {
                 "__Host-crowdlend_device_"
             } else {

@@ -1,7 +1,7 @@
 //! What every page shares: the user for the navigation, flash messages, the
 //! CSRF token for forms, and the one way to send a rendered page.
 
-use actix_session::{Session, SessionExt};
+use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode};
 use askama::Template;
 use std::future::{Ready, ready};
@@ -10,6 +10,7 @@ use crate::{
     domain::user::Role,
     error::FieldErrors,
     web::{
+        csrf,
         error::WebError,
         session::{self, Flash, SessionUser},
     },
@@ -25,14 +26,13 @@ pub struct BaseCtx {
 }
 
 impl BaseCtx {
-    /// For pages with a form shown to anonymous visitors (sign-in,
-    /// registration): makes sure the session has a CSRF token.
-    ///
-    /// # Errors
-    /// When the session cannot be written.
-    pub fn with_form(mut self, session: &Session) -> Result<Self, WebError> {
-        self.csrf_token = session::csrf_token(session)?;
-        Ok(self)
+    /// For pages with a form shown to visitors without a session (sign-in,
+    /// registration): the form carries an anonymous token when the session
+    /// has none (see [`csrf`]).
+    #[must_use]
+    pub fn with_form(mut self, req: &HttpRequest) -> Self {
+        self.csrf_token = csrf::form_token(req);
+        self
     }
 
     #[must_use]

@@ -147,19 +147,6 @@ pub fn sign_out(session: &Session) {
     session.renew();
 }
 
-/// The session's CSRF token, created on first use.
-///
-/// # Errors
-/// When the session cannot be written.
-pub fn csrf_token(session: &Session) -> Result<String, WebError> {
-    if let Some(token) = existing_csrf_token(session) {
-        return Ok(token);
-    }
-    let token = new_token();
-    session.insert(CSRF_KEY, &token).map_err(session_error)?;
-    Ok(token)
-}
-
 /// The token if the session has one (reading never creates a session).
 #[must_use]
 pub fn existing_csrf_token(session: &Session) -> Option<String> {

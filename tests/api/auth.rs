@@ -1,8 +1,12 @@
 //! Registration, sign-in, sign-out, sessions, lockout and throttling.
 
 use chrono::TimeDelta;
-use crowdlend::domain::user::Role;
+use crowdlend::{
+    db::{entities::sessions, session_store::REVALIDATE_AFTER},
+    domain::user::Role,
+};
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::{
     Browser, TestApp, TestUser, assert_redirects_to, captured_logs, field_error, input_value,
@@ -238,30 +242,41 @@ async fn signing_in_replaces_the_session_id_so_a_planted_one_is_worthless() {
     let app = spawn_app().await;
     let user = TestUser::new(Role::Investor);
     app.browser().register(&user).await;
+    // A session key the attacker holds: the anonymous one that carries the
+    // message after signing out of their own account.
+    let (attacker, _) = app.signed_in(Role::Investor).await;
+    let planted = Browser::session_cookie(&attacker.logout("/investor").await)
+        .expect("signing out leaves an anonymous session for its message");
     let browser = app.browser();
-    let before =
-        Browser::session_cookie(&browser.get("/login").await).expect("the form starts a session");
+    browser.plant_cookie("crowdlend_session", &planted);
 
     let response = browser.login(&user.email, &user.password).await;
 
     let after = Browser::session_cookie(&response).expect("sign-in sets a new cookie");
-    assert_ne!(before, after);
-    let response = app.browser().get_with_session("/investor", &before).await;
+    assert_ne!(planted, after);
+    let response = app.browser().get_with_session("/investor", &planted).await;
     assert_redirects_to(&response, "/login?next=%2Finvestor");
 }
 
 #[tokio::test]
-async fn session_cookies_are_http_only_and_same_site_lax() {
+async fn session_and_form_cookies_are_http_only_and_same_site_lax() {
     let app = spawn_app().await;
-    let response = app.browser().get("/login").await;
-    let cookie = set_cookie(&response, "crowdlend_session").expect("a crowdlend_session cookie");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(cookie.contains("Path=/"), "{cookie}");
-    assert!(
-        !cookie.contains("Secure"),
-        "plain http on localhost must still work: {cookie}"
-    );
+    let user = TestUser::new(Role::Investor);
+    app.create_account(&user).await;
+    let browser = app.browser();
+    let form = browser.get("/login").await;
+    let anonymous = set_cookie(&form, "crowdlend_csrf").expect("a crowdlend_csrf cookie");
+    let response = browser.login(&user.email, &user.password).await;
+    let session = set_cookie(&response, "crowdlend_session").expect("a crowdlend_session cookie");
+    for cookie in [anonymous, session] {
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(
+            !cookie.contains("Secure"),
+            "plain http on localhost must still work: {cookie}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -526,9 +541,10 @@ async fn over_https_the_device_cookie_is_secure_and_host_prefixed() {
     app.create_account(&user).await;
     let account = app.user(&user.email).await;
     let browser = app.browser();
-    // A cookie jar keeps no Secure cookie over plain http: carry the session by hand.
+    // A cookie jar keeps no Secure cookie over plain http: carry the form's
+    // cookie by hand.
     let form = browser.get("/login").await;
-    let session = set_cookie(&form, "__Host-crowdlend")
+    let form_cookie = set_cookie(&form, "__Host-crowdlend_csrf")
         .and_then(|cookie| cookie.split(';').next().map(str::to_owned))
         .unwrap();
     let token = crate::helpers::csrf_token_in(&form.text().await.unwrap());
@@ -536,7 +552,7 @@ async fn over_https_the_device_cookie_is_secure_and_host_prefixed() {
     let response = browser
         .client
         .post(browser.url("/login"))
-        .header("Cookie", session)
+        .header("Cookie", form_cookie)
         .form(&[
             ("csrf_token", token.as_str()),
             ("email", user.email.as_str()),
@@ -821,6 +837,26 @@ async fn an_idle_session_ends_after_thirty_minutes() {
 }
 
 #[tokio::test]
+async fn a_session_ended_on_another_instance_stops_working_here_within_seconds() {
+    let app = spawn_app().await;
+    let (browser, user) = app.signed_in(Role::Investor).await;
+    assert_eq!(browser.get("/investor").await.status(), StatusCode::OK);
+
+    // Another instance ends it (a logout there, a password change there):
+    // the row goes; this instance still holds the copy it read.
+    let account = app.user(&user.email).await;
+    let ended = sessions::Entity::delete_many()
+        .filter(sessions::Column::UserId.eq(account.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(ended.rows_affected, 1);
+    app.clock.advance(REVALIDATE_AFTER);
+
+    assert_redirects_to(&browser.get("/investor").await, "/login?next=%2Finvestor");
+}
+
+#[tokio::test]
 async fn changing_the_password_signs_out_every_other_session() {
     let app = spawn_app().await;
     let (laptop, user) = app.signed_in(Role::Investor).await;
@@ -957,17 +993,37 @@ async fn sign_ins_and_failures_are_audited_with_the_address() {
 }
 
 #[tokio::test]
-async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
+async fn over_https_the_session_and_form_cookies_are_secure_and_host_prefixed() {
     let app = spawn_app_with(&[("BASE_URL", "https://lend.example")]).await;
-    let response = app.browser().get("/login").await;
-    let cookie = set_cookie(&response, "__Host-crowdlend").expect("a __Host- cookie");
-    assert!(cookie.contains("Secure"), "{cookie}");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let user = TestUser::new(Role::Investor);
+    app.create_account(&user).await;
+    let browser = app.browser();
+    let form = browser.get("/login").await;
     assert!(
-        response
-            .headers()
-            .get("strict-transport-security")
-            .is_some(),
+        form.headers().get("strict-transport-security").is_some(),
         "HSTS over https"
     );
+    let form_cookie = set_cookie(&form, "__Host-crowdlend_csrf").expect("a __Host- form cookie");
+    let token = crate::helpers::csrf_token_in(&form.text().await.unwrap());
+    let response = browser
+        .client
+        .post(browser.url("/login"))
+        .header(
+            "Cookie",
+            form_cookie.split(';').next().unwrap_or_default().to_owned(),
+        )
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&response, "__Host-crowdlend").expect("a __Host- session cookie");
+    for cookie in [form_cookie, session] {
+        assert!(cookie.contains("Secure"), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+    }
 }

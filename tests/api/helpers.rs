@@ -27,6 +27,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tempfile::TempDir;
 use uuid::Uuid;
 
+use crate::pg_wire::PgWire;
+
 pub const PASSWORD: &str = "correct-horse-battery";
 
 /// Everything the app logged while the tests ran (to check what never appears in logs).
@@ -86,7 +88,9 @@ pub async fn spawn_app_without_money_limit() -> TestApp {
 
 /// As [`spawn_app`], with extra settings (e.g. `BASE_URL`).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let EmptyDatabase { url, db, data_dir } = empty_database().await;
+    let EmptyDatabase {
+        url, db, data_dir, ..
+    } = empty_database().await;
     db::migrate(&db, &FixedClock::at(start_time()))
         .await
         .unwrap();
@@ -99,6 +103,8 @@ pub struct EmptyDatabase {
     pub db: DatabaseConnection,
     /// Holds the SQLite file; becomes the app's `DATA_DIR`.
     pub data_dir: TempDir,
+    /// The PostgreSQL schema that is the database (`None` on SQLite).
+    pub schema: Option<String>,
 }
 
 /// A fresh, empty database: a temporary SQLite file, or, when
@@ -128,7 +134,73 @@ pub async fn empty_database() -> EmptyDatabase {
     let db = db::connect_with_schema(&url, schema.as_deref())
         .await
         .unwrap();
-    EmptyDatabase { url, db, data_dir }
+    EmptyDatabase {
+        url,
+        db,
+        data_dir,
+        schema,
+    }
+}
+
+/// What the app asked of its database: every statement (both databases)
+/// and, on PostgreSQL, the round trips on the wire.
+pub struct DbTraffic {
+    statements: Arc<Mutex<Vec<String>>>,
+    pub wire: Option<PgWire>,
+}
+
+impl DbTraffic {
+    /// The statements run so far.
+    pub fn statements(&self) -> Vec<String> {
+        self.statements.lock().unwrap().clone()
+    }
+}
+
+/// As [`spawn_app`], with the app's statements recorded and, on PostgreSQL,
+/// its connections relayed through a [`PgWire`] that counts round trips.
+pub async fn spawn_app_counting() -> (TestApp, DbTraffic) {
+    let EmptyDatabase {
+        url,
+        db: setup,
+        data_dir,
+        schema,
+    } = empty_database().await;
+    db::migrate(&setup, &FixedClock::at(start_time()))
+        .await
+        .unwrap();
+    let wire = match &schema {
+        Some(_) => {
+            let parsed = url::Url::parse(&url).unwrap();
+            let upstream = format!(
+                "{}:{}",
+                parsed.host_str().unwrap(),
+                parsed.port().unwrap_or(5432)
+            );
+            Some(PgWire::start(upstream).await)
+        }
+        None => None,
+    };
+    let app_url = match &wire {
+        Some(wire) => {
+            let mut relayed = url::Url::parse(&url).unwrap();
+            relayed.set_host(Some("127.0.0.1")).unwrap();
+            relayed.set_port(Some(wire.port)).unwrap();
+            relayed.query_pairs_mut().append_pair("sslmode", "disable");
+            relayed.to_string()
+        }
+        None => url.clone(),
+    };
+    setup.close().await.unwrap();
+    let mut db = db::connect_with_schema(&app_url, schema.as_deref())
+        .await
+        .unwrap();
+    let statements = Arc::new(Mutex::new(Vec::new()));
+    let recorded = statements.clone();
+    db.set_metric_callback(move |info| {
+        recorded.lock().unwrap().push(info.statement.sql.clone());
+    });
+    let app = start(app_url, db, data_dir, &[]).await;
+    (app, DbTraffic { statements, wire })
 }
 
 /// Starts the app on an existing database (already migrated).

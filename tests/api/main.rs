@@ -20,6 +20,8 @@ mod investor_profile;
 mod layering;
 mod ledger;
 mod marketplace;
+mod pg_wire;
+mod round_trips;
 mod schema;
 mod security;
 mod settings;

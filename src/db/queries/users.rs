@@ -4,14 +4,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait,
-    sea_query::{Expr, SimpleExpr},
+    sea_query::{Expr, ExprTrait, IntoCondition, SimpleExpr},
 };
 use uuid::Uuid;
 
 use super::{Page, fetch_page};
 use crate::{
     db::{
-        entities::{identity_documents, users},
+        entities::{identity_documents, users, wallets},
         repo::{users as users_repo, wallets as wallets_repo},
     },
     domain::{
@@ -146,7 +146,20 @@ pub async fn account(
     db: &DatabaseConnection,
     user_id: UserId,
 ) -> Result<Option<AccountSummary>, AppError> {
-    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+    let currency = Currency::Rub;
+    let in_currency = users::Relation::Wallets
+        .def()
+        .on_condition(move |_, wallet| {
+            Expr::col((wallet, wallets::Column::Currency))
+                .eq(currency.code())
+                .into_condition()
+        });
+    let Some((user, wallet)) = users::Entity::find_by_id(user_id)
+        .join(JoinType::LeftJoin, in_currency)
+        .select_also(wallets::Entity)
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let kyc_status = KycStatus::parse(&user.kyc_status).ok_or_else(|| {
@@ -161,7 +174,7 @@ pub async fn account(
         full_name: user.full_name,
         kyc_status,
         created_at: user.created_at,
-        wallet: wallets_repo::of_user(db, user_id, Currency::Rub).await?,
+        wallet: wallet.map(wallets_repo::parse).transpose()?,
     }))
 }
 

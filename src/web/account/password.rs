@@ -68,6 +68,7 @@ pub async fn submit(
             auth::change_password(
                 &state.db,
                 state.clock.as_ref(),
+                &state.sessions,
                 user.id,
                 form.current_password,
                 new,

@@ -1,8 +1,8 @@
 //! `GET,POST /login`.
 
-use actix_session::Session;
+use actix_session::SessionExt;
 use actix_web::{
-    HttpResponse,
+    HttpRequest, HttpResponse,
     http::StatusCode,
     web::{Data, Query},
 };
@@ -50,7 +50,7 @@ struct LoginPage {
 
 pub async fn form(
     base: BaseCtx,
-    session: Session,
+    req: HttpRequest,
     query: Query<LoginQuery>,
 ) -> Result<HttpResponse, WebError> {
     let next = safe_next(query.next.as_deref());
@@ -58,7 +58,7 @@ pub async fn form(
         return Ok(see_other(next.as_deref().unwrap_or(user.role.home_path())));
     }
     let page = LoginPage {
-        base: base.with_form(&session)?,
+        base: base.with_form(&req),
         email: String::new(),
         next: next.unwrap_or_default(),
         errors: FieldErrors::new(),
@@ -69,13 +69,14 @@ pub async fn form(
 
 pub async fn submit(
     base: BaseCtx,
-    session: Session,
+    req: HttpRequest,
     state: Data<AppState>,
     device_cookies: Data<DeviceCookies>,
     KnownDevices(known_devices): KnownDevices,
     ClientMeta(meta): ClientMeta,
     StrictForm(form): StrictForm<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
+    let session = req.get_session();
     let next = safe_next(form.next.as_deref());
     let mut errors = FieldErrors::new();
     if form.email.trim().is_empty() {
@@ -128,7 +129,7 @@ pub async fn submit(
         (StatusCode::UNPROCESSABLE_ENTITY, None)
     };
     let page = LoginPage {
-        base: base.with_form(&session)?,
+        base: base.with_form(&req),
         email: form.email,
         next: next.unwrap_or_default(),
         errors,

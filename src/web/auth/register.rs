@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::{
-    HttpResponse,
+    HttpRequest, HttpResponse,
     http::StatusCode,
     web::{Data, Query},
 };
@@ -53,7 +53,7 @@ pub struct RegisterQuery {
 
 pub async fn form(
     base: BaseCtx,
-    session: Session,
+    req: HttpRequest,
     query: Query<RegisterQuery>,
 ) -> Result<HttpResponse, WebError> {
     if let Some(user) = &base.user {
@@ -67,7 +67,7 @@ pub async fn form(
         .map(|role| role.as_str().to_owned())
         .unwrap_or_default();
     let page = RegisterPage {
-        base: base.with_form(&session)?,
+        base: base.with_form(&req),
         email: String::new(),
         full_name: String::new(),
         role,
@@ -116,6 +116,7 @@ fn validate(form: &RegisterForm) -> Result<NewAccount, FieldErrors> {
 
 pub async fn submit(
     base: BaseCtx,
+    req: HttpRequest,
     session: Session,
     state: Data<AppState>,
     device_cookies: Data<DeviceCookies>,
@@ -144,7 +145,7 @@ pub async fn submit(
         Err(AppError::Validation(errors)) => {
             // Everything the person typed comes back, except the passwords.
             let page = RegisterPage {
-                base: base.with_form(&session)?,
+                base: base.with_form(&req),
                 email: form.email,
                 full_name: form.full_name,
                 role: form.role,

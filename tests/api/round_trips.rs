@@ -1,0 +1,161 @@
+//! What the busiest pages ask of the database, counted: how many statements
+//! each runs (both databases), that showing a page writes nothing, and on
+//! PostgreSQL how many round trips each costs on the wire: one per
+//! statement on the way to the answer, no connection check before it (sqlx
+//! checks each connection it takes back, after the statement, off the
+//! request's path: one ping per statement, counted apart).
+
+use crowdlend::services::demo::{self, DEMO_PASSWORD};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    helpers::{Browser, DbTraffic, assert_redirects_to, set_cookie, spawn_app_counting},
+    pg_wire::RoundTrips,
+};
+
+/// What one page view cost.
+#[derive(Debug)]
+struct PageCost {
+    statements: Vec<String>,
+    wire: Option<RoundTrips>,
+}
+
+/// Waits until every pooled connection is back (sqlx pings each one it takes
+/// back in a task of its own, after the answer was sent).
+async fn settle(db: &DatabaseConnection) {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let pool = db.get_postgres_connection_pool();
+    for _ in 0..1000 {
+        if pool.num_idle() == usize::try_from(pool.size()).unwrap() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the pool's connections did not come back");
+}
+
+async fn cost_of(
+    browser: &Browser,
+    db: &DatabaseConnection,
+    traffic: &DbTraffic,
+    path: &str,
+) -> PageCost {
+    settle(db).await;
+    let statements_before = traffic.statements().len();
+    let wire_before = traffic.wire.as_ref().map(|wire| wire.counts());
+    let response = browser.get(path).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    settle(db).await;
+    PageCost {
+        statements: traffic.statements()[statements_before..].to_vec(),
+        wire: traffic
+            .wire
+            .as_ref()
+            .zip(wire_before)
+            .map(|(wire, before)| wire.counts().since(&before)),
+    }
+}
+
+fn assert_cost(cost: &PageCost, path: &str, statements: usize) {
+    assert_eq!(
+        cost.statements.len(),
+        statements,
+        "GET {path} ran {:#?}",
+        cost.statements
+    );
+    for sql in &cost.statements {
+        let verb = sql.split_whitespace().next().unwrap_or("");
+        assert!(
+            !["INSERT", "UPDATE", "DELETE"].contains(&verb.to_uppercase().as_str()),
+            "GET {path} wrote: {sql}"
+        );
+    }
+    if let Some(wire) = cost.wire {
+        // Statements prepared on a connection new to them cost one more
+        // round trip each; every other trip is the statement itself.
+        assert_eq!(wire.executes, statements, "GET {path}: {wire:?}");
+        assert_eq!(
+            wire.pings, statements,
+            "GET {path}: only the check of each connection taken back: {wire:?}"
+        );
+        assert_eq!(wire.simple_queries, 0, "GET {path}: {wire:?}");
+    }
+}
+
+#[tokio::test]
+async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
+    let (app, traffic) = spawn_app_counting().await;
+    assert!(
+        demo::seed(&app.db, &app.clock, &app.base_url())
+            .await
+            .unwrap()
+    );
+
+    let visitor = app.browser();
+    let investor = app.browser();
+    let response = investor.login("investor@demo.local", DEMO_PASSWORD).await;
+    assert_redirects_to(&response, "/investor");
+
+    // name, who, statements: the first view of each page prepares its
+    // statements; the counted view is the next one.
+    let pages: [(&str, &Browser, usize); 5] = [
+        ("/healthz", &visitor, 1),
+        ("/marketplace", &visitor, 1),
+        ("/login", &visitor, 0),
+        ("/investor", &investor, 2),
+        ("/wallet", &investor, 4),
+    ];
+    for (path, browser, _) in pages {
+        cost_of(browser, &app.db, &traffic, path).await;
+    }
+    for (path, browser, statements) in pages {
+        let cost = cost_of(browser, &app.db, &traffic, path).await;
+        assert_cost(&cost, path, statements);
+        if path != "/healthz" {
+            assert!(
+                cost.statements.iter().all(|sql| !sql.contains("sessions")),
+                "GET {path} read the session from the table: {:#?}",
+                cost.statements
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_sign_in_form_stores_nothing_and_its_token_signs_in() {
+    let (app, traffic) = spawn_app_counting().await;
+    assert!(
+        demo::seed(&app.db, &app.clock, &app.base_url())
+            .await
+            .unwrap()
+    );
+    let sessions_before = app.count("SELECT COUNT(*) FROM sessions").await;
+    let visitor = app.browser();
+
+    let before = traffic.statements().len();
+    let response = visitor.get("/login").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        set_cookie(&response, "crowdlend_session").is_none(),
+        "no session for a visitor who has not signed in"
+    );
+    assert!(set_cookie(&response, "crowdlend_csrf").is_some());
+    assert_eq!(traffic.statements()[before..], [] as [String; 0]);
+    let response = visitor.get("/register").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(traffic.statements()[before..], [] as [String; 0]);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions").await,
+        sessions_before
+    );
+
+    let response = visitor.login("investor@demo.local", DEMO_PASSWORD).await;
+    assert_redirects_to(&response, "/investor");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions").await,
+        sessions_before + 1,
+        "one session, made at sign-in"
+    );
+}
