@@ -164,8 +164,8 @@ pub async fn post(
 }
 
 /// Earmarks `amount` of a user wallet's available money (balance − reserved)
-/// for a commitment. A conditional update: it cannot over-reserve under any
-/// concurrency.
+/// for a commitment; returns the wallet's row as it is now. A conditional
+/// update: it cannot over-reserve under any concurrency.
 ///
 /// # Errors
 /// `InsufficientFunds` when less than `amount` is available.
@@ -173,8 +173,8 @@ pub async fn reserve(
     txn: &impl ConnectionTrait,
     wallet_id: Uuid,
     amount: i64,
-) -> Result<(), PostError> {
-    let result = wallets::Entity::update_many()
+) -> Result<wallets::Model, PostError> {
+    let reserved = wallets::Entity::update_many()
         .col_expr(
             wallets::Column::Reserved,
             Expr::col(wallets::Column::Reserved).add(amount),
@@ -185,13 +185,12 @@ pub async fn reserve(
                 .sub(Expr::col(wallets::Column::Reserved))
                 .gte(amount),
         )
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-    if result.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(LedgerError::InsufficientFunds { wallet_id }.into())
-    }
+    reserved
+        .into_iter()
+        .next()
+        .ok_or(LedgerError::InsufficientFunds { wallet_id }.into())
 }
 
 /// Gives back `amount` of a reservation (a cancelled or expired commitment),

@@ -69,12 +69,18 @@ pub async fn replay(
     }
 }
 
-/// Records the answer for `key`, in the caller's transaction.
+/// Claims `key` for this request in the caller's transaction, with the answer
+/// it will give (known before the work: the page, or the id of the row the
+/// work will create). The use case's first statement: a key already used
+/// fails it with a unique violation before any other work (waiting for a
+/// concurrent request with the key to end first), and the caller answers
+/// with [`replay`] once its transaction has rolled back. Work that fails
+/// rolls the claim back with it, so the key can be tried again.
 ///
 /// # Errors
-/// A unique violation when a concurrent request with the same key committed
-/// first (the caller then replays its answer); other database errors.
-pub async fn save(
+/// A unique violation when a request with the same key committed first;
+/// other database errors.
+pub async fn claim(
     conn: &impl ConnectionTrait,
     user_id: UserId,
     key: &IdempotencyKey,

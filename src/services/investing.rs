@@ -4,12 +4,13 @@
 //! the loan is paid out (`services::funding`, which the caller asks for when
 //! a commitment fills a loan; this module never pays out).
 //!
-//! Locks, in the platform's one order: the investor's wallets, then the loan,
-//! read once, under its lock. The loan lock serialises every commitment to
-//! one loan, so what is left is read and written by one request at a time;
-//! the conditional updates of `reserved` and `funded_amount` (and the
-//! database's `funded_amount <= amount` check) would refuse an
-//! over-subscription even without it.
+//! A commitment takes its locks by writing, in the platform's one order: the
+//! investor's wallet (reserving), then the loan (raising its funded
+//! amount), each a conditional update that cannot over-reserve or
+//! over-subscribe, returning the row it changed. The rules are then checked
+//! against what the rows held before; a refusal rolls both back. The loan's
+//! lock serialises every commitment to one loan. When a conditional update
+//! refuses, the rows are read under the same locks and checked, to say why.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
@@ -41,7 +42,7 @@ use crate::{
         wallet::Wallet,
     },
     error::{AppError, FieldErrors, is_unique_violation},
-    ledger::store,
+    ledger::{LedgerError, store},
     mail::messages::{InvestmentConfirmed, LoanFunded},
     paths,
     services::{
@@ -137,31 +138,44 @@ async fn attempt(
     base_url: &Url,
 ) -> Result<Invested, AppError> {
     let now = clock.now();
+    let investment_id = InvestmentId::new();
     let txn = db::begin_write(db).await?;
-    if let Some(first) = idempotency::replay(&txn, investor_id, &commitment.key, hash).await? {
-        return replayed(&txn, &first).await;
-    }
+    idempotency::claim(
+        &txn,
+        investor_id,
+        &commitment.key,
+        hash,
+        &investment_id.to_string(),
+        now,
+    )
+    .await?;
     let settings = settings::load(&txn).await?;
-    let investor = users::investor(&txn, investor_id).await?;
+    let (investor, wallet) =
+        users::investor_with_wallet_for(&txn, investor_id, commitment.loan_id).await?;
     may_invest(&investor, settings.kyc_required)?;
-    let wallets = wallets::lock_all_of(&txn, investor_id).await?;
-    let loan = loans::lock(&txn, commitment.loan_id).await?;
-    loan.open_for_investment(now)?;
+    // Reserve and fund first, each a conditional update that locks its row
+    // (the wallet, then the loan: the platform's lock order), then check the
+    // commitment against what they held before it; a refusal rolls both back.
+    let minor = commitment.amount.minor();
+    let (wallet, loan) = match reserve_and_fund(&txn, &wallet, commitment.loan_id, minor, now).await
+    {
+        Ok(before) => before,
+        Err(AppError::Conflict) => {
+            return Err(refusal(&txn, &settings, &investor, commitment, now).await);
+        }
+        Err(err) => return Err(err),
+    };
     let amount = commitment.amount.in_currency(loan.currency());
-    let wallet = wallets
-        .into_iter()
-        .find(|w| w.currency() == loan.currency())
-        .ok_or(AppError::NotFound)?;
+    loan.open_for_investment(now)?;
     let limits = limits(&txn, &settings, &investor, (&loan, &wallet), now).await?;
     check_commitment(amount, &limits).map_err(|problem| {
         AppError::Validation(FieldErrors::single("amount", problem.to_string()))
     })?;
 
-    store::reserve(&txn, wallet.id.as_uuid(), amount.minor()).await?;
-    loans::add_funded(&txn, loan.id, amount.minor(), now).await?;
     let investment = investments::insert(
         &txn,
         NewCommitment {
+            id: investment_id,
             investor_id,
             loan_id: loan.id,
             amount,
@@ -197,24 +211,86 @@ async fn attempt(
             funded_at: Set(Some(now)),
             ..Default::default()
         };
-        loans::apply(&txn, &loan, LoanEvent::FullySubscribe, now, funded_at).await?;
-        tell_funded(&txn, &loan, settings.disbursement_automatic, base_url, now).await?;
+        let raised = Loan { funded, ..loan };
+        loans::apply(&txn, &raised, LoanEvent::FullySubscribe, now, funded_at).await?;
+        tell_funded(
+            &txn,
+            &raised,
+            settings.disbursement_automatic,
+            base_url,
+            now,
+        )
+        .await?;
     }
-    idempotency::save(
-        &txn,
-        investor_id,
-        &commitment.key,
-        hash,
-        &investment.id.to_string(),
-        now,
-    )
-    .await?;
     txn.commit().await?;
     Ok(Invested {
         investment_id: investment.id,
         amount,
         filled,
     })
+}
+
+/// Reserves `minor` in `wallet` and adds it to the loan's funded amount;
+/// returns both as they were before. `Conflict` when either conditional
+/// update finds too little available or remaining (or the loan not in
+/// funding).
+async fn reserve_and_fund(
+    txn: &impl ConnectionTrait,
+    wallet: &Wallet,
+    loan_id: LoanId,
+    minor: i64,
+    now: DateTime<Utc>,
+) -> Result<(Wallet, Loan), AppError> {
+    let reserved = match store::reserve(txn, wallet.id.as_uuid(), minor).await {
+        Ok(row) => wallets::parse(row)?,
+        Err(store::PostError::Ledger(LedgerError::InsufficientFunds { .. })) => {
+            return Err(AppError::Conflict);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let raised = loans::add_funded(txn, loan_id, minor, now).await?;
+    let before = |money: Money| money.checked_sub(Money::from_minor(minor, money.currency())?);
+    Ok((
+        Wallet {
+            reserved: before(reserved.reserved).map_err(unexpected)?,
+            ..reserved
+        },
+        Loan {
+            funded: before(raised.funded).map_err(unexpected)?,
+            ..raised
+        },
+    ))
+}
+
+/// Why a commitment the conditional updates refused cannot be made, read
+/// under the locks a commitment takes (its wallets, then the loan) and
+/// checked as the commitment is; `Conflict` if nothing stands in its way
+/// any more (what stood there changed meanwhile: the form may be sent again).
+async fn refusal(
+    txn: &impl ConnectionTrait,
+    settings: &Settings,
+    investor: &InvestorStanding,
+    commitment: &Commitment,
+    now: DateTime<Utc>,
+) -> AppError {
+    let explained = async {
+        let wallets = wallets::lock_all_of(txn, investor.user.id).await?;
+        let loan = loans::lock(txn, commitment.loan_id).await?;
+        loan.open_for_investment(now)?;
+        let wallet = wallets
+            .into_iter()
+            .find(|w| w.currency() == loan.currency())
+            .ok_or(AppError::NotFound)?;
+        let limits = limits(txn, settings, investor, (&loan, &wallet), now).await?;
+        check_commitment(commitment.amount.in_currency(loan.currency()), &limits).map_err(
+            |problem| AppError::Validation(FieldErrors::single("amount", problem.to_string())),
+        )?;
+        Ok::<(), AppError>(())
+    };
+    match explained.await {
+        Ok(()) => AppError::Conflict,
+        Err(err) => err,
+    }
 }
 
 fn unexpected(err: impl Into<anyhow::Error>) -> AppError {

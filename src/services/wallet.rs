@@ -302,9 +302,7 @@ async fn attempt(
 ) -> Result<String, AppError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
-    if let Some(location) = idempotency::replay(&txn, user_id, &request.key, hash).await? {
-        return Ok(location);
-    }
+    idempotency::claim(&txn, user_id, &request.key, hash, WALLET_PAGE, now).await?;
     let account = own_bank_account(&txn, user_id, request.bank_account_id).await?;
     let currency = request.amount.currency().code();
     let wallet = queries::user_wallet(&txn, user_id, request.amount.currency())
@@ -366,7 +364,6 @@ async fn attempt(
     }
     .insert(&txn)
     .await?;
-    idempotency::save(&txn, user_id, &request.key, hash, WALLET_PAGE, now).await?;
     txn.commit().await?;
     Ok(WALLET_PAGE.to_owned())
 }

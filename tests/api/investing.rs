@@ -374,6 +374,40 @@ async fn each_limit_of_a_commitment_is_explained_next_to_the_amount() {
 }
 
 #[tokio::test]
+async fn what_changed_since_the_confirmation_is_explained_when_confirming_and_nothing_moves() {
+    let app = spawn_app_without_money_limit().await;
+    let loan_id = listed_loan(&app, 100_000, 12, Purpose::Business, 0).await;
+    let (investor, _, investor_id) = ready_investor(&app, "Late Investor", 30_000, true).await;
+    let (whale, _, _) = ready_investor(&app, "Whale Capital", 200_000, true).await;
+
+    // The confirmation was fine when shown; the loan filled up meanwhile.
+    let (page, key) = confirmation(&investor, &loan_id, "20000").await;
+    invest(&whale, &loan_id, "90000").await.investment_id();
+    let response = confirm(&investor, &loan_id, &page, &key).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        field_error(&html, "amount").as_deref(),
+        Some("Only 10\u{a0}000,00\u{a0}₽ is left to fund in this loan.")
+    );
+    assert_eq!(wallet_of(&app, investor_id).await, (3_000_000, 0));
+
+    // Its funding deadline passed meanwhile.
+    let (page, key) = confirmation(&investor, &loan_id, "5000").await;
+    app.clock.advance(chrono::TimeDelta::days(31));
+    let response = confirm(&investor, &loan_id, &page, &key).await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    assert_eq!(wallet_of(&app, investor_id).await, (3_000_000, 0));
+    assert_eq!(
+        investments_of(&app, &loan_id).await.len(),
+        1,
+        "the whale's only"
+    );
+    let report = verify::verify(&app.db).await.unwrap();
+    assert!(report.holds(), "{report}");
+}
+
+#[tokio::test]
 async fn a_confirmed_form_sent_twice_reserves_once_and_a_commitment_can_be_reduced_and_cancelled() {
     let app = spawn_app_without_money_limit().await;
     let loan_id = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;

@@ -101,6 +101,8 @@ pub async fn owned_by(
 /// A new commitment, reserved: `pending`.
 #[derive(Debug, Clone)]
 pub struct NewCommitment {
+    /// Chosen before the work, so the submission's key can name it first.
+    pub id: InvestmentId,
     pub investor_id: UserId,
     pub loan_id: LoanId,
     pub amount: Money,
@@ -117,7 +119,7 @@ pub async fn insert(
     new: NewCommitment,
 ) -> Result<Investment, AppError> {
     let row = investments::ActiveModel {
-        id: Set(InvestmentId::new().into()),
+        id: Set(new.id.into()),
         investor_id: Set(new.investor_id.into()),
         loan_id: Set(new.loan_id.into()),
         amount: Set(new.amount.minor()),

@@ -141,7 +141,8 @@ pub async fn apply(
 
 /// Adds `delta` (negative to take back) to a loan's funded amount, only while
 /// it is open for funding and within its amount (the schema checks the
-/// bound again).
+/// bound again); returns the loan as it is now, locked until the
+/// transaction ends.
 ///
 /// # Errors
 /// `Conflict` when the condition no longer holds; database failures.
@@ -150,20 +151,21 @@ pub async fn add_funded(
     id: LoanId,
     delta: i64,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<Loan, AppError> {
     let funded = || Expr::col(loan_requests::Column::FundedAmount).add(delta);
-    let result = loan_requests::Entity::update_many()
+    let changed = loan_requests::Entity::update_many()
         .col_expr(loan_requests::Column::FundedAmount, funded())
         .col_expr(loan_requests::Column::UpdatedAt, Expr::value(now))
         .filter(loan_requests::Column::Id.eq(id.as_uuid()))
         .filter(loan_requests::Column::Status.eq(LoanStatus::Funding.as_str()))
         .filter(funded().lte(Expr::col(loan_requests::Column::Amount)))
         .filter(funded().gte(0))
-        .exec(conn)
+        .exec_with_returning(conn)
         .await?;
-    if result.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(AppError::Conflict)
-    }
+    changed
+        .into_iter()
+        .next()
+        .map(parse)
+        .transpose()?
+        .ok_or(AppError::Conflict)
 }

@@ -4,14 +4,18 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, Query},
+};
 
-use super::corrupt;
+use super::{corrupt, wallets as wallets_repo};
 use crate::{
-    db::entities::{investor_profiles, users},
+    db::entities::{investor_profiles, loan_requests, users, wallets},
     domain::{
-        ids::UserId,
+        ids::{LoanId, UserId},
         user::{Email, KycStatus, Role, User},
+        wallet::Wallet,
     },
     error::AppError,
 };
@@ -84,9 +88,44 @@ pub async fn investor(
         .one(conn)
         .await?
         .ok_or(AppError::NotFound)?;
+    standing(user, profile)
+}
+
+fn standing(
+    user: users::Model,
+    profile: Option<investor_profiles::Model>,
+) -> Result<InvestorStanding, AppError> {
     Ok(InvestorStanding {
         user: parse(user)?,
         qualified: profile.as_ref().is_some_and(|p| p.qualified),
         risk_declaration_accepted_at: profile.and_then(|p| p.risk_declaration_accepted_at),
     })
+}
+
+/// As [`investor`], with the investor's wallet in the currency of `loan`,
+/// in one query (a plain read: whoever moves money locks the wallet by
+/// changing it). `NotFound` when either is missing.
+///
+/// # Errors
+/// `NotFound`; database failures; a row that does not parse.
+pub async fn investor_with_wallet_for(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    loan: LoanId,
+) -> Result<(InvestorStanding, Wallet), AppError> {
+    let loan_currency = Query::select()
+        .column(loan_requests::Column::Currency)
+        .from(loan_requests::Entity)
+        .and_where(Expr::col(loan_requests::Column::Id).eq(loan.as_uuid()))
+        .to_owned();
+    let (user, profile, wallet) = users::Entity::find_by_id(id.as_uuid())
+        .find_also_related(investor_profiles::Entity)
+        .find_also_related(wallets::Entity)
+        .filter(Expr::col((wallets::Entity, wallets::Column::Currency)).in_subquery(loan_currency))
+        .limit(1)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let wallet = wallet.ok_or(AppError::NotFound)?;
+    Ok((standing(user, profile)?, wallets_repo::parse(wallet)?))
 }
