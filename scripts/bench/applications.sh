@@ -9,7 +9,10 @@
 #   BENCH_APPLICATIONS=500 PGBENCH_SECONDS=10 scripts/bench/applications.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/crowdlend-target}"
+# Benchmarks build in a target folder of their own: `cargo bench` links the
+# crowdlend binary too, with the dev-dependencies' features, and must not
+# replace the release binary that pages.sh measures.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/crowdlend-target}-bench"
 source scripts/bench/pgbench.sh
 
 cargo bench --bench applications --no-run -q

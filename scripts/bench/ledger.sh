@@ -11,7 +11,10 @@
 #   PG_URL=postgres://postgres@127.0.0.1/postgres (default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/crowdlend-target}"
+# Benchmarks build in a target folder of their own: `cargo bench` links the
+# crowdlend binary too, with the dev-dependencies' features, and must not
+# replace the release binary that pages.sh measures.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/crowdlend-target}-bench"
 export BENCH_ENTRIES="${BENCH_ENTRIES:-100000}"
 source scripts/bench/pgbench.sh
 

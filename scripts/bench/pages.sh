@@ -2,7 +2,9 @@
 # Page throughput relative to /healthz, measured in one run so the machine's
 # noise cancels out. For each route: `wrk -t1 -c32` against the route and
 # against /healthz, interleaved, three rounds; prints each round, then the
-# median ratio of requests per second and the median p99 latencies.
+# median ratio of requests per second, the median p99 latencies and the
+# server's CPU time per request of the route (user + system, from /proc), and
+# at the end the server's resident memory.
 #
 #   scripts/bench/pages.sh [ROUTE ...]        default routes: / /login
 #   DATABASE_URL=postgres://... scripts/bench/pages.sh /     (PostgreSQL)
@@ -12,7 +14,10 @@
 #                                   requests; /healthz stays anonymous, the ceiling)
 #   SEED="cargo bench --bench seed_marketplace -q" scripts/bench/pages.sh /marketplace
 #                                  (runs SEED against the running demo database
-#                                   first: 10 000 loans open for investment)
+#                                   first: 10 000 loans open for investment; it
+#                                   builds in $CARGO_TARGET_DIR-bench, so the
+#                                   measured binary stays the one
+#                                   `cargo build --release` makes)
 #   scripts/bench/pages.sh next:/marketplace
 #                                  (a route written next:ROUTE is the page that
 #                                   ROUTE's rel="next" link leads to, looked up
@@ -36,7 +41,7 @@ export DATA_DIR="$work" BIND="127.0.0.1:$port" RUST_LOG=warn
 "$CARGO_TARGET_DIR/release/crowdlend" serve --demo >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-[ -z "${SEED:-}" ] || eval "$SEED"
+[ -z "${SEED:-}" ] || (export CARGO_TARGET_DIR="$CARGO_TARGET_DIR-bench"; eval "$SEED")
 
 cookie_header=()
 if [ -n "${SIGN_IN:-}" ]; then
@@ -68,15 +73,24 @@ resolved=()
 for route in "${routes[@]}"; do resolved+=("$(resolve "$route")"); done
 routes=("${resolved[@]}")
 
-# wrk prints "Requests/sec: N" and, with --latency, "99% X(us|ms|s)".
+# The server's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+ticks_per_s=$(getconf CLK_TCK)
+
+# wrk prints "Requests/sec: N", "N requests in" and, with --latency,
+# "99% X(us|ms|s)". Prints: requests/s, p99, server CPU µs per request.
 measure() {
-  local out rps p99
+  local out rps p99 requests before after
   local headers=()
   [ "$1" = /healthz ] || headers=("${cookie_header[@]}")
+  before=$(cpu_ticks)
   out=$(wrk -t1 -c32 -d"$duration" --latency "${headers[@]}" "http://127.0.0.1:$port$1")
+  after=$(cpu_ticks)
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  echo "$rps $p99"
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  echo "$rps $p99 $(awk -v t="$((after - before))" -v n="$requests" -v hz="$ticks_per_s" \
+    'BEGIN { printf "%.0f", t * 1000000 / hz / n }')"
 }
 
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
@@ -84,16 +98,17 @@ median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 echo "database: ${DATABASE_URL:-sqlite (fresh file)}, wrk -t1 -c32 -d$duration, $rounds rounds"
 for route in "${routes[@]}"; do
-  ratios=(); p99s=(); hp99s=()
+  ratios=(); p99s=(); hp99s=(); cpus=()
   for round in $(seq "$rounds"); do
-    read -r rps p99 < <(measure "$route")
-    read -r hrps hp99 < <(measure /healthz)
+    read -r rps p99 cpu < <(measure "$route")
+    read -r hrps hp99 _ < <(measure /healthz)
     ratio=$(awk -v a="$rps" -v b="$hrps" 'BEGIN { printf "%.3f", a / b }')
-    ratios+=("$ratio"); p99s+=("$(to_ms "$p99")"); hp99s+=("$(to_ms "$hp99")")
-    printf '  %-10s round %d: %9.0f req/s (p99 %s) vs /healthz %9.0f req/s (p99 %s): ratio %s\n' \
-      "$route" "$round" "$rps" "$p99" "$hrps" "$hp99" "$ratio"
+    ratios+=("$ratio"); p99s+=("$(to_ms "$p99")"); hp99s+=("$(to_ms "$hp99")"); cpus+=("$cpu")
+    printf '  %-10s round %d: %9.0f req/s (p99 %s, %s µs CPU) vs /healthz %9.0f req/s (p99 %s): ratio %s\n' \
+      "$route" "$round" "$rps" "$p99" "$cpu" "$hrps" "$hp99" "$ratio"
   done
-  printf '%-10s median ratio %s, median p99 %s ms (healthz %s ms)\n' "$route" \
-    "$(printf '%s\n' "${ratios[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)" \
-    "$(printf '%s\n' "${hp99s[@]}" | median)"
+  printf '%-10s median ratio %s, median p99 %s ms (healthz %s ms), median %s µs server CPU a request\n' \
+    "$route" "$(printf '%s\n' "${ratios[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)" \
+    "$(printf '%s\n' "${hp99s[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
 done
+echo "server resident memory: $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$server/status")"

@@ -25,6 +25,7 @@ use crate::{
     },
     error::AppError,
 };
+use sea_orm::{QueryTrait, SelectTwoModel};
 
 pub const QUEUE_PER_PAGE: u64 = 50;
 
@@ -274,18 +275,23 @@ pub async fn queue(
     if let Some(grade) = &filter.grade {
         query = query.filter(loan_requests::Column::RiskGrade.eq(grade.as_str()));
     }
-    let paginator = query
+    let query = query
         .order_by_asc(loan_requests::Column::CreatedAt)
         .order_by_asc(loan_requests::Column::Id)
-        .paginate(conn, QUEUE_PER_PAGE);
-    fetch_page(paginator, page)
-        .await?
-        .try_map(|(loan, borrower)| {
-            Ok((
-                loans::parse(loan)?,
-                borrower.map(repo_users::parse).transpose()?,
-            ))
-        })
+        .into_query();
+    fetch_page::<SelectTwoModel<loan_requests::Model, users::Model>>(
+        conn,
+        query,
+        QUEUE_PER_PAGE,
+        page,
+    )
+    .await?
+    .try_map(|(loan, borrower)| {
+        Ok((
+            loans::parse(loan)?,
+            borrower.map(repo_users::parse).transpose()?,
+        ))
+    })
 }
 
 /// How many applications wait for staff's decision.

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
 };
 
 use super::{Page, fetch_page};
@@ -12,6 +12,7 @@ use crate::{
     domain::ids::UserId,
     error::AppError,
 };
+use sea_orm::{QueryTrait, SelectModel};
 
 pub const AUDIT_PER_PAGE: u64 = 50;
 
@@ -66,11 +67,7 @@ pub async fn list(
         // Emails are stored lowercased.
         query = query.filter(users::Column::Email.like(super::containing(&actor.to_lowercase())));
     }
-    fetch_page(
-        query.into_model::<AuditRow>().paginate(db, AUDIT_PER_PAGE),
-        page,
-    )
-    .await
+    fetch_page::<SelectModel<AuditRow>>(db, query.into_query(), AUDIT_PER_PAGE, page).await
 }
 
 /// Every action name in the log, for the filter.

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, Func},
 };
 
@@ -24,6 +24,7 @@ use crate::{
     },
     error::AppError,
 };
+use sea_orm::{QueryTrait, SelectTwoModel};
 
 pub const PORTFOLIO_PER_PAGE: u64 = 20;
 
@@ -92,20 +93,25 @@ pub async fn portfolio(
     investor_id: UserId,
     page: Option<u64>,
 ) -> Result<Page<(Investment, Loan)>, AppError> {
-    let paginator = investments::Entity::find()
+    let query = investments::Entity::find()
         .find_also_related(loan_requests::Entity)
         .filter(investments::Column::InvestorId.eq(investor_id))
         .order_by_desc(investments::Column::CreatedAt)
         .order_by_desc(investments::Column::Id)
-        .paginate(conn, PORTFOLIO_PER_PAGE);
-    fetch_page(paginator, page)
-        .await?
-        .try_map(|(investment, loan)| {
-            let loan = loans::parse(loan.ok_or_else(|| {
-                AppError::Unexpected(anyhow::anyhow!("investment {} has no loan", investment.id))
-            })?)?;
-            Ok((investments_repo::parse(investment, loan.currency())?, loan))
-        })
+        .into_query();
+    fetch_page::<SelectTwoModel<investments::Model, loan_requests::Model>>(
+        conn,
+        query,
+        PORTFOLIO_PER_PAGE,
+        page,
+    )
+    .await?
+    .try_map(|(investment, loan)| {
+        let loan = loans::parse(loan.ok_or_else(|| {
+            AppError::Unexpected(anyhow::anyhow!("investment {} has no loan", investment.id))
+        })?)?;
+        Ok((investments_repo::parse(investment, loan.currency())?, loan))
+    })
 }
 
 /// Totals of the investor's investments by status: (status, count, sum in

@@ -2,7 +2,10 @@
 //! template. Nothing here writes.
 
 use crate::error::AppError;
-use sea_orm::{ConnectionTrait, Paginator, SelectorTrait, sea_query::LikeExpr};
+use sea_orm::{
+    ConnectionTrait, SelectorTrait,
+    sea_query::{Expr, LikeExpr, Query, SelectStatement},
+};
 
 pub mod applications;
 pub mod audit;
@@ -75,27 +78,99 @@ pub fn clamp_page(page: Option<u64>) -> u64 {
     page.filter(|p| *p >= 1).unwrap_or(1)
 }
 
-/// Fetches page `page` (clamped to the pages there are; an empty result is
-/// one empty page) with the totals the pager shows.
+/// The alias of the row count [`fetch_page`] reads beside each row.
+const TOTAL_ROWS: &str = "total_rows";
+
+/// Fetches page `page` of `query`'s rows, read as `S` reads them, with the
+/// totals the pager shows, in one statement: the count is an uncorrelated
+/// subquery in the select list, which both databases run once. A page past
+/// the end comes back empty and costs a count and the last page (clamped to
+/// the pages there are; an empty result is one empty page).
 ///
 /// # Errors
 /// On database failure.
-pub async fn fetch_page<'db, C, S>(
-    paginator: Paginator<'db, C, S>,
+pub async fn fetch_page<S>(
+    conn: &impl ConnectionTrait,
+    query: SelectStatement,
+    per_page: u64,
     page: Option<u64>,
 ) -> Result<Page<S::Item>, AppError>
 where
-    C: ConnectionTrait,
-    S: SelectorTrait + 'db,
+    S: SelectorTrait,
 {
-    let totals = paginator.num_items_and_pages().await?;
-    let pages = totals.number_of_pages.max(1);
-    let page = clamp_page(page).min(pages);
-    let items = paginator.fetch_page(page - 1).await?;
+    // Beyond this the offset would not fit the databases' integers; such a
+    // page is past the end anyway.
+    let furthest = u64::try_from(i64::MAX).unwrap_or(u64::MAX) / per_page.max(1);
+    let page = clamp_page(page).min(furthest);
+    if let (items, Some(total)) = page_with_total::<S>(conn, &query, per_page, page).await? {
+        return Ok(Page {
+            items,
+            page,
+            pages: pages_for(total, per_page),
+            total,
+        });
+    }
+    let count = conn
+        .query_one(&count_of(&query))
+        .await?
+        .map(|row| row.try_get::<i64>("", TOTAL_ROWS))
+        .transpose()?
+        .unwrap_or(0);
+    let total = u64::try_from(count).unwrap_or(0);
+    let pages = pages_for(total, per_page);
+    let last = page.min(pages);
+    let items = if total == 0 {
+        Vec::new()
+    } else {
+        page_with_total::<S>(conn, &query, per_page, last).await?.0
+    };
     Ok(Page {
         items,
-        page,
+        page: last,
         pages,
-        total: totals.number_of_items,
+        total,
     })
+}
+
+/// Page `page` of `query` with the count of all its rows (`None` when the
+/// page has no rows to carry it).
+async fn page_with_total<S: SelectorTrait>(
+    conn: &impl ConnectionTrait,
+    query: &SelectStatement,
+    per_page: u64,
+    page: u64,
+) -> Result<(Vec<S::Item>, Option<u64>), AppError> {
+    let mut counted = query.clone();
+    counted
+        .expr_as(
+            Expr::SubQuery(None, Box::new(count_of(query).into())),
+            TOTAL_ROWS,
+        )
+        .limit(per_page)
+        .offset((page - 1).saturating_mul(per_page));
+    let rows = conn.query_all(&counted).await?;
+    let total = rows
+        .first()
+        .map(|row| row.try_get::<i64>("", TOTAL_ROWS))
+        .transpose()?
+        .map(|total| u64::try_from(total).unwrap_or(0));
+    let items = rows
+        .into_iter()
+        .map(S::from_raw_query_result)
+        .collect::<Result<_, _>>()?;
+    Ok((items, total))
+}
+
+/// `SELECT COUNT(*)` of `query`'s rows.
+fn count_of(query: &SelectStatement) -> SelectStatement {
+    let mut rows = query.clone();
+    rows.clear_order_by();
+    Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), TOTAL_ROWS)
+        .from_subquery(rows, "counted")
+        .to_owned()
+}
+
+fn pages_for(total: u64, per_page: u64) -> u64 {
+    total.div_ceil(per_page.max(1)).max(1)
 }

@@ -3,13 +3,14 @@
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::{Page, fetch_page};
 use crate::{db::entities::outbox_emails, domain::outbox::EmailState};
+use sea_orm::{QueryTrait, SelectModel};
 
 pub const EMAILS_PER_PAGE: u64 = 50;
 
@@ -83,11 +84,5 @@ pub async fn troubled(
         )
         .order_by_desc(outbox_emails::Column::CreatedAt)
         .order_by_desc(outbox_emails::Column::Id);
-    fetch_page(
-        query
-            .into_model::<TroubledEmail>()
-            .paginate(db, EMAILS_PER_PAGE),
-        page,
-    )
-    .await
+    fetch_page::<SelectModel<TroubledEmail>>(db, query.into_query(), EMAILS_PER_PAGE, page).await
 }

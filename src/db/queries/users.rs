@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
     sea_query::{Expr, ExprTrait, IntoCondition, SimpleExpr},
 };
 use uuid::Uuid;
@@ -23,6 +23,7 @@ use crate::{
     },
     error::AppError,
 };
+use sea_orm::{QueryTrait, SelectModel};
 
 pub const USERS_PER_PAGE: u64 = 50;
 
@@ -93,8 +94,7 @@ pub async fn list(
     if let Some(status) = filter.kyc_status {
         query = query.filter(users::Column::KycStatus.eq(status));
     }
-    let paginator = query.into_model::<UserRow>().paginate(db, USERS_PER_PAGE);
-    fetch_page(paginator, page).await
+    fetch_page::<SelectModel<UserRow>>(db, query.into_query(), USERS_PER_PAGE, page).await
 }
 
 /// How many accounts hold each role, in `Role::ALL` order.

@@ -4,7 +4,7 @@ use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 
 use super::{Page, fetch_page};
@@ -20,6 +20,7 @@ use crate::{
     },
     error::AppError,
 };
+use sea_orm::{QueryTrait, Select, SelectModel};
 
 pub const HISTORY_PER_PAGE: u64 = 20;
 
@@ -107,7 +108,7 @@ pub struct HistoryRow {
     pub balance_after: i64,
 }
 
-fn history_query(wallet_id: WalletId) -> sea_orm::Selector<sea_orm::SelectModel<HistoryRow>> {
+fn history_query(wallet_id: WalletId) -> Select<wallet_transactions::Entity> {
     wallet_transactions::Entity::find()
         .select_only()
         .column(ledger_entries::Column::CreatedAt)
@@ -121,7 +122,6 @@ fn history_query(wallet_id: WalletId) -> sea_orm::Selector<sea_orm::SelectModel<
         )
         .filter(wallet_transactions::Column::WalletId.eq(wallet_id))
         .order_by_desc(ledger_entries::Column::Seq)
-        .into_model::<HistoryRow>()
 }
 
 /// One page of the wallet's movements, newest first.
@@ -133,8 +133,13 @@ pub async fn history(
     wallet_id: WalletId,
     page: Option<u64>,
 ) -> Result<Page<HistoryRow>, AppError> {
-    let paginator = history_query(wallet_id).paginate(db, HISTORY_PER_PAGE);
-    fetch_page(paginator, page).await
+    fetch_page::<SelectModel<HistoryRow>>(
+        db,
+        history_query(wallet_id).into_query(),
+        HISTORY_PER_PAGE,
+        page,
+    )
+    .await
 }
 
 /// Every movement of the wallet, newest first (for the CSV export).
@@ -146,6 +151,7 @@ pub async fn full_history(
     wallet_id: WalletId,
 ) -> Result<Vec<HistoryRow>, AppError> {
     history_query(wallet_id)
+        .into_model::<HistoryRow>()
         .all(db)
         .await
         .map_err(AppError::from)
