@@ -5,6 +5,8 @@
 FROM rust:1-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# The bundled SQLite's compile-time options.
+COPY .cargo ./.cargo
 COPY migration ./migration
 COPY src ./src
 COPY templates ./templates

@@ -385,7 +385,11 @@ async fn history_pages_and_csv_export() {
     );
     for past_the_end in ["99", "18446744073709551615"] {
         assert_eq!(
-            rows(&browser.get_html(&format!("/wallet?page={past_the_end}")).await),
+            rows(
+                &browser
+                    .get_html(&format!("/wallet?page={past_the_end}"))
+                    .await
+            ),
             5,
             "past the end shows the last page"
         );
