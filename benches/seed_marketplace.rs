@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
                 disbursed_at: Set(None),
                 closed_at: Set(None),
                 rejection_reason: Set(None),
+                default_reason: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             }

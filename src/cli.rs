@@ -15,7 +15,8 @@ use crate::{
     },
     domain::user::{Email, NewPassword, PersonName, Role},
     error::AppError,
-    jobs, ledger,
+    jobs::{self, due_payments, runs},
+    ledger,
     mail::Mailer,
     services::{
         RequestMeta,
@@ -72,8 +73,14 @@ pub enum JobsCommand {
         #[arg(value_enum)]
         name: JobName,
         /// Run as of this day (YYYY-MM-DD) at the current time of day, instead of now.
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", conflicts_with_all = ["from", "to"])]
         date: Option<NaiveDate>,
+        /// With `all`: the first day to run every job for.
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+        from: Option<NaiveDate>,
+        /// With `all`: the last day to run every job for.
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+        to: Option<NaiveDate>,
     },
 }
 
@@ -95,6 +102,32 @@ pub enum JobName {
     FundingExpiry,
     /// Pay out fully funded loans still waiting (a failed payout), when payout is automatic.
     Payouts,
+    /// Make installments due, collect them from borrowers' wallets, mark the unpaid overdue.
+    DuePayments,
+    /// Every job in order, for one day (`--date`) or each day of `--from`..`--to`.
+    All,
+}
+
+impl JobName {
+    /// Every job `all` runs, in the order it runs them each day.
+    pub const DAILY: [Self; 4] = [
+        Self::FundingExpiry,
+        Self::Payouts,
+        Self::DuePayments,
+        Self::Outbox,
+    ];
+
+    /// The job's name as `jobs run` and `job_runs.name` spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outbox => "outbox",
+            Self::FundingExpiry => "funding-expiry",
+            Self::Payouts => "payouts",
+            Self::DuePayments => "due-payments",
+            Self::All => "all",
+        }
+    }
 }
 
 /// Runs a command with loaded settings.
@@ -139,8 +172,35 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             serve(settings, db, clock).await
         }
         Command::Jobs {
-            command: JobsCommand::Run { name, date },
-        } => run_job(&settings, &db, clock, name, date).await,
+            command:
+                JobsCommand::Run {
+                    name,
+                    date,
+                    from,
+                    to,
+                },
+        } => {
+            let days = match (date, from, to) {
+                (_, Some(from), Some(to)) if from <= to => from
+                    .iter_days()
+                    .take_while(|day| *day <= to)
+                    .map(Some)
+                    .collect(),
+                (_, Some(_), Some(_)) => anyhow::bail!("--from must not be after --to"),
+                _ => vec![date],
+            };
+            let names: &[JobName] = if name == JobName::All {
+                &JobName::DAILY
+            } else {
+                &[name]
+            };
+            for day in days {
+                for name in names {
+                    run_job(&settings, &db, clock.clone(), *name, day).await?;
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -176,7 +236,23 @@ async fn run_job(
         Some(day) => Arc::new(FixedClock::at(day.and_time(clock.now().time()).and_utc())),
         None => clock,
     };
+    let day = clock.today();
     match name {
+        JobName::All => anyhow::bail!("`all` runs each job by its own name"),
+        JobName::DuePayments => {
+            let pass = async {
+                let report = due_payments::run(db, clock.as_ref(), &settings.base_url).await?;
+                println!(
+                    "due-payments {day}: {} loan(s), {} payment(s) collected, {} installment(s) overdue",
+                    report.loans, report.collected, report.overdue
+                );
+                Ok(report.loans)
+            };
+            runs::recorded(db, name.as_str(), clock.as_ref(), pass)
+                .await
+                .map_err(app_error)?;
+            Ok(())
+        }
         JobName::Outbox => {
             let mailer = Mailer::from_settings(settings)?;
             let report = jobs::outbox::run(db, &mailer, clock.as_ref())
@@ -249,6 +325,7 @@ async fn serve(
     jobs::spawn_outbox_worker(db.clone(), mailer, clock.clone());
     jobs::spawn_funding_expiry_worker(db.clone(), clock.clone(), settings.base_url.clone());
     jobs::spawn_payouts_worker(db.clone(), clock.clone(), settings.base_url.clone());
+    jobs::spawn_due_payments_worker(db.clone(), clock.clone(), settings.base_url.clone());
     let base_url = settings.base_url.clone();
     let app = Application::build(settings, db, clock)?;
     tracing::info!(port = app.port(), "listening");

@@ -179,6 +179,7 @@ pub async fn open_loan(
         disbursed_at: Set(None),
         closed_at: Set(None),
         rejection_reason: Set(None),
+        default_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

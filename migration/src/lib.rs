@@ -22,6 +22,7 @@ mod m20261126_000012_create_documents;
 mod m20261126_000013_index_marketplace_funded;
 mod m20261130_000014_create_login_devices;
 mod m20261130_000015_installment_statuses;
+mod m20261130_000016_create_servicing;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_index_marketplace_funded::Migration),
             Box::new(m20261130_000014_create_login_devices::Migration),
             Box::new(m20261130_000015_installment_statuses::Migration),
+            Box::new(m20261130_000016_create_servicing::Migration),
         ]
     }
 }

@@ -242,6 +242,7 @@ mod tests {
             disbursed_at: None,
             closed_at: None,
             rejection_reason: None,
+            default_reason: None,
             created_at: at,
             updated_at: at,
         }

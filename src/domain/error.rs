@@ -36,6 +36,9 @@ pub enum DomainError {
     /// Only a fully funded loan can be paid out.
     #[error("a loan that is {status:?} cannot be paid out")]
     NotPayable { status: LoanStatus },
+    /// Only a loan being repaid (or defaulted, for recoveries) takes payments.
+    #[error("a loan that is {status:?} takes no payments")]
+    NotRepaying { status: LoanStatus },
     /// The borrower's identity must be verified before their loan is listed.
     #[error("the borrower's identity is not verified")]
     BorrowerNotVerified,

@@ -127,6 +127,8 @@ typed_ids! {
     DocumentId => "document";
     /// A queued email (`outbox_emails.id`).
     EmailId => "email";
+    /// An amount received for a loan (`loan_payments.id`).
+    PaymentId => "payment";
 }
 
 #[cfg(test)]

@@ -69,6 +69,16 @@ pub struct Installment {
     pub paid_at: Option<DateTime<Utc>>,
 }
 
+impl Installment {
+    /// Principal plus interest as scheduled.
+    ///
+    /// # Errors
+    /// `TooLarge` beyond what [`Money`] holds.
+    pub fn total(&self) -> Result<Money, crate::domain::money::MoneyError> {
+        self.principal.checked_add(self.interest)
+    }
+}
+
 word_enum!(
     /// Where one installment stands; stored in `repayment_schedule.status`.
     InstallmentStatus {

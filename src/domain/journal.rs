@@ -9,5 +9,8 @@ word_enum!(
         Deposit => "deposit", "Deposit from bank account";
         Withdrawal => "withdrawal", "Withdrawal to bank account";
         Disbursement => "disbursement", "Loan paid out";
+        Repayment => "repayment", "Loan repayment";
+        Recovery => "recovery", "Recovery after a default";
+        ReservePayout => "reserve_payout", "Reserve fund payout";
     }
 );

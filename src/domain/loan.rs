@@ -41,6 +41,8 @@ pub struct Loan {
     pub disbursed_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
+    /// Why it was declared defaulted.
+    pub default_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -146,6 +148,7 @@ mod tests {
             disbursed_at: None,
             closed_at: None,
             rejection_reason: None,
+            default_reason: None,
             created_at: at,
             updated_at: at,
         }

@@ -3,7 +3,9 @@
 //! by the worker loop that `crowdlend serve` starts, by `crowdlend jobs run
 //! NAME`, and by the tests, which call it directly with their own clock.
 
+pub mod due_payments;
 pub mod outbox;
+pub mod runs;
 
 use std::time::Duration;
 
@@ -25,6 +27,10 @@ pub const FUNDING_EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often `serve` looks for fully funded loans still to pay out.
 pub const PAYOUTS_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often `serve` runs `due-payments` for the current day (a pass finds
+/// nothing to do once the day's installments have moved).
+pub const DUE_PAYMENTS_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// Runs `pass` every `interval` for as long as the process runs (a pass
 /// that overruns delays the next tick rather than bunching them). Each pass
@@ -115,6 +121,30 @@ pub fn spawn_optimize_worker(db: DatabaseConnection) -> tokio::task::JoinHandle<
                 Ok(true) => tracing::info!("SQLite planner statistics refreshed (PRAGMA optimize)"),
                 Ok(false) => {}
                 Err(err) => tracing::warn!(error = %err, "PRAGMA optimize failed"),
+            }
+        }
+    })
+}
+
+/// Starts the `due-payments` worker beside the server: one recorded pass
+/// every [`DUE_PAYMENTS_INTERVAL`], the first at start.
+pub fn spawn_due_payments_worker(
+    db: DatabaseConnection,
+    clock: SharedClock,
+    base_url: Url,
+) -> tokio::task::JoinHandle<()> {
+    every(DUE_PAYMENTS_INTERVAL, move || {
+        let (db, clock, base_url) = (db.clone(), clock.clone(), base_url.clone());
+        async move {
+            let pass = async {
+                due_payments::run(&db, clock.as_ref(), &base_url)
+                    .await
+                    .map(|report| report.loans)
+            };
+            match runs::recorded(&db, "due-payments", clock.as_ref(), pass).await {
+                Ok(0) => {}
+                Ok(loans) => tracing::info!(loans, "due-payments pass"),
+                Err(err) => tracing::warn!(error = %err, "the due-payments pass failed"),
             }
         }
     })

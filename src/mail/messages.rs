@@ -370,6 +370,91 @@ email!(
     FundingEndedHtml = "email/funding_ended.html"
 );
 
+/// To the borrower for every payment received on a loan, from the loan
+/// page or collected from the wallet on a due date.
+#[derive(Debug, Clone)]
+pub struct PaymentReceived {
+    pub full_name: String,
+    pub loan_url: String,
+    pub amount: Money,
+    /// Taken from the wallet by the platform on a due date.
+    pub collected: bool,
+    pub penalties: Money,
+    pub interest: Money,
+    pub principal: Money,
+    /// Whether it settled the loan.
+    pub repaid: bool,
+}
+
+impl PaymentReceived {
+    fn subject_line(&self) -> String {
+        format!("We received {} for your loan", self.amount)
+    }
+}
+
+email!(
+    PaymentReceived,
+    "payment_received",
+    PaymentReceivedText = "email/payment_received.txt",
+    PaymentReceivedHtml = "email/payment_received.html"
+);
+
+/// To the borrower and every investor when a loan's last installment is paid.
+#[derive(Debug, Clone)]
+pub struct LoanRepaid {
+    pub full_name: String,
+    pub loan_url: String,
+    pub to_borrower: bool,
+}
+
+impl LoanRepaid {
+    fn subject_line(&self) -> String {
+        if self.to_borrower {
+            "Your loan is repaid in full".to_owned()
+        } else {
+            "A loan you invested in is repaid in full".to_owned()
+        }
+    }
+}
+
+email!(
+    LoanRepaid,
+    "loan_repaid",
+    LoanRepaidText = "email/loan_repaid.txt",
+    LoanRepaidHtml = "email/loan_repaid.html"
+);
+
+/// To the borrower when installments pass their due date unpaid.
+#[derive(Debug, Clone)]
+pub struct InstallmentOverdue {
+    pub full_name: String,
+    pub loan_url: String,
+    pub due_dates: Vec<chrono::NaiveDate>,
+    /// Everything owed now.
+    pub overdue: Money,
+}
+
+impl InstallmentOverdue {
+    fn subject_line(&self) -> String {
+        "A loan payment is overdue".to_owned()
+    }
+
+    fn dates(&self) -> String {
+        self.due_dates
+            .iter()
+            .map(|d| crate::format::day(*d))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+email!(
+    InstallmentOverdue,
+    "installment_overdue",
+    InstallmentOverdueText = "email/installment_overdue.txt",
+    InstallmentOverdueHtml = "email/installment_overdue.html"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +574,27 @@ mod tests {
                 loan_amount: rub(10_000_000),
                 released: None,
                 why: FundingEnd::Withdrawn,
+            }),
+            Box::new(PaymentReceived {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                amount: rub(1_000_000),
+                collected: true,
+                penalties: rub(0),
+                interest: rub(100_000),
+                principal: rub(900_000),
+                repaid: false,
+            }),
+            Box::new(LoanRepaid {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/investor/investments/1".to_owned(),
+                to_borrower: false,
+            }),
+            Box::new(InstallmentOverdue {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                due_dates: vec![chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()],
+                overdue: rub(1_000_000),
             }),
         ];
         for message in messages {

@@ -285,6 +285,7 @@ pub async fn submit(
         disbursed_at: Set(None),
         closed_at: Set(None),
         rejection_reason: Set(None),
+        default_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

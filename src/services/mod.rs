@@ -17,6 +17,7 @@ pub mod marketplace;
 pub mod outbox;
 pub mod password;
 pub mod portfolio;
+pub mod repayment;
 pub mod review;
 pub mod settings;
 pub mod wallet;

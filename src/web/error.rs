@@ -99,6 +99,10 @@ pub fn refusal(reason: &DomainError) -> String {
             "Only a fully funded loan can be paid out; this one is \"{}\".",
             status.label().to_lowercase()
         ),
+        DomainError::NotRepaying { status } => format!(
+            "Only a loan being repaid takes payments; this one is \"{}\".",
+            status.label().to_lowercase()
+        ),
         DomainError::BorrowerNotVerified => {
             "The borrower's identity is not verified yet, and the platform requires it before a loan is listed. Review their identity first."
                 .to_owned()

@@ -179,7 +179,7 @@ impl InvestOutcome {
     }
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub fn location(response: &reqwest::Response) -> String {
     response
         .headers()
         .get("location")
@@ -200,7 +200,7 @@ pub async fn wallet_of(app: &TestApp, user_id: Uuid) -> (i64, i64) {
     (w.balance, w.reserved)
 }
 
-async fn platform_balance(app: &TestApp, kind: &str) -> i64 {
+pub async fn platform_balance(app: &TestApp, kind: &str) -> i64 {
     wallets::Entity::find()
         .filter(wallets::Column::Kind.eq(kind))
         .filter(wallets::Column::Currency.eq("RUB"))

@@ -24,6 +24,7 @@ mod pg_wire;
 mod round_trips;
 mod schema;
 mod security;
+mod servicing;
 mod settings;
 mod smtp_server;
 mod wallet;

@@ -1,4 +1,4 @@
-//! `loan_requests`: applications and, once approved, the loans themselves. Mirrors migration `m20261122_000003`; change only together with a new migration.
+//! `loan_requests`: applications and, once approved, the loans themselves. Mirrors migrations `m20261122_000003` and `m20261130_000016` (`default_reason`); change only together with a new migration.
 
 use sea_orm::entity::prelude::*;
 
@@ -47,6 +47,9 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "Text", nullable)]
     pub rejection_reason: Option<String>,
+    /// Why the loan was declared defaulted (`m20261130_000016`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub default_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

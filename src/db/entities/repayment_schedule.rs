@@ -1,4 +1,4 @@
-//! `repayment_schedule`: one row per instalment of a loan. Mirrors migrations `m20261122_000003` and `m20261130_000015` (the status words); change only together with a new migration.
+//! `repayment_schedule`: one row per instalment of a loan. Mirrors migrations `m20261122_000003`, `m20261130_000015` (the status words) and `m20261130_000016` (`reminded_on`); change only together with a new migration.
 
 use sea_orm::entity::prelude::*;
 
@@ -25,6 +25,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub status: String,
     pub paid_at: Option<DateTimeUtc>,
+    /// The reminder of this installment went out (`m20261130_000016`).
+    pub reminded_on: Option<Date>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::corrupt;
@@ -15,6 +16,7 @@ use crate::{
         ids::{InstallmentId, LoanId},
         installment::{Installment, InstallmentEvent, InstallmentStatus, installment_transition},
         money::{Currency, Money},
+        repayment::InstallmentChange,
         schedule,
     },
     error::AppError,
@@ -89,6 +91,7 @@ pub async fn insert_schedule(
                 penalty_paid: Set(0),
                 status: Set(InstallmentStatus::Scheduled.as_str().to_owned()),
                 paid_at: Set(None),
+                reminded_on: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             })
@@ -123,6 +126,57 @@ pub async fn apply(
         .col_expr(repayment_schedule::Column::UpdatedAt, Expr::value(now))
         .filter(repayment_schedule::Column::Id.eq(installment.id))
         .filter(repayment_schedule::Column::Status.eq(installment.status.as_str()))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 1 {
+        Ok(to)
+    } else {
+        Err(AppError::Conflict)
+    }
+}
+
+/// Stores what a payment does to one installment: adds what it paid, replaces
+/// its amounts where the allocation recomputed them, and moves it by the
+/// change's event, conditional on the status the allocation read.
+///
+/// # Errors
+/// `Unexpected` for a move the status machine refuses; `Conflict` when the
+/// installment moved meanwhile; database failures.
+pub async fn apply_payment(
+    conn: &impl ConnectionTrait,
+    change: &InstallmentChange,
+    now: DateTime<Utc>,
+) -> Result<InstallmentStatus, AppError> {
+    use repayment_schedule::Column;
+    let to = installment_transition(change.from, change.event)
+        .map_err(|refused| AppError::Unexpected(refused.into()))?;
+    let mut update = repayment_schedule::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(to.as_str()))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            Column::PaidPrincipal,
+            Expr::col(Column::PaidPrincipal).add(change.principal_paid.minor()),
+        )
+        .col_expr(
+            Column::PaidInterest,
+            Expr::col(Column::PaidInterest).add(change.interest_paid.minor()),
+        )
+        .col_expr(
+            Column::PenaltyPaid,
+            Expr::col(Column::PenaltyPaid).add(change.penalty_paid.minor()),
+        );
+    if let Some(principal) = change.new_principal {
+        update = update.col_expr(Column::Principal, Expr::value(principal.minor()));
+    }
+    if let Some(interest) = change.new_interest {
+        update = update.col_expr(Column::Interest, Expr::value(interest.minor()));
+    }
+    if to == InstallmentStatus::Paid {
+        update = update.col_expr(Column::PaidAt, Expr::value(Some(now)));
+    }
+    let result = update
+        .filter(Column::Id.eq(change.id))
+        .filter(Column::Status.eq(change.from.as_str()))
         .exec(conn)
         .await?;
     if result.rows_affected == 1 {

@@ -68,6 +68,7 @@ pub fn parse(row: loan_requests::Model) -> Result<Loan, AppError> {
         disbursed_at: row.disbursed_at,
         closed_at: row.closed_at,
         rejection_reason: row.rejection_reason,
+        default_reason: row.default_reason,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

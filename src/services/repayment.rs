@@ -1,0 +1,630 @@
+//! Money coming back (DESIGN.md section 7): the borrower paying from the
+//! loan page (the next installment, more, or the payoff), and the platform
+//! collecting what is due from the borrower's wallet. Each payment is one
+//! transaction: the allocation over the installments (the domain's
+//! `repayment`), the installments moved, the payment and every investor's
+//! share (`distributions`) recorded, one ledger entry from the borrower to
+//! the investors and the fees wallet, the replaced schedule kept as a
+//! version, and the loan `repaid` by the payment that settles it.
+//!
+//! Locks, in the platform's order: the borrower's wallets first (a write
+//! lock on SQLite's single writer anyway), then the loan; the ledger then
+//! locks the wallets it posts to. Everything read to decide is read after
+//! the loan's lock, so two payments to one loan are serialised and the
+//! second sees the first.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use url::Url;
+
+use crate::{
+    clock::Clock,
+    db::{
+        self,
+        entities::{distributions, loan_payments, loan_requests, schedule_versions},
+        repo::{installments, investments, loans, users, wallets},
+    },
+    domain::{
+        distribution::{Received, distribute},
+        error::DomainError,
+        ids::{InvestmentId, LoanId, PaymentId, UserId},
+        installment::{Installment, InstallmentEvent},
+        investment::{Investment, InvestmentEvent, InvestmentStatus},
+        journal::EntryKind,
+        lifecycle::{LoanEvent, LoanStatus},
+        loan::Loan,
+        money::{Money, TypedAmount},
+        repayment::{self, Allocation, PaymentError, PaymentKind, Quote},
+        schedule::LoanTerms,
+        split::Holding,
+        wallet::{Wallet, WalletKind},
+    },
+    error::{AppError, FieldErrors, is_unique_violation},
+    ledger::{JournalEntry, LedgerError, Posting, store},
+    mail::messages::{LoanRepaid, PaymentReceived},
+    paths,
+    services::{
+        idempotency::{self, IdempotencyKey},
+        outbox, settings,
+    },
+};
+
+/// A loan being repaid, as its page and a payment see it on a day.
+#[derive(Debug, Clone)]
+pub struct LoanAccount {
+    pub loan: Loan,
+    pub installments: Vec<Installment>,
+    pub terms: LoanTerms,
+    pub quote: Quote,
+}
+
+/// A payment as the borrower confirmed it.
+#[derive(Debug)]
+pub struct Payment {
+    pub loan_id: LoanId,
+    pub amount: TypedAmount,
+    pub key: IdempotencyKey,
+}
+
+/// What a payment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paid {
+    pub payment_id: PaymentId,
+    pub amount: Money,
+    /// Whether it settled the loan.
+    pub repaid: bool,
+}
+
+/// How a payment came in (`loan_payments.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Borrower,
+    Collection,
+}
+
+fn unexpected(err: impl Into<anyhow::Error>) -> AppError {
+    AppError::Unexpected(err.into())
+}
+
+fn amount_error(err: &PaymentError) -> AppError {
+    match err {
+        PaymentError::Inconsistent(_) | PaymentError::Schedule(_) => {
+            unexpected(anyhow::anyhow!("{err}"))
+        }
+        _ => AppError::Validation(FieldErrors::single("amount", err.to_string())),
+    }
+}
+
+/// The loan's account on `today`, from its stored schedule.
+///
+/// # Errors
+/// `Unexpected` for a loan without a payout date or rate; database failures.
+pub async fn account(
+    conn: &impl ConnectionTrait,
+    loan: Loan,
+    today: NaiveDate,
+) -> Result<LoanAccount, AppError> {
+    let installments = installments::of_loan(conn, loan.id, loan.currency()).await?;
+    let start = loan
+        .disbursed_at
+        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no payout date", loan.id)))?
+        .date_naive();
+    let terms = loan
+        .terms_for(loan.amount, start)
+        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
+    let quote = repayment::quote(&installments, &terms, today)
+        .map_err(|err| unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
+    Ok(LoanAccount {
+        loan,
+        installments,
+        terms,
+        quote,
+    })
+}
+
+/// The borrower's own loan, being repaid.
+async fn own_repaying_loan(
+    conn: &impl ConnectionTrait,
+    borrower: UserId,
+    loan_id: LoanId,
+) -> Result<Loan, AppError> {
+    let loan = loans::find(conn, loan_id)
+        .await?
+        .filter(|loan| loan.borrower_id == borrower)
+        .ok_or(AppError::NotFound)?;
+    if loan.status != LoanStatus::Active {
+        return Err(DomainError::NotRepaying {
+            status: loan.status,
+        }
+        .into());
+    }
+    Ok(loan)
+}
+
+/// What paying `amount` on the borrower's loan today would do (the
+/// confirmation page), and the borrower's wallet.
+///
+/// # Errors
+/// `Validation` on `amount` for an amount the loan does not take or the
+/// wallet does not hold; `NotFound` for someone else's loan; `Domain` for a
+/// loan not being repaid.
+pub async fn preview(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    borrower: UserId,
+    loan_id: LoanId,
+    amount: TypedAmount,
+) -> Result<(LoanAccount, Allocation, Wallet), AppError> {
+    let loan = own_repaying_loan(db, borrower, loan_id).await?;
+    let account = account(db, loan, clock.today()).await?;
+    let wallet = wallets::of_user(db, borrower, account.loan.currency())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let allocation = allocate(&account, amount.in_currency(account.loan.currency()), clock)?;
+    check_available(&wallet, allocation.amount)?;
+    Ok((account, allocation, wallet))
+}
+
+fn allocate(
+    account: &LoanAccount,
+    amount: Money,
+    clock: &dyn Clock,
+) -> Result<Allocation, AppError> {
+    repayment::allocate(&account.installments, &account.terms, clock.today(), amount)
+        .map_err(|err| amount_error(&err))
+}
+
+fn check_available(wallet: &Wallet, amount: Money) -> Result<(), AppError> {
+    let available = wallet.available();
+    if amount.minor() > available.minor() {
+        return Err(AppError::Validation(FieldErrors::single(
+            "amount",
+            format!(
+                "Your wallet has {available} available. Top it up first, or pay a smaller amount."
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// Pays `payment` from the borrower's wallet. A repeated submission (same
+/// key, same values) pays nothing and answers as the first did.
+///
+/// # Errors
+/// As [`preview`], checked again under the locks; `Domain` for a reused key.
+pub async fn pay(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    borrower: UserId,
+    payment: &Payment,
+    base_url: &Url,
+) -> Result<Paid, AppError> {
+    let hash = idempotency::request_hash(&[
+        "pay",
+        &payment.loan_id.to_string(),
+        &payment.amount.minor().to_string(),
+    ]);
+    match attempt(db, clock, borrower, payment, &hash, base_url).await {
+        Err(AppError::Unexpected(err))
+            if err
+                .downcast_ref::<sea_orm::DbErr>()
+                .is_some_and(is_unique_violation) =>
+        {
+            let first = idempotency::replay(db, borrower, &payment.key, &hash)
+                .await?
+                .ok_or(AppError::Unexpected(err))?;
+            replayed(db, &first).await
+        }
+        other => other,
+    }
+}
+
+async fn replayed(conn: &impl ConnectionTrait, stored: &str) -> Result<Paid, AppError> {
+    let id: PaymentId = stored
+        .parse()
+        .map_err(|err| anyhow::anyhow!("stored answer {stored:?}: {err}"))?;
+    let row = loan_payments::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let loan = loans::get(conn, LoanId::from_uuid(row.loan_id)).await?;
+    Ok(Paid {
+        payment_id: id,
+        amount: Money::from_minor(row.amount, loan.currency()).map_err(unexpected)?,
+        repaid: loan.status == LoanStatus::Repaid,
+    })
+}
+
+async fn attempt(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    borrower: UserId,
+    payment: &Payment,
+    hash: &str,
+    base_url: &Url,
+) -> Result<Paid, AppError> {
+    let now = clock.now();
+    let payment_id = PaymentId::new();
+    let txn = db::begin_write(db).await?;
+    idempotency::claim(
+        &txn,
+        borrower,
+        &payment.key,
+        hash,
+        &payment_id.to_string(),
+        now,
+    )
+    .await?;
+    let own = own_repaying_loan(&txn, borrower, payment.loan_id).await?;
+    wallets::lock_all_of(&txn, borrower).await?;
+    let loan = loans::lock(&txn, own.id).await?;
+    if loan.status != LoanStatus::Active {
+        return Err(DomainError::NotRepaying {
+            status: loan.status,
+        }
+        .into());
+    }
+    let account = account(&txn, loan, clock.today()).await?;
+    let amount = payment.amount.in_currency(account.loan.currency());
+    let allocation = allocate(&account, amount, clock)?;
+    let wallet = wallets::of_user(&txn, borrower, account.loan.currency())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    check_available(&wallet, amount)?;
+    let paid = receive(
+        &txn,
+        &account,
+        &allocation,
+        (payment_id, Source::Borrower, Some(borrower), &wallet),
+        (now, clock.today()),
+        base_url,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(paid)
+}
+
+/// What the borrower's wallet can cover of what the loan owes now, collected
+/// (the due-payments job, in its transaction, after the loan's installments
+/// fell due). `None` when nothing is owed or the wallet has nothing
+/// available.
+///
+/// # Errors
+/// Database and ledger failures.
+pub async fn collect(
+    txn: &impl ConnectionTrait,
+    loan: Loan,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+    base_url: &Url,
+) -> Result<Option<Paid>, AppError> {
+    let Some(wallet) = wallets::of_user(txn, loan.borrower_id, loan.currency()).await? else {
+        return Ok(None);
+    };
+    let account = account(txn, loan, today).await?;
+    let owed = account.quote.owed.total().map_err(unexpected)?;
+    let available = wallet.available();
+    let amount = if available.minor() < owed.minor() {
+        available
+    } else {
+        owed
+    };
+    if !amount.is_positive() {
+        return Ok(None);
+    }
+    let allocation = repayment::allocate(&account.installments, &account.terms, today, amount)
+        .map_err(|err| unexpected(anyhow::anyhow!("loan {}: {err}", account.loan.id)))?;
+    receive(
+        txn,
+        &account,
+        &allocation,
+        (PaymentId::new(), Source::Collection, None, &wallet),
+        (now, today),
+        base_url,
+    )
+    .await
+    .map(Some)
+}
+
+/// Books `allocation` on the locked loan of `account`: installments, the
+/// payment, its distributions and ledger entry, the schedule version, and
+/// the loan's end when it settles it.
+async fn receive(
+    txn: &impl ConnectionTrait,
+    account: &LoanAccount,
+    allocation: &Allocation,
+    (payment_id, source, payer, wallet): (PaymentId, Source, Option<UserId>, &Wallet),
+    (now, today): (DateTime<Utc>, NaiveDate),
+    base_url: &Url,
+) -> Result<Paid, AppError> {
+    let loan = &account.loan;
+    let settings = settings::load(txn).await?;
+    let holders = investments::of_loan(txn, loan, &[InvestmentStatus::Active]).await?;
+    // Shared by the principal each stake still holds: the payment that
+    // settles the loan then returns every stake exactly what it lent.
+    let repaid = principal_returned(txn, loan.id).await?;
+    let holdings: Vec<Holding<InvestmentId>> = holders
+        .iter()
+        .map(|i| Holding {
+            key: i.id,
+            weight: i.amount.minor() - repaid.get(&i.id).copied().unwrap_or(0),
+        })
+        .filter(|h| h.weight > 0)
+        .collect();
+    let parts = allocation.parts;
+    let received = Received {
+        principal: parts.principal().map_err(unexpected)?,
+        interest: parts.interest().map_err(unexpected)?,
+        penalty: parts.penalties,
+    };
+    let (shares, fee) = distribute(received, settings.servicing_fee, &holdings)
+        .map_err(|err| unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
+
+    let entry_id = post(txn, loan, wallet, &holders, &shares, fee, payer, now).await?;
+    for change in &allocation.changes {
+        installments::apply_payment(txn, change, now).await?;
+    }
+    let kind = match (source, allocation.kind) {
+        (_, PaymentKind::Payoff) => "payoff",
+        (Source::Collection, PaymentKind::Payment) => "collection",
+        (Source::Borrower, PaymentKind::Payment) => "payment",
+    };
+    loan_payments::ActiveModel {
+        id: Set(payment_id.into()),
+        loan_id: Set(loan.id.into()),
+        paid_by: Set(payer.map(Into::into)),
+        kind: Set(kind.to_owned()),
+        amount: Set(allocation.amount.minor()),
+        currency: Set(loan.currency().code().to_owned()),
+        penalty: Set(parts.penalties.minor()),
+        interest: Set(received.interest.minor()),
+        principal: Set(parts.overdue_principal.minor() + parts.current_principal.minor()),
+        prepaid_principal: Set(parts.prepayment.minor()),
+        reserve_repaid: Set(0),
+        fee: Set(fee.minor()),
+        entry_id: Set(entry_id),
+        paid_on: Set(today),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let rows: Vec<distributions::ActiveModel> = shares
+        .iter()
+        .filter(|s| !(s.principal.is_zero() && s.interest.is_zero() && s.penalty.is_zero()))
+        .map(|share| {
+            let holder = holders
+                .iter()
+                .find(|i| i.id == share.key)
+                .ok_or_else(|| unexpected(anyhow::anyhow!("share of an unknown investment")))?;
+            Ok(distributions::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                payment_id: Set(payment_id.into()),
+                investment_id: Set(share.key.into()),
+                loan_id: Set(loan.id.into()),
+                investor_id: Set(holder.investor_id.into()),
+                principal: Set(share.principal.minor()),
+                interest: Set(share.interest.minor()),
+                penalty: Set(share.penalty.minor()),
+                fee: Set(share.fee.minor()),
+                created_at: Set(now),
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    if !rows.is_empty() {
+        distributions::Entity::insert_many(rows).exec(txn).await?;
+    }
+    if allocation.reschedules {
+        keep_version(txn, account, allocation, payment_id, now).await?;
+    }
+
+    let repaid = allocation.settles_loan(&account.installments);
+    let mut emails = Vec::new();
+    let borrower = users::get(txn, loan.borrower_id).await?;
+    let loan_url = outbox::link(base_url, &paths::borrower_loan(loan.id));
+    emails.push(outbox::render(
+        borrower.email.as_str(),
+        &PaymentReceived {
+            full_name: borrower.full_name.clone(),
+            loan_url: loan_url.clone(),
+            amount: allocation.amount,
+            collected: source == Source::Collection,
+            penalties: parts.penalties,
+            interest: received.interest,
+            principal: received.principal,
+            repaid,
+        },
+    )?);
+    if repaid {
+        let closed = loan_requests::ActiveModel {
+            closed_at: Set(Some(now)),
+            ..Default::default()
+        };
+        loans::apply(txn, loan, LoanEvent::RepayInFull, now, closed).await?;
+        investments::apply_to_loan(
+            txn,
+            loan.id,
+            InvestmentStatus::Active,
+            InvestmentEvent::RepayInFull,
+            holders.len(),
+            now,
+        )
+        .await?;
+        let ids: Vec<UserId> = holders.iter().map(|h| h.investor_id).collect();
+        let investors = users::get_many(txn, &ids).await?;
+        // One email per investor, about their first stake in the loan.
+        let mut told = std::collections::BTreeSet::new();
+        for holder in &holders {
+            let Some(investor) = investors.get(&holder.investor_id) else {
+                continue;
+            };
+            if !told.insert(holder.investor_id) {
+                continue;
+            }
+            emails.push(outbox::render(
+                investor.email.as_str(),
+                &LoanRepaid {
+                    full_name: investor.full_name.clone(),
+                    loan_url: outbox::link(base_url, &paths::investment(holder.id)),
+                    to_borrower: false,
+                },
+            )?);
+        }
+        emails.push(outbox::render(
+            borrower.email.as_str(),
+            &LoanRepaid {
+                full_name: borrower.full_name.clone(),
+                loan_url,
+                to_borrower: true,
+            },
+        )?);
+    }
+    outbox::queue(txn, now, emails).await?;
+    Ok(Paid {
+        payment_id,
+        amount: allocation.amount,
+        repaid,
+    })
+}
+
+/// The principal each of the loan's investments has received so far.
+async fn principal_returned(
+    txn: &impl ConnectionTrait,
+    loan_id: LoanId,
+) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
+    let sums: Vec<(uuid::Uuid, i64)> = distributions::Entity::find()
+        .select_only()
+        .column(distributions::Column::InvestmentId)
+        .column_as(Expr::cust("CAST(SUM(principal) AS BIGINT)"), "principal")
+        .filter(distributions::Column::LoanId.eq(loan_id))
+        .group_by(distributions::Column::InvestmentId)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(sums
+        .into_iter()
+        .map(|(id, sum)| (InvestmentId::from_uuid(id), sum))
+        .collect())
+}
+
+/// One entry: the borrower's wallet pays, each investor's wallet gets their
+/// shares' net, the fees wallet the servicing fee.
+#[expect(clippy::too_many_arguments, reason = "one posting's inputs, named")]
+async fn post(
+    txn: &impl ConnectionTrait,
+    loan: &Loan,
+    from: &Wallet,
+    holders: &[Investment],
+    shares: &[crate::domain::distribution::Share<InvestmentId>],
+    fee: Money,
+    payer: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<uuid::Uuid, AppError> {
+    let mut investors: Vec<UserId> = holders.iter().map(|h| h.investor_id).collect();
+    investors.sort();
+    investors.dedup();
+    let wallets = wallets::lock(txn, &investors, &[WalletKind::Fees], loan.currency()).await?;
+    let wallet_of = |user: UserId| {
+        wallets
+            .iter()
+            .find(|w| w.owner == Some(user))
+            .ok_or_else(|| unexpected(anyhow::anyhow!("investor {user} has no wallet")))
+    };
+    let fees = wallets
+        .iter()
+        .find(|w| w.owner.is_none() && w.kind == WalletKind::Fees)
+        .ok_or_else(|| unexpected(anyhow::anyhow!("no fees wallet")))?;
+    let mut postings: BTreeMap<uuid::Uuid, i64> = BTreeMap::new();
+    let mut paid = 0i64;
+    for share in shares {
+        let holder = holders
+            .iter()
+            .find(|h| h.id == share.key)
+            .ok_or_else(|| unexpected(anyhow::anyhow!("share of an unknown investment")))?;
+        let net = share.net().map_err(unexpected)?.minor();
+        *postings
+            .entry(wallet_of(holder.investor_id)?.id.as_uuid())
+            .or_default() += net;
+        paid += net;
+    }
+    *postings.entry(fees.id.as_uuid()).or_default() += fee.minor();
+    paid += fee.minor();
+    *postings.entry(from.id.as_uuid()).or_default() -= paid;
+    let entry = JournalEntry::new(
+        EntryKind::Repayment,
+        format!("Loan {} repayment", short_id(loan.id)),
+        postings
+            .into_iter()
+            .filter(|(_, amount)| *amount != 0)
+            .map(|(wallet_id, amount)| Posting { wallet_id, amount })
+            .collect(),
+    )
+    .map_err(unexpected)?;
+    store::post(txn, &entry, payer, now)
+        .await
+        .map_err(|err| match err {
+            store::PostError::Ledger(LedgerError::InsufficientFunds { .. }) => {
+                AppError::Validation(FieldErrors::single(
+                    "amount",
+                    "Your wallet does not have that much available.",
+                ))
+            }
+            other => other.into(),
+        })
+}
+
+fn short_id(id: LoanId) -> String {
+    id.to_string().chars().take(8).collect()
+}
+
+/// Keeps the installments as they stood before `allocation` replaced them,
+/// as the loan's next schedule version.
+async fn keep_version(
+    txn: &impl ConnectionTrait,
+    account: &LoanAccount,
+    allocation: &Allocation,
+    payment_id: PaymentId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let last = schedule_versions::Entity::find()
+        .filter(schedule_versions::Column::LoanId.eq(account.loan.id))
+        .order_by_desc(schedule_versions::Column::Version)
+        .one(txn)
+        .await?
+        .map_or(0, |v| v.version);
+    let replaced: Vec<serde_json::Value> = account
+        .installments
+        .iter()
+        .filter(|row| {
+            allocation.changes.iter().any(|c| {
+                c.id == row.id
+                    && (c.event == InstallmentEvent::Reschedule
+                        || c.new_principal.is_some()
+                        || c.new_interest.is_some())
+            })
+        })
+        .map(|row| {
+            serde_json::json!({
+                "number": row.number,
+                "due_date": row.due_date.to_string(),
+                "principal": row.principal.minor(),
+                "interest": row.interest.minor(),
+            })
+        })
+        .collect();
+    schedule_versions::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        loan_id: Set(account.loan.id.into()),
+        version: Set(last + 1),
+        payment_id: Set(payment_id.into()),
+        installments: Set(serde_json::Value::Array(replaced).to_string()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

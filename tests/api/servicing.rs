@@ -1,0 +1,225 @@
+//! Servicing: installments falling due and collected from the borrower's
+//! wallet, every payment shared among the investors to the kopeck, paying
+//! more than the next installment, paying off, and the loan's end.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveTime};
+use crowdlend::{
+    db::entities::{distributions, investments, loan_payments, repayment_schedule},
+    domain::application::Purpose,
+    jobs::due_payments,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::{
+    helpers::{TestApp, spawn_app},
+    investing::{assert_verified, fund, invest, loan, platform_balance, ready_investor, wallet_of},
+    marketplace::listed_loan,
+};
+
+async fn schedule(app: &TestApp, loan_id: Uuid) -> Vec<repayment_schedule::Model> {
+    repayment_schedule::Entity::find()
+        .filter(repayment_schedule::Column::LoanId.eq(loan_id))
+        .order_by_asc(repayment_schedule::Column::PaymentNum)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn run_due_payments(app: &TestApp, day: NaiveDate) -> due_payments::Report {
+    app.clock.set(
+        day.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap())
+            .and_utc(),
+    );
+    due_payments::run(&app.db, &app.clock, &app.base_url())
+        .await
+        .unwrap()
+}
+
+/// A 100 000 ₽ loan over 12 months funded by three investors (one holding
+/// two stakes), paid out; returns its id, the borrower's and the investors'.
+async fn active_loan(app: &TestApp) -> (Uuid, Uuid, Vec<Uuid>) {
+    let loan_id = listed_loan(app, 100_000, 12, Purpose::HomeImprovement, 0).await;
+    let (a, _, a_id) = ready_investor(app, "Анна Кузнецова", 100_000, false).await;
+    let (b, _, b_id) = ready_investor(app, "Bob Lender", 100_000, false).await;
+    let (c, _, c_id) = ready_investor(app, "Chen Wei", 100_000, false).await;
+    invest(&a, &loan_id, "33333,33").await.investment_id();
+    invest(&b, &loan_id, "33333,33").await.investment_id();
+    invest(&a, &loan_id, "10000").await.investment_id();
+    invest(&c, &loan_id, "23333,34").await.investment_id();
+    let loan = loan(app, &loan_id).await;
+    assert_eq!(loan.status, "active");
+    (loan.id, loan.borrower_id, vec![a_id, b_id, c_id])
+}
+
+/// Withdraws all but `keep` kopecks of the user's wallet to a new bank account.
+async fn withdraw_all_but(app: &TestApp, user_id: Uuid, keep: i64) {
+    use crowdlend::{
+        domain::{
+            ids::UserId,
+            money::{Currency, Money},
+        },
+        services::{
+            RequestMeta,
+            idempotency::IdempotencyKey,
+            wallet::{self, BankTransferRequest, Direction, NewBankAccount},
+        },
+    };
+    let user = UserId::from_uuid(user_id);
+    let account = wallet::add_bank_account(
+        &app.db,
+        &app.clock,
+        user,
+        NewBankAccount::parse("Test Holder", "Test Bank", "40817810000000000002").unwrap(),
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    let balance = wallet_of(app, user_id).await.0;
+    wallet::transfer(
+        &app.db,
+        &app.clock,
+        user,
+        &BankTransferRequest {
+            direction: Direction::Withdrawal,
+            amount: Money::from_minor(balance - keep, Currency::Rub).unwrap(),
+            bank_account_id: account,
+            key: IdempotencyKey::parse(&IdempotencyKey::generate()).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_loan_repaid_on_time_pays_every_investor_their_exact_share_to_the_end() {
+    let app = spawn_app().await;
+    let (loan_id, borrower_id, investors) = active_loan(&app).await;
+    // The payout brought 97 000; the schedule asks for more than 100 000.
+    fund(&app, borrower_id, 20_000).await;
+    let rows = schedule(&app, loan_id).await;
+    assert_eq!(rows.len(), 12);
+    let before: BTreeMap<Uuid, i64> = {
+        let mut map = BTreeMap::new();
+        for id in &investors {
+            map.insert(*id, wallet_of(&app, *id).await.0);
+        }
+        map
+    };
+    let fees_before = platform_balance(&app, "fees").await;
+
+    for (index, row) in rows.iter().enumerate() {
+        let report = run_due_payments(&app, row.due_date).await;
+        assert_eq!(report.collected, 1, "installment {}", index + 1);
+        assert_eq!(report.overdue, 0);
+        let again = run_due_payments(&app, row.due_date).await;
+        assert_eq!(again.collected, 0, "a second run that day moves nothing");
+        assert_verified(&app).await;
+    }
+
+    let after = schedule(&app, loan_id).await;
+    assert!(after.iter().all(|r| r.status == "paid"));
+    assert!(
+        after
+            .iter()
+            .zip(&rows)
+            .all(|(a, b)| a.principal == b.principal && a.interest == b.interest),
+        "paid on time, the schedule never changed"
+    );
+    assert_eq!(loan(&app, &loan_id.to_string()).await.status, "repaid");
+    let stakes = investments::Entity::find()
+        .filter(investments::Column::LoanId.eq(loan_id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(stakes.iter().all(|s| s.status == "repaid"));
+
+    // Every payment is the installment, shared to the kopeck.
+    let payments = loan_payments::Entity::find()
+        .filter(loan_payments::Column::LoanId.eq(loan_id))
+        .order_by_asc(loan_payments::Column::CreatedAt)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(payments.len(), 12);
+    let shares = distributions::Entity::find()
+        .filter(distributions::Column::LoanId.eq(loan_id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    for (payment, row) in payments.iter().zip(&rows) {
+        assert_eq!(payment.kind, "collection");
+        assert_eq!(payment.amount, row.principal + row.interest);
+        assert_eq!(payment.principal, row.principal);
+        assert_eq!(payment.interest, row.interest);
+        let mine: Vec<&distributions::Model> = shares
+            .iter()
+            .filter(|d| d.payment_id == payment.id)
+            .collect();
+        assert_eq!(mine.len(), 4, "one share per stake");
+        assert_eq!(mine.iter().map(|d| d.principal).sum::<i64>(), row.principal);
+        assert_eq!(mine.iter().map(|d| d.interest).sum::<i64>(), row.interest);
+        assert_eq!(mine.iter().map(|d| d.fee).sum::<i64>(), payment.fee);
+        // The fee: 1 % of the interest, half-up.
+        assert_eq!(payment.fee, (row.interest + 50) / 100);
+    }
+    // Each stake got back exactly its principal.
+    for stake in &stakes {
+        let principal: i64 = shares
+            .iter()
+            .filter(|d| d.investment_id == stake.id)
+            .map(|d| d.principal)
+            .sum();
+        assert_eq!(principal, stake.amount, "stake {}", stake.id);
+    }
+    // And the wallets hold exactly what the shares say.
+    for id in &investors {
+        let received: i64 = shares
+            .iter()
+            .filter(|d| d.investor_id == *id)
+            .map(|d| d.principal + d.interest + d.penalty - d.fee)
+            .sum();
+        assert_eq!(wallet_of(&app, *id).await.0, before[id] + received);
+    }
+    let fees: i64 = payments.iter().map(|p| p.fee).sum();
+    assert_eq!(platform_balance(&app, "fees").await, fees_before + fees);
+    let total: i64 = rows.iter().map(|r| r.principal + r.interest).sum();
+    assert_eq!(
+        wallet_of(&app, borrower_id).await.0,
+        9_700_000 + 2_000_000 - total
+    );
+    assert_verified(&app).await;
+}
+
+#[tokio::test]
+async fn an_installment_the_wallet_cannot_cover_is_collected_in_part_and_becomes_overdue() {
+    let app = spawn_app().await;
+    let (loan_id, borrower_id, _) = active_loan(&app).await;
+    let rows = schedule(&app, loan_id).await;
+    let installment = rows[0].principal + rows[0].interest;
+    // Leave the borrower 1 000 ₽ of the payout.
+    withdraw_all_but(&app, borrower_id, 100_000).await;
+    let report = run_due_payments(&app, rows[0].due_date).await;
+    assert_eq!((report.collected, report.overdue), (1, 1));
+    let first = &schedule(&app, loan_id).await[0];
+    assert_eq!(first.status, "overdue");
+    assert_eq!(first.paid_interest, first.interest, "interest first");
+    assert_eq!(first.paid_interest + first.paid_principal, 100_000);
+    assert_eq!(wallet_of(&app, borrower_id).await.0, 0);
+
+    // The next day the borrower tops up; the job takes the arrears.
+    fund(&app, borrower_id, 20_000).await;
+    let next_day = rows[0].due_date.succ_opt().unwrap();
+    let report = run_due_payments(&app, next_day).await;
+    assert_eq!((report.collected, report.overdue), (1, 0));
+    let first = &schedule(&app, loan_id).await[0];
+    assert_eq!(first.status, "paid");
+    assert_eq!(
+        wallet_of(&app, borrower_id).await.0,
+        2_000_000 - (installment - 100_000)
+    );
+    assert_eq!(schedule(&app, loan_id).await[1].status, "scheduled");
+    assert_verified(&app).await;
+}
