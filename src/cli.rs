@@ -237,45 +237,53 @@ async fn run_job(
         None => clock,
     };
     let day = clock.today();
-    match name {
-        JobName::All => anyhow::bail!("`all` runs each job by its own name"),
-        JobName::DuePayments => {
-            let pass = async {
+    let mailer = match name {
+        JobName::Outbox => Some(Mailer::from_settings(settings)?),
+        _ => None,
+    };
+    // Each pass prints what it did and is recorded in `job_runs` with the
+    // number of items it processed.
+    let pass = async {
+        let items = match name {
+            JobName::All => {
+                return Err(AppError::Unexpected(anyhow::anyhow!(
+                    "`all` runs each job by its own name"
+                )));
+            }
+            JobName::DuePayments => {
                 let report = due_payments::run(db, clock.as_ref(), &settings.base_url).await?;
                 println!(
                     "due-payments {day}: {} loan(s), {} payment(s) collected, {} installment(s) overdue",
                     report.loans, report.collected, report.overdue
                 );
-                Ok(report.loans)
-            };
-            runs::recorded(db, name.as_str(), clock.as_ref(), pass)
-                .await
-                .map_err(app_error)?;
-            Ok(())
-        }
-        JobName::Outbox => {
-            let mailer = Mailer::from_settings(settings)?;
-            let report = jobs::outbox::run(db, &mailer, clock.as_ref())
-                .await
-                .context("the outbox job failed")?;
-            println!("outbox: {report} (through {})", mailer.describe());
-            Ok(())
-        }
-        JobName::FundingExpiry => {
-            let expired = funding::expire_due(db, clock.as_ref(), &settings.base_url)
-                .await
-                .map_err(app_error)?;
-            println!("funding-expiry: {expired} loan(s) expired, their reservations released");
-            Ok(())
-        }
-        JobName::Payouts => {
-            let paid = funding::pay_out_due(db, clock.as_ref(), &settings.base_url)
-                .await
-                .map_err(app_error)?;
-            println!("payouts: {paid} fully funded loan(s) paid out");
-            Ok(())
-        }
-    }
+                u64::from(report.loans)
+            }
+            JobName::Outbox => {
+                let mailer = mailer
+                    .as_ref()
+                    .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no mailer")))?;
+                let report = jobs::outbox::run(db, mailer, clock.as_ref()).await?;
+                println!("outbox: {report} (through {})", mailer.describe());
+                u64::from(report.sent + report.retried + report.failed)
+            }
+            JobName::FundingExpiry => {
+                let expired = funding::expire_due(db, clock.as_ref(), &settings.base_url).await?;
+                println!("funding-expiry: {expired} loan(s) expired, their reservations released");
+                expired
+            }
+            JobName::Payouts => {
+                let paid = funding::pay_out_due(db, clock.as_ref(), &settings.base_url).await?;
+                println!("payouts: {paid} fully funded loan(s) paid out");
+                paid
+            }
+        };
+        Ok(u32::try_from(items).unwrap_or(u32::MAX))
+    };
+    runs::recorded(db, name.as_str(), clock.as_ref(), pass)
+        .await
+        .map_err(app_error)
+        .with_context(|| format!("the {} job failed", name.as_str()))?;
+    Ok(())
 }
 
 async fn seed_demo(

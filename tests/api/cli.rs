@@ -265,3 +265,87 @@ async fn jobs_run_outbox_sends_what_is_due_as_of_the_date_given() {
     assert!(!bad_date.status.success());
     assert!(String::from_utf8_lossy(&bad_date.stderr).contains("--date"));
 }
+
+#[tokio::test]
+async fn jobs_run_all_runs_every_job_for_each_day_of_a_range_and_records_the_runs() {
+    use crowdlend::db::entities::job_runs;
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = crowdlend(
+        dir.path(),
+        &[
+            "jobs",
+            "run",
+            "all",
+            "--from",
+            "2099-01-30",
+            "--to",
+            "2099-02-01",
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for day in ["2099-01-30", "2099-01-31", "2099-02-01"] {
+        assert!(
+            stdout.contains(&format!("due-payments {day}: 0 loan(s)")),
+            "{stdout}"
+        );
+    }
+    assert_eq!(stdout.matches("outbox: ").count(), 3, "{stdout}");
+
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("data/crowdlend.db").display()
+    );
+    let conn = db::connect(&url).await.unwrap();
+    let runs = job_runs::Entity::find()
+        .order_by_asc(job_runs::Column::StartedAt)
+        .order_by_asc(job_runs::Column::Id)
+        .all(&conn)
+        .await
+        .unwrap();
+    let recorded: Vec<(String, String)> = runs
+        .iter()
+        .map(|r| (r.business_date.to_string(), r.name.clone()))
+        .collect();
+    let mut expected = Vec::new();
+    for day in ["2099-01-30", "2099-01-31", "2099-02-01"] {
+        for job in ["funding-expiry", "payouts", "due-payments", "outbox"] {
+            expected.push((day.to_owned(), job.to_owned()));
+        }
+    }
+    assert_eq!(recorded, expected, "every job, in order, each day");
+    assert!(
+        runs.iter()
+            .all(|r| r.outcome == "succeeded" && r.finished_at.is_some() && r.error.is_none())
+    );
+    conn.close().await.unwrap();
+
+    let backwards = crowdlend(
+        dir.path(),
+        &[
+            "jobs",
+            "run",
+            "all",
+            "--from",
+            "2099-02-01",
+            "--to",
+            "2099-01-30",
+        ],
+        &[],
+    );
+    assert!(!backwards.status.success());
+    assert!(String::from_utf8_lossy(&backwards.stderr).contains("--from must not be after --to"));
+    let half = crowdlend(
+        dir.path(),
+        &["jobs", "run", "all", "--from", "2099-02-01"],
+        &[],
+    );
+    assert!(!half.status.success(), "--from needs --to");
+}
