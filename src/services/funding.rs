@@ -603,7 +603,8 @@ async fn render_agreements(
     .map_err(unexpected)?
 }
 
-fn short_id(id: LoanId) -> String {
+/// The first eight hex digits of a loan's id, for journal memos.
+pub(crate) fn short_id(id: LoanId) -> String {
     id.as_uuid().simple().to_string()[..8].to_owned()
 }
 

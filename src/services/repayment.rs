@@ -49,6 +49,7 @@ use crate::{
     mail::messages::{LoanRepaid, PaymentReceived},
     paths,
     services::{
+        funding::short_id,
         idempotency::{self, IdempotencyKey},
         outbox, settings,
     },
@@ -575,10 +576,6 @@ async fn post(
             }
             other => other.into(),
         })
-}
-
-fn short_id(id: LoanId) -> String {
-    id.to_string().chars().take(8).collect()
 }
 
 /// Keeps the installments as they stood before `allocation` replaced them,
