@@ -4,7 +4,7 @@ use std::{io::IsTerminal, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::{
     clock::{Clock, FixedClock, SharedClock, SystemClock},
@@ -15,13 +15,13 @@ use crate::{
     },
     domain::user::{Email, NewPassword, PersonName, Role},
     error::AppError,
-    jobs::{self, due_payments, runs},
+    jobs::{self, JobName, runs},
     ledger,
     mail::Mailer,
     services::{
         RequestMeta,
         auth::{self, NewAccount},
-        demo, funding,
+        demo,
     },
     startup::Application,
 };
@@ -90,43 +90,6 @@ impl Command {
     #[must_use]
     pub fn only_reads(&self) -> bool {
         matches!(self, Self::Verify)
-    }
-}
-
-/// The jobs that exist so far (DESIGN.md section 11 lists the others to come).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum JobName {
-    /// Send the queued emails that are due.
-    Outbox,
-    /// Expire loans whose funding deadline passed unfunded, releasing every reservation.
-    FundingExpiry,
-    /// Pay out fully funded loans still waiting (a failed payout), when payout is automatic.
-    Payouts,
-    /// Make installments due, collect them from borrowers' wallets, mark the unpaid overdue.
-    DuePayments,
-    /// Every job in order, for one day (`--date`) or each day of `--from`..`--to`.
-    All,
-}
-
-impl JobName {
-    /// Every job `all` runs, in the order it runs them each day.
-    pub const DAILY: [Self; 4] = [
-        Self::FundingExpiry,
-        Self::Payouts,
-        Self::DuePayments,
-        Self::Outbox,
-    ];
-
-    /// The job's name as `jobs run` and `job_runs.name` spell it.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Outbox => "outbox",
-            Self::FundingExpiry => "funding-expiry",
-            Self::Payouts => "payouts",
-            Self::DuePayments => "due-payments",
-            Self::All => "all",
-        }
     }
 }
 
@@ -236,53 +199,22 @@ async fn run_job(
         Some(day) => Arc::new(FixedClock::at(day.and_time(clock.now().time()).and_utc())),
         None => clock,
     };
-    let day = clock.today();
     let mailer = match name {
         JobName::Outbox => Some(Mailer::from_settings(settings)?),
         _ => None,
     };
-    // Each pass prints what it did and is recorded in `job_runs` with the
-    // number of items it processed.
-    let pass = async {
-        let items = match name {
-            JobName::All => {
-                return Err(AppError::Unexpected(anyhow::anyhow!(
-                    "`all` runs each job by its own name"
-                )));
-            }
-            JobName::DuePayments => {
-                let report = due_payments::run(db, clock.as_ref(), &settings.base_url).await?;
-                println!(
-                    "due-payments {day}: {} loan(s), {} payment(s) collected, {} installment(s) overdue",
-                    report.loans, report.collected, report.overdue
-                );
-                u64::from(report.loans)
-            }
-            JobName::Outbox => {
-                let mailer = mailer
-                    .as_ref()
-                    .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no mailer")))?;
-                let report = jobs::outbox::run(db, mailer, clock.as_ref()).await?;
-                println!("outbox: {report} (through {})", mailer.describe());
-                u64::from(report.sent + report.retried + report.failed)
-            }
-            JobName::FundingExpiry => {
-                let expired = funding::expire_due(db, clock.as_ref(), &settings.base_url).await?;
-                println!("funding-expiry: {expired} loan(s) expired, their reservations released");
-                expired
-            }
-            JobName::Payouts => {
-                let paid = funding::pay_out_due(db, clock.as_ref(), &settings.base_url).await?;
-                println!("payouts: {paid} fully funded loan(s) paid out");
-                paid
-            }
-        };
-        Ok(u32::try_from(items).unwrap_or(u32::MAX))
-    };
-    runs::recorded(db, name.as_str(), clock.as_ref(), pass)
+    let pass = jobs::run_named(
+        name,
+        db,
+        clock.as_ref(),
+        &settings.base_url,
+        mailer.as_ref(),
+    );
+    let summary = runs::recorded_with_summary(db, name.as_str(), clock.as_ref(), pass)
         .await
         .map_err(app_error)
         .with_context(|| format!("the {} job failed", name.as_str()))?;
+    println!("{summary}");
     Ok(())
 }
 
@@ -333,7 +265,7 @@ async fn serve(
     jobs::spawn_outbox_worker(db.clone(), mailer, clock.clone());
     jobs::spawn_funding_expiry_worker(db.clone(), clock.clone(), settings.base_url.clone());
     jobs::spawn_payouts_worker(db.clone(), clock.clone(), settings.base_url.clone());
-    jobs::spawn_due_payments_worker(db.clone(), clock.clone(), settings.base_url.clone());
+    jobs::spawn_servicing_worker(db.clone(), clock.clone(), settings.base_url.clone());
     let base_url = settings.base_url.clone();
     let app = Application::build(settings, db, clock)?;
     tracing::info!(port = app.port(), "listening");

@@ -90,8 +90,36 @@ impl fmt::Debug for AppError {
     }
 }
 
+impl AppError {
+    /// Something that should not happen (a broken invariant, an amount out
+    /// of range): logged with its cause.
+    pub fn unexpected(err: impl Into<anyhow::Error>) -> Self {
+        Self::Unexpected(err.into())
+    }
+}
+
+/// A deadlock or serialization failure PostgreSQL broke by aborting this
+/// transaction: nothing was written, and trying again may work. Logged, so
+/// a lock order that deadlocks is seen and fixed.
+fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))) =
+        err
+    else {
+        return false;
+    };
+    cause
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if is_transient(&err) {
+            tracing::warn!(error = %err, "a transaction was aborted to break a deadlock");
+            return Self::Conflict;
+        }
         Self::Unexpected(anyhow::Error::new(err))
     }
 }

@@ -11,9 +11,13 @@
 //! Each result is the exact rational value (in integers: minor units × basis
 //! points × days / …) rounded half-up to the cent once, at the end.
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 
-use crate::domain::money::{BPS_PER_WHOLE, Money, MoneyError, Rate};
+use crate::domain::{
+    installment::{Installment, InstallmentStatus},
+    money::{BPS_PER_WHOLE, Money, MoneyError, Rate},
+    repayment::overdue_base,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccrualError {
@@ -56,6 +60,149 @@ pub fn penalty(overdue: Money, daily_bps: u32, days: u32) -> Result<Money, Accru
 #[must_use]
 pub fn days_overdue(due_date: NaiveDate, as_of: NaiveDate) -> u32 {
     days_between(due_date, as_of)
+}
+
+/// How late payment is charged (the platform's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PenaltyTerms {
+    /// Penalty interest per day on what is unpaid.
+    pub daily: Rate,
+    /// The most penalty interest one installment accrues, as a share of its
+    /// scheduled amount.
+    pub cap: Rate,
+    /// Charged once, the first day after the due date.
+    pub late_fee: Money,
+}
+
+word_enum!(
+    /// What a penalty accrual is; stored in `penalty_accruals.kind`.
+    PenaltyKind {
+        Daily => "daily", "Penalty interest";
+        LateFee => "late_fee", "Late fee";
+    }
+);
+
+/// What an installment accrued so far (its `penalty_accruals` rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PenaltyHistory {
+    /// The last day penalty interest was accrued for.
+    pub daily_through: Option<NaiveDate>,
+    /// Penalty interest accrued so far (the late fee not included).
+    pub daily_total: Money,
+    pub late_fee_charged: bool,
+}
+
+impl PenaltyHistory {
+    /// An installment never charged.
+    #[must_use]
+    pub fn none(currency: crate::domain::money::Currency) -> Self {
+        Self {
+            daily_through: None,
+            daily_total: Money::zero(currency),
+            late_fee_charged: false,
+        }
+    }
+}
+
+/// One day's penalty on one installment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PenaltyAccrual {
+    pub on: NaiveDate,
+    pub kind: PenaltyKind,
+    /// What it was charged on (the unpaid principal and interest; for the
+    /// late fee, the same for the record).
+    pub base: Money,
+    pub amount: Money,
+}
+
+/// The penalties an overdue installment has not yet accrued through
+/// `today`: the late fee on the first day after the due date, then for each
+/// day not yet accrued, the daily rate on what is unpaid, until the cap.
+/// Nothing for an installment that is not overdue. Accruing before every
+/// payment (and daily) keeps the base of each day the amount unpaid that
+/// day.
+///
+/// # Errors
+/// `TooLarge` beyond what [`Money`] holds.
+pub fn penalties_due(
+    row: &Installment,
+    history: &PenaltyHistory,
+    terms: &PenaltyTerms,
+    today: NaiveDate,
+) -> Result<Vec<PenaltyAccrual>, MoneyError> {
+    let mut due = Vec::new();
+    let Some(first_day) = row.due_date.checked_add_days(Days::new(1)) else {
+        return Ok(due);
+    };
+    if row.status != InstallmentStatus::Overdue || today < first_day {
+        return Ok(due);
+    }
+    let base = overdue_base(row)?;
+    if !base.is_positive() {
+        return Ok(due);
+    }
+    if !history.late_fee_charged && terms.late_fee.is_positive() {
+        due.push(PenaltyAccrual {
+            on: first_day,
+            kind: PenaltyKind::LateFee,
+            base,
+            amount: terms.late_fee,
+        });
+    }
+    let cap = row
+        .total()?
+        .mul_ratio(i128::from(terms.cap.bps()), BPS_PER_WHOLE)?;
+    let mut room = cap.checked_sub(history.daily_total)?;
+    let mut day = history
+        .daily_through
+        .and_then(|d| d.checked_add_days(Days::new(1)))
+        .map_or(first_day, |next| next.max(first_day));
+    let daily = base.mul_ratio(i128::from(terms.daily.bps()), BPS_PER_WHOLE)?;
+    while day <= today && room.is_positive() && daily.is_positive() {
+        let amount = if daily.minor() < room.minor() {
+            daily
+        } else {
+            room
+        };
+        due.push(PenaltyAccrual {
+            on: day,
+            kind: PenaltyKind::Daily,
+            base,
+            amount,
+        });
+        room = room.checked_sub(amount)?;
+        let Some(next) = day.checked_add_days(Days::new(1)) else {
+            break;
+        };
+        day = next;
+    }
+    Ok(due)
+}
+
+word_enum!(
+    /// How late a loan is, as the back office groups loans in arrears.
+    ArrearsBucket {
+        UpTo15 => "1-15", "1 to 15 days";
+        UpTo30 => "16-30", "16 to 30 days";
+        UpTo60 => "31-60", "31 to 60 days";
+        UpTo90 => "61-90", "61 to 90 days";
+        Over90 => "90+", "More than 90 days";
+    }
+);
+
+impl ArrearsBucket {
+    /// The bucket of a loan whose oldest unpaid installment is `days` late
+    /// (at least one).
+    #[must_use]
+    pub fn of(days: u32) -> Self {
+        match days {
+            0..=15 => Self::UpTo15,
+            16..=30 => Self::UpTo30,
+            31..=60 => Self::UpTo60,
+            61..=90 => Self::UpTo90,
+            _ => Self::Over90,
+        }
+    }
 }
 
 /// Whole days from `from` to `to`; none when `to` is not after `from`.
@@ -102,6 +249,20 @@ mod tests {
     }
 
     #[test]
+    fn arrears_are_grouped_by_days_late() {
+        let buckets: Vec<&str> = [1, 15, 16, 30, 31, 60, 61, 90, 91, 400]
+            .into_iter()
+            .map(|days| ArrearsBucket::of(days).as_str())
+            .collect();
+        assert_eq!(
+            buckets,
+            [
+                "1-15", "1-15", "16-30", "16-30", "31-60", "31-60", "61-90", "61-90", "90+", "90+"
+            ]
+        );
+    }
+
+    #[test]
     fn penalties_accrue_daily_after_the_due_date() {
         assert_eq!(days_overdue(day("2026-03-10"), day("2026-03-10")), 0);
         assert_eq!(days_overdue(day("2026-03-10"), day("2026-03-13")), 3);
@@ -111,6 +272,98 @@ mod tests {
         assert_eq!(penalty(rub("8701,70"), 10, 0).unwrap().minor(), 0);
         // 0.1 % a day on 5 005.00 for one day is exactly 5.005: half a kopeck up.
         assert_eq!(penalty(rub("5005"), 10, 1).unwrap().minor(), 501);
+    }
+
+    fn overdue(principal: &str, interest: &str, due: &str) -> Installment {
+        Installment {
+            id: crate::domain::ids::InstallmentId::new(),
+            loan_id: crate::domain::ids::LoanId::new(),
+            number: 1,
+            due_date: day(due),
+            principal: rub(principal),
+            interest: rub(interest),
+            paid_principal: rub("0"),
+            paid_interest: rub("0"),
+            penalty_accrued: rub("0"),
+            penalty_paid: rub("0"),
+            status: InstallmentStatus::Overdue,
+            paid_at: None,
+        }
+    }
+
+    fn terms() -> PenaltyTerms {
+        PenaltyTerms {
+            daily: Rate::from_bps(10).unwrap(),
+            cap: Rate::from_bps(100).unwrap(),
+            late_fee: rub("300"),
+        }
+    }
+
+    fn nothing_yet() -> PenaltyHistory {
+        PenaltyHistory::none(Currency::Rub)
+    }
+
+    #[test]
+    fn an_overdue_installment_accrues_the_late_fee_once_then_each_day_until_the_cap() {
+        let row = overdue("9000", "1005", "2026-03-10");
+        assert!(
+            penalties_due(&row, &nothing_yet(), &terms(), day("2026-03-10"))
+                .unwrap()
+                .is_empty(),
+            "nothing on the due date itself"
+        );
+        let three_days = penalties_due(&row, &nothing_yet(), &terms(), day("2026-03-13")).unwrap();
+        let kinds: Vec<(String, PenaltyKind, i64)> = three_days
+            .iter()
+            .map(|a| (a.on.to_string(), a.kind, a.amount.minor()))
+            .collect();
+        // 0.1 % of 10 005.00 is 10.005: half a kopeck, up.
+        assert_eq!(
+            kinds,
+            [
+                ("2026-03-11".to_owned(), PenaltyKind::LateFee, 30_000),
+                ("2026-03-11".to_owned(), PenaltyKind::Daily, 1_001),
+                ("2026-03-12".to_owned(), PenaltyKind::Daily, 1_001),
+                ("2026-03-13".to_owned(), PenaltyKind::Daily, 1_001),
+            ]
+        );
+        let after = PenaltyHistory {
+            daily_through: Some(day("2026-03-13")),
+            daily_total: rub("30,03"),
+            late_fee_charged: true,
+        };
+        assert!(
+            penalties_due(&row, &after, &terms(), day("2026-03-13"))
+                .unwrap()
+                .is_empty(),
+            "a second run the same day accrues nothing"
+        );
+        // The cap is 1 % of 10 005.00 = 100.05: ten days of 10.01 would be
+        // 100.10, so the tenth day takes only what is left.
+        let long = penalties_due(&row, &after, &terms(), day("2026-04-30")).unwrap();
+        let total: i64 = long.iter().map(|a| a.amount.minor()).sum();
+        assert_eq!(total + 3_003, 10_005);
+        assert_eq!(long.len(), 7);
+        assert_eq!(
+            long.last().unwrap().amount.minor(),
+            10_005 - 3_003 - 6 * 1_001
+        );
+    }
+
+    #[test]
+    fn only_overdue_installments_accrue_and_on_what_is_still_unpaid() {
+        let mut row = overdue("9000", "1000", "2026-03-10");
+        row.paid_interest = rub("1000");
+        row.paid_principal = rub("4000");
+        let one = penalties_due(&row, &nothing_yet(), &terms(), day("2026-03-11")).unwrap();
+        assert_eq!(one[1].base.minor(), 500_000);
+        assert_eq!(one[1].amount.minor(), 500);
+        row.status = InstallmentStatus::Due;
+        assert!(
+            penalties_due(&row, &nothing_yet(), &terms(), day("2026-03-20"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod lifecycle;
 pub mod loan;
 pub mod money;
 pub mod outbox;
+pub mod recovery;
 pub mod repayment;
 pub mod schedule;
 pub mod scoring;

@@ -40,6 +40,18 @@ pub struct Settings {
     /// The most one user may withdraw to their bank accounts in a calendar
     /// day (UTC).
     pub daily_withdrawal_limit: Money,
+    /// How many days before an installment's due date the borrower is
+    /// reminded (0: no reminders).
+    pub reminder_days: u32,
+    /// Penalty interest per day on an overdue installment's unpaid amount.
+    pub penalty_daily: Rate,
+    /// The most penalty interest one installment can accrue, as a share of
+    /// its scheduled amount.
+    pub penalty_cap: Rate,
+    /// Charged once on an installment the day after it went unpaid.
+    pub late_fee: Money,
+    /// Days an installment may stay overdue before the loan defaults.
+    pub default_after_days: u32,
 }
 
 /// The settings that are yes/no (a checkbox on the settings form).
@@ -85,6 +97,11 @@ impl Default for Settings {
             kyc_required: true,
             disbursement_automatic: true,
             daily_withdrawal_limit: rub(1_000_000),
+            reminder_days: 3,
+            penalty_daily: rate(10),
+            penalty_cap: rate(2_000),
+            late_fee: rub(300),
+            default_after_days: 90,
         }
     }
 }
@@ -171,6 +188,23 @@ impl Settings {
                 "wallet_daily_withdrawal_limit".to_owned(),
                 money(self.daily_withdrawal_limit),
             ),
+            (
+                "servicing_reminder_days".to_owned(),
+                self.reminder_days.to_string(),
+            ),
+            (
+                "servicing_penalty_daily_percent".to_owned(),
+                percent(self.penalty_daily),
+            ),
+            (
+                "servicing_penalty_cap_percent".to_owned(),
+                percent(self.penalty_cap),
+            ),
+            ("servicing_late_fee".to_owned(), money(self.late_fee)),
+            (
+                "servicing_default_after_days".to_owned(),
+                self.default_after_days.to_string(),
+            ),
             ("kyc_required".to_owned(), self.kyc_required.to_string()),
             (
                 "disbursement_automatic".to_owned(),
@@ -219,6 +253,11 @@ impl Settings {
             "invest_min_amount" => self.min_investment = money()?,
             "invest_unqualified_annual_limit" => self.unqualified_annual_limit = money()?,
             "wallet_daily_withdrawal_limit" => self.daily_withdrawal_limit = money()?,
+            "servicing_reminder_days" => self.reminder_days = count(60)?,
+            "servicing_penalty_daily_percent" => self.penalty_daily = percent()?,
+            "servicing_penalty_cap_percent" => self.penalty_cap = percent()?,
+            "servicing_late_fee" => self.late_fee = money()?,
+            "servicing_default_after_days" => self.default_after_days = count(3_650)?,
             "kyc_required" | "disbursement_automatic" => {
                 let on = match value.trim() {
                     "true" | "on" => true,
@@ -304,6 +343,12 @@ impl Settings {
                 "The daily withdrawal limit must be more than zero.",
             ));
         }
+        if self.default_after_days == 0 {
+            errors.push(SettingError::new(
+                "servicing_default_after_days",
+                "Give a borrower at least one day before the loan defaults.",
+            ));
+        }
         let mut previous: Option<&GradeBand> = None;
         for band in &self.bands {
             let g = band.grade.as_str();
@@ -376,7 +421,7 @@ mod tests {
         let defaults = Settings::default();
         assert_eq!(defaults.validate(), Ok(()));
         let pairs = defaults.to_pairs();
-        assert_eq!(pairs.len(), 7 + 6 * 4 + 8);
+        assert_eq!(pairs.len(), 7 + 6 * 4 + 13);
         let (read, problems) =
             Settings::from_stored(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert!(problems.is_empty(), "{problems:?}");

@@ -19,12 +19,14 @@ use crate::{
     db::{
         self,
         entities::{loan_requests, repayment_schedule},
-        repo::{installments, loans, users},
+        repo::{installments, loans, users, wallets},
     },
     domain::{
         ids::LoanId,
         installment::{InstallmentEvent, InstallmentStatus},
         lifecycle::LoanStatus,
+        money::Money,
+        repayment::overdue_base,
     },
     error::AppError,
     mail::messages::InstallmentOverdue,
@@ -113,6 +115,10 @@ async fn service(
     base_url: &Url,
 ) -> Result<(bool, u32), AppError> {
     let txn = db::begin_write(db).await?;
+    // The borrower's wallets before the loan, as a payment by hand takes
+    // them: the other order deadlocks against it.
+    let borrower = loans::get(&txn, loan_id).await?.borrower_id;
+    wallets::lock_all_of(&txn, borrower).await?;
     let loan = loans::lock(&txn, loan_id).await?;
     if loan.status != LoanStatus::Active {
         return Ok((false, 0));
@@ -126,6 +132,7 @@ async fn service(
         .await?
         .is_some();
     let mut newly_overdue = Vec::new();
+    let mut overdue = Money::zero(loan.currency());
     for row in installments::of_loan(&txn, loan.id, loan.currency()).await? {
         let owed = matches!(
             row.status,
@@ -133,17 +140,19 @@ async fn service(
         );
         if owed && row.due_date <= today {
             installments::apply(&txn, &row, InstallmentEvent::BecomeOverdue, now).await?;
+        } else if row.status != InstallmentStatus::Overdue {
+            continue;
+        }
+        overdue = overdue
+            .checked_add(overdue_base(&row).map_err(AppError::unexpected)?)
+            .and_then(|sum| sum.checked_add(row.penalty_accrued.checked_sub(row.penalty_paid)?))
+            .map_err(AppError::unexpected)?;
+        if owed && row.due_date <= today {
             newly_overdue.push(row);
         }
     }
     if !newly_overdue.is_empty() {
         let borrower = users::get(&txn, loan.borrower_id).await?;
-        let account = repayment::account(&txn, loans::get(&txn, loan.id).await?, today).await?;
-        let overdue = account
-            .quote
-            .owed
-            .total()
-            .map_err(|e| AppError::Unexpected(e.into()))?;
         outbox::enqueue(
             &txn,
             now,

@@ -3,8 +3,11 @@
 //! by the worker loop that `crowdlend serve` starts, by `crowdlend jobs run
 //! NAME`, and by the tests, which call it directly with their own clock.
 
+pub mod defaults;
 pub mod due_payments;
 pub mod outbox;
+pub mod penalties;
+pub mod reminders;
 pub mod runs;
 
 use std::time::Duration;
@@ -12,7 +15,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use url::Url;
 
-use crate::{clock::SharedClock, db, mail::Mailer, services::funding};
+use crate::{clock::SharedClock, db, error::AppError, mail::Mailer, services::funding};
 
 /// How often `serve` looks for emails to send.
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
@@ -28,9 +31,10 @@ pub const FUNDING_EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 /// How often `serve` looks for fully funded loans still to pay out.
 pub const PAYOUTS_INTERVAL: Duration = Duration::from_secs(60);
 
-/// How often `serve` runs `due-payments` for the current day (a pass finds
-/// nothing to do once the day's installments have moved).
-pub const DUE_PAYMENTS_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// How often `serve` runs the servicing jobs (`due-payments`, `penalties`,
+/// `defaults`, `reminders`) for the current day (a pass finds nothing to do
+/// once the day's work is done).
+pub const SERVICING_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// Runs `pass` every `interval` for as long as the process runs (a pass
 /// that overruns delays the next tick rather than bunching them). Each pass
@@ -126,26 +130,188 @@ pub fn spawn_optimize_worker(db: DatabaseConnection) -> tokio::task::JoinHandle<
     })
 }
 
-/// Starts the `due-payments` worker beside the server: one recorded pass
-/// every [`DUE_PAYMENTS_INTERVAL`], the first at start.
-pub fn spawn_due_payments_worker(
+/// Starts the servicing jobs beside the server: every
+/// [`SERVICING_INTERVAL`], the first at start, one recorded pass of each of
+/// [`JobName::SERVICING`] in order for the current day (a pass finds nothing
+/// to do once the day's work is done).
+pub fn spawn_servicing_worker(
     db: DatabaseConnection,
     clock: SharedClock,
     base_url: Url,
 ) -> tokio::task::JoinHandle<()> {
-    every(DUE_PAYMENTS_INTERVAL, move || {
+    every(SERVICING_INTERVAL, move || {
         let (db, clock, base_url) = (db.clone(), clock.clone(), base_url.clone());
         async move {
-            let pass = async {
-                due_payments::run(&db, clock.as_ref(), &base_url)
-                    .await
-                    .map(|report| report.loans)
-            };
-            match runs::recorded(&db, "due-payments", clock.as_ref(), pass).await {
-                Ok(0) => {}
-                Ok(loans) => tracing::info!(loans, "due-payments pass"),
-                Err(err) => tracing::warn!(error = %err, "the due-payments pass failed"),
+            for name in JobName::SERVICING {
+                let pass = run_named(name, &db, clock.as_ref(), &base_url, None);
+                match runs::recorded_with_summary(&db, name.as_str(), clock.as_ref(), pass).await {
+                    Ok(summary) => tracing::info!(job = name.as_str(), %summary, "job pass"),
+                    Err(err) => {
+                        tracing::warn!(job = name.as_str(), error = %err, "the job pass failed");
+                    }
+                }
             }
+        }
+    })
+}
+
+/// The named jobs (DESIGN.md section 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JobName {
+    /// Send the queued emails that are due.
+    Outbox,
+    /// Expire loans whose funding deadline passed unfunded, releasing every reservation.
+    FundingExpiry,
+    /// Pay out fully funded loans still waiting (a failed payout), when payout is automatic.
+    Payouts,
+    /// Make installments due, collect them from borrowers' wallets, mark the unpaid overdue.
+    DuePayments,
+    /// Charge penalty interest and late fees on overdue installments.
+    Penalties,
+    /// Declare loans overdue too long defaulted; the reserve fund covers their investors.
+    Defaults,
+    /// Remind borrowers of installments due in the next few days.
+    Reminders,
+    /// Every job in order, for one day (`--date`) or each day of `--from`..`--to`.
+    All,
+}
+
+impl JobName {
+    /// Every job `all` runs, in the order it runs them each day.
+    pub const DAILY: [Self; 7] = [
+        Self::FundingExpiry,
+        Self::Payouts,
+        Self::DuePayments,
+        Self::Penalties,
+        Self::Defaults,
+        Self::Reminders,
+        Self::Outbox,
+    ];
+
+    /// The jobs of a loan's life after the payout, in the order they run.
+    pub const SERVICING: [Self; 4] = [
+        Self::DuePayments,
+        Self::Penalties,
+        Self::Defaults,
+        Self::Reminders,
+    ];
+
+    /// The job's name as `jobs run` and `job_runs.name` spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outbox => "outbox",
+            Self::FundingExpiry => "funding-expiry",
+            Self::Payouts => "payouts",
+            Self::DuePayments => "due-payments",
+            Self::Penalties => "penalties",
+            Self::Defaults => "defaults",
+            Self::Reminders => "reminders",
+            Self::All => "all",
+        }
+    }
+
+    /// What the job does, in a sentence for the admin area.
+    #[must_use]
+    pub fn about(self) -> &'static str {
+        match self {
+            Self::Outbox => "Sends the queued emails that are due (also every few seconds).",
+            Self::FundingExpiry => {
+                "Closes listings past their funding deadline and releases every reservation."
+            }
+            Self::Payouts => "Pays out fully funded loans still waiting, when payout is automatic.",
+            Self::DuePayments => {
+                "Installments due today fall due, are taken from borrowers' wallets, and the unpaid become overdue."
+            }
+            Self::Penalties => "Charges penalty interest and the late fee on overdue installments.",
+            Self::Defaults => {
+                "Declares loans overdue too long defaulted; the reserve fund covers their investors."
+            }
+            Self::Reminders => "Reminds borrowers of installments due in the next few days.",
+            Self::All => "Every job in order.",
+        }
+    }
+
+    /// The job named `name` (as [`JobName::as_str`] spells it), `all` excluded.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::DAILY.into_iter().find(|job| job.as_str() == name)
+    }
+}
+
+/// One pass of job `name` as of the clock's time: how many items it
+/// processed, and a line saying what it did. `outbox` needs the `mailer`.
+///
+/// # Errors
+/// The pass's failure; `Unexpected` for `all` or a missing mailer.
+pub async fn run_named(
+    name: JobName,
+    db: &DatabaseConnection,
+    clock: &dyn crate::clock::Clock,
+    base_url: &Url,
+    mailer: Option<&Mailer>,
+) -> Result<(u32, String), AppError> {
+    let day = clock.today();
+    let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(match name {
+        JobName::All => {
+            return Err(AppError::unexpected(anyhow::anyhow!(
+                "`all` runs each job by its own name"
+            )));
+        }
+        JobName::DuePayments => {
+            let report = due_payments::run(db, clock, base_url).await?;
+            (
+                report.loans,
+                format!(
+                    "due-payments {day}: {} loan(s), {} payment(s) collected, {} installment(s) overdue",
+                    report.loans, report.collected, report.overdue
+                ),
+            )
+        }
+        JobName::Penalties => {
+            let report = penalties::run(db, clock, base_url).await?;
+            (
+                report.charged,
+                format!(
+                    "penalties {day}: {} overdue loan(s), {} installment(s) charged",
+                    report.loans, report.charged
+                ),
+            )
+        }
+        JobName::Defaults => {
+            let defaulted = defaults::run(db, clock, base_url).await?;
+            (
+                defaulted,
+                format!("defaults {day}: {defaulted} loan(s) defaulted"),
+            )
+        }
+        JobName::Reminders => {
+            let sent = reminders::run(db, clock, base_url).await?;
+            (sent, format!("reminders {day}: {sent} reminder(s) queued"))
+        }
+        JobName::Outbox => {
+            let mailer =
+                mailer.ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no mailer")))?;
+            let report = outbox::run(db, mailer, clock).await?;
+            (
+                report.sent + report.retried + report.failed,
+                format!("outbox: {report} (through {})", mailer.describe()),
+            )
+        }
+        JobName::FundingExpiry => {
+            let expired = funding::expire_due(db, clock, base_url).await?;
+            (
+                count(expired),
+                format!("funding-expiry: {expired} loan(s) expired, their reservations released"),
+            )
+        }
+        JobName::Payouts => {
+            let paid = funding::pay_out_due(db, clock, base_url).await?;
+            (
+                count(paid),
+                format!("payouts: {paid} fully funded loan(s) paid out"),
+            )
         }
     })
 }

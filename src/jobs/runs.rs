@@ -53,3 +53,26 @@ where
     .await?;
     result
 }
+
+/// As [`recorded`], for a pass that also says what it did; returns that.
+///
+/// # Errors
+/// As [`recorded`].
+pub async fn recorded_with_summary<Fut>(
+    db: &DatabaseConnection,
+    name: &str,
+    clock: &dyn Clock,
+    pass: Fut,
+) -> Result<String, AppError>
+where
+    Fut: Future<Output = Result<(u32, String), AppError>>,
+{
+    let mut summary = String::new();
+    recorded(db, name, clock, async {
+        let (items, said) = pass.await?;
+        summary = said;
+        Ok(items)
+    })
+    .await?;
+    Ok(summary)
+}

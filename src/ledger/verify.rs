@@ -132,6 +132,33 @@ fn queries() -> Vec<(&'static str, String)> {
              HAVING SUM(s.paid_principal) > l.amount"
                 .to_owned(),
         ),
+        (
+            "each payment's distributions add up to its principal, interest, penalty and fee",
+            "SELECT 'payment ' || p.id || ' of ' || p.amount || ': distributions differ' FROM loan_payments p \
+             LEFT JOIN (SELECT payment_id, SUM(principal) AS principal, SUM(interest) AS interest, \
+             SUM(penalty) AS penalty, SUM(fee) AS fee FROM distributions GROUP BY payment_id) d \
+             ON d.payment_id = p.id WHERE COALESCE(d.principal, 0) <> p.principal + p.prepaid_principal \
+             OR COALESCE(d.interest, 0) <> p.interest OR COALESCE(d.penalty, 0) <> p.penalty \
+             OR COALESCE(d.fee, 0) <> p.fee"
+                .to_owned(),
+        ),
+        (
+            "each payment's ledger entry takes its amount from the payer",
+            "SELECT 'payment ' || p.id || ' of ' || p.amount || ' but its entry moved ' \
+             || COALESCE(SUM(CASE WHEN t.amount > 0 THEN t.amount ELSE 0 END), 0) FROM loan_payments p \
+             LEFT JOIN wallet_transactions t ON t.entry_id = p.entry_id GROUP BY p.id, p.amount \
+             HAVING COALESCE(SUM(CASE WHEN t.amount > 0 THEN t.amount ELSE 0 END), 0) <> p.amount"
+                .to_owned(),
+        ),
+        (
+            "the reserve fund never gets back more than it paid for a stake",
+            "SELECT 'investment ' || investment_id || ': covered ' \
+             || SUM(CASE WHEN kind = 'covered' THEN amount ELSE 0 END) || ', repaid ' \
+             || SUM(CASE WHEN kind = 'repaid' THEN amount ELSE 0 END) FROM reserve_fund_events \
+             GROUP BY investment_id HAVING SUM(CASE WHEN kind = 'repaid' THEN amount ELSE 0 END) \
+             > SUM(CASE WHEN kind = 'covered' THEN amount ELSE 0 END)"
+                .to_owned(),
+        ),
     ]
 }
 

@@ -455,6 +455,145 @@ email!(
     InstallmentOverdueHtml = "email/installment_overdue.html"
 );
 
+/// To a borrower a few days before an installment's due date.
+#[derive(Debug, Clone)]
+pub struct PaymentReminder {
+    pub full_name: String,
+    pub loan_url: String,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+    /// What the borrower's wallet holds available now.
+    pub available: Money,
+}
+
+impl PaymentReminder {
+    fn subject_line(&self) -> String {
+        format!("Your loan payment is due on {}", format::day(self.due_date))
+    }
+
+    fn due(&self) -> String {
+        format::day(self.due_date)
+    }
+
+    fn covered(&self) -> bool {
+        self.available.minor() >= self.amount.minor()
+    }
+}
+
+email!(
+    PaymentReminder,
+    "payment_reminder",
+    PaymentReminderText = "email/payment_reminder.txt",
+    PaymentReminderHtml = "email/payment_reminder.html"
+);
+
+/// To a borrower the first day penalties are charged on an installment.
+#[derive(Debug, Clone)]
+pub struct PenaltyStarted {
+    pub full_name: String,
+    pub loan_url: String,
+    /// Principal and interest unpaid on the loan's overdue installments.
+    pub overdue: Money,
+    pub late_fee: Money,
+    pub daily: Rate,
+}
+
+impl PenaltyStarted {
+    fn subject_line(&self) -> String {
+        "Penalties are now charged on your overdue loan payment".to_owned()
+    }
+}
+
+email!(
+    PenaltyStarted,
+    "penalty_started",
+    PenaltyStartedText = "email/penalty_started.txt",
+    PenaltyStartedHtml = "email/penalty_started.html"
+);
+
+/// To a loan's borrower and each of its investors when it defaults. An
+/// investor's email says what the reserve fund paid them.
+#[derive(Debug, Clone)]
+pub struct LoanDefaulted {
+    pub full_name: String,
+    pub loan_url: String,
+    pub to_borrower: bool,
+    /// For an investor: their principal outstanding at the default.
+    pub outstanding: Money,
+    /// For an investor: what the reserve fund paid them.
+    pub covered: Money,
+}
+
+impl LoanDefaulted {
+    fn subject_line(&self) -> String {
+        if self.to_borrower {
+            "Your loan is in default".to_owned()
+        } else {
+            "A loan you invested in has defaulted".to_owned()
+        }
+    }
+
+    fn fully_covered(&self) -> bool {
+        self.covered.minor() >= self.outstanding.minor()
+    }
+}
+
+email!(
+    LoanDefaulted,
+    "loan_defaulted",
+    LoanDefaultedText = "email/loan_defaulted.txt",
+    LoanDefaultedHtml = "email/loan_defaulted.html"
+);
+
+/// To an investor when a defaulted loan's borrower pays something back.
+#[derive(Debug, Clone)]
+pub struct RecoveryReceived {
+    pub full_name: String,
+    pub investment_url: String,
+    /// What reached the investor's wallet (after the servicing fee).
+    pub amount: Money,
+}
+
+impl RecoveryReceived {
+    fn subject_line(&self) -> String {
+        format!("{} recovered from a defaulted loan", self.amount)
+    }
+}
+
+email!(
+    RecoveryReceived,
+    "recovery_received",
+    RecoveryReceivedText = "email/recovery_received.txt",
+    RecoveryReceivedHtml = "email/recovery_received.html"
+);
+
+/// To an investor when a payment on a loan reaches their wallet (at most
+/// one a day per loan).
+#[derive(Debug, Clone)]
+pub struct DistributionReceived {
+    pub full_name: String,
+    pub investment_url: String,
+    pub principal: Money,
+    pub interest: Money,
+    pub penalty: Money,
+    pub fee: Money,
+    /// What reached the wallet: the parts less the fee.
+    pub net: Money,
+}
+
+impl DistributionReceived {
+    fn subject_line(&self) -> String {
+        format!("A loan repayment of {} reached your wallet", self.net)
+    }
+}
+
+email!(
+    DistributionReceived,
+    "distribution_received",
+    DistributionReceivedText = "email/distribution_received.txt",
+    DistributionReceivedHtml = "email/distribution_received.html"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,6 +734,55 @@ mod tests {
                 loan_url: "http://x/borrower/loans/1".to_owned(),
                 due_dates: vec![chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()],
                 overdue: rub(1_000_000),
+            }),
+            Box::new(PaymentReminder {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                due_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+                amount: rub(1_000_000),
+                available: rub(0),
+            }),
+            Box::new(PaymentReminder {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                due_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+                amount: rub(1_000_000),
+                available: rub(2_000_000),
+            }),
+            Box::new(PenaltyStarted {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                overdue: rub(1_000_000),
+                late_fee: rub(30_000),
+                daily: Rate::from_bps(10).unwrap(),
+            }),
+            Box::new(LoanDefaulted {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/borrower/loans/1".to_owned(),
+                to_borrower: true,
+                outstanding: rub(0),
+                covered: rub(0),
+            }),
+            Box::new(LoanDefaulted {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/investor/investments/1".to_owned(),
+                to_borrower: false,
+                outstanding: rub(500_000),
+                covered: rub(250_000),
+            }),
+            Box::new(RecoveryReceived {
+                full_name: "Ann Lee".to_owned(),
+                investment_url: "http://x/investor/investments/1".to_owned(),
+                amount: rub(12_345),
+            }),
+            Box::new(DistributionReceived {
+                full_name: "Ann Lee".to_owned(),
+                investment_url: "http://x/investor/investments/1".to_owned(),
+                principal: rub(80_000),
+                interest: rub(10_000),
+                penalty: rub(0),
+                fee: rub(100),
+                net: rub(89_900),
             }),
         ];
         for message in messages {

@@ -2,9 +2,12 @@
 //! per role, the investors a bank account and 500 000 ₽ in their wallets, and
 //! the borrowers profiles and applications: one waiting for review, one
 //! approved and open for investment (part-funded by both investors), one
-//! declined by the scorecard's rules, and one funded and paid out, with its
-//! schedule and agreements (more arrive as later features give them
-//! something to show).
+//! declined by the scorecard's rules, and two funded and paid out, with
+//! their schedules and agreements. Of those two, Maxim keeps 40 000 ₽ in his
+//! wallet besides the payout and repays on time; Elena's payout does not
+//! cover every installment, so run forward in time (`jobs run all --from
+//! … --to …`) her loan falls behind, is charged penalties, and defaults,
+//! and the reserve fund covers the investors in part.
 //! Never runs against a database that already has accounts.
 
 use chrono::NaiveDate;
@@ -58,6 +61,7 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role)] = &[
     ("borrower2@demo.local", "Daria Kuznetsova", Role::Borrower),
     ("borrower3@demo.local", "Pavel Smirnov", Role::Borrower),
     ("borrower4@demo.local", "Elena Volkova", Role::Borrower),
+    ("borrower5@demo.local", "Maxim Orlov", Role::Borrower),
     ("investor@demo.local", "Irina Investor", Role::Investor),
     ("investor2@demo.local", "Ivan Petrov", Role::Investor),
 ];
@@ -77,8 +81,8 @@ pub async fn seed(
     }
     let meta = RequestMeta::default();
     let mut ids = Vec::with_capacity(DEMO_ACCOUNTS.len());
-    for (email, name, role) in DEMO_ACCOUNTS {
-        let email = Email::parse(email).map_err(|e| anyhow::anyhow!("demo email: {e}"))?;
+    for (address, name, role) in DEMO_ACCOUNTS {
+        let email = Email::parse(address).map_err(|e| anyhow::anyhow!("demo email: {e}"))?;
         let account = NewAccount {
             password: NewPassword::parse(DEMO_PASSWORD, Some(&email))
                 .map_err(|e| anyhow::anyhow!("demo password: {e}"))?,
@@ -87,8 +91,14 @@ pub async fn seed(
             role: *role,
         };
         let user_id = auth::create_account(db, clock, None, account, &meta).await?;
-        if *role == Role::Investor {
-            fund_wallet(db, clock, user_id, name, &meta).await?;
+        match *address {
+            _ if *role == Role::Investor => {
+                fund_wallet(db, clock, user_id, name, DEMO_DEPOSIT_MINOR, &meta).await?;
+            }
+            "borrower5@demo.local" => {
+                fund_wallet(db, clock, user_id, name, 4_000_000, &meta).await?;
+            }
+            _ => {}
         }
         ids.push(user_id);
     }
@@ -265,6 +275,32 @@ async fn seed_applications(
     )
     .await?;
 
+    let maxim = id_of("borrower5@demo.local")?;
+    applications::save_profile(db, clock, maxim, &steady_profile(150_000, 0)?, meta).await?;
+    let on_time = applications::submit(
+        db,
+        clock,
+        maxim,
+        &request(
+            60_000,
+            6,
+            Purpose::Education,
+            "An evening course in data analysis; repaid from my salary over half a year.",
+        )?,
+        base_url,
+        meta,
+    )
+    .await?;
+    approve_as_scored(
+        db,
+        clock,
+        (analyst, on_time.loan_id),
+        (60_000, 6),
+        "Long employment, no debts; approved as asked.",
+        (base_url, meta),
+    )
+    .await?;
+
     let irina = id_of("investor@demo.local")?;
     let ivan = id_of("investor2@demo.local")?;
     for (investor, qualified) in [(irina, false), (ivan, true)] {
@@ -275,12 +311,15 @@ async fn seed_applications(
         };
         investor::save_profile(db, clock, investor, &profile, true, meta).await?;
     }
-    // Daria's loan is part-funded; Elena's is filled, which pays it out.
+    // Daria's loan is part-funded; Elena's and Maxim's are filled, which
+    // pays them out.
     for (investor, loan_id, roubles) in [
         (irina, listed.loan_id, 50_000),
         (ivan, listed.loan_id, 120_000),
         (irina, repaying.loan_id, 40_000),
         (ivan, repaying.loan_id, 80_000),
+        (irina, on_time.loan_id, 25_000),
+        (ivan, on_time.loan_id, 35_000),
     ] {
         let commitment = Commitment {
             loan_id,
@@ -348,13 +387,14 @@ async fn approve_as_scored(
     Ok(())
 }
 
-/// Gives a demo investor a bank account and money to invest, through the same
-/// use cases a person would go through.
+/// Gives a demo account a bank account and `minor` kopecks in the wallet,
+/// through the same use cases a person would go through.
 async fn fund_wallet(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     user_id: UserId,
     name: &str,
+    minor: i64,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     let account = NewBankAccount::parse(name, "Demo Bank", "40817810000000000001")
@@ -362,7 +402,7 @@ async fn fund_wallet(
     let bank_account_id = wallet::add_bank_account(db, clock, user_id, account, meta).await?;
     let request = BankTransferRequest {
         direction: Direction::Deposit,
-        amount: Money::from_minor(DEMO_DEPOSIT_MINOR, Currency::Rub)
+        amount: Money::from_minor(minor, Currency::Rub)
             .map_err(|e| anyhow::anyhow!("demo deposit: {e}"))?,
         bank_account_id,
         key: IdempotencyKey::parse(&IdempotencyKey::generate())?,

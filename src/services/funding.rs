@@ -63,10 +63,6 @@ use crate::{
 /// The platform's name as agreements give it.
 const PLATFORM_NAME: &str = "Crowdlend";
 
-fn unexpected(err: impl Into<anyhow::Error>) -> AppError {
-    AppError::Unexpected(err.into())
-}
-
 /// A loan locked with its open commitments and the wallets they reserve.
 struct Locked {
     loan: Loan,
@@ -88,7 +84,7 @@ impl Locked {
         self.wallets
             .iter()
             .find(|w| w.owner.is_none() && w.kind == kind)
-            .ok_or_else(|| unexpected(anyhow::anyhow!("no {} wallet", kind.as_str())))
+            .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no {} wallet", kind.as_str())))
     }
 
     /// What each investor's wallet holds reserved for this loan.
@@ -178,7 +174,7 @@ async fn tell_released(
     base_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let totals = investor_totals(&locked.commitments).map_err(unexpected)?;
+    let totals = investor_totals(&locked.commitments).map_err(AppError::unexpected)?;
     let ids: Vec<UserId> = totals.iter().map(|t| t.investor_id).collect();
     let people = users::get_many(conn, &ids).await?;
     let mut emails = Vec::with_capacity(totals.len());
@@ -427,7 +423,7 @@ pub async fn disburse(
         origination_fee: settings.origination_fee,
     };
     let plan = disbursement::plan(&loan, &commitments, deductions, clock.today())
-        .map_err(|err| unexpected(anyhow::anyhow!("loan {loan_id}: {err}")))?;
+        .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {loan_id}: {err}")))?;
     let mut ids: Vec<UserId> = plan.investors.iter().map(|i| i.investor_id).collect();
     ids.push(loan.borrower_id);
     let people = users::get_many(db, &ids).await?;
@@ -531,7 +527,7 @@ async fn post_payout(
             })
             .collect(),
     )
-    .map_err(unexpected)?;
+    .map_err(AppError::unexpected)?;
     store::post(conn, &entry, actor, now).await?;
     Ok(())
 }
@@ -547,7 +543,7 @@ async fn render_agreements(
     let borrower = people.get(&plan.borrower_id).ok_or(AppError::NotFound)?;
     let rate = loan
         .rate
-        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
     let data = plan
         .stakes
         .iter()
@@ -590,7 +586,7 @@ async fn render_agreements(
     tokio::task::spawn_blocking(move || {
         data.into_iter()
             .map(|(investment_id, data)| {
-                let content = pdf::render_loan_agreement(&data).map_err(unexpected)?;
+                let content = pdf::render_loan_agreement(&data).map_err(AppError::unexpected)?;
                 Ok(Agreement {
                     investment_id,
                     sha256: pdf::sha256_hex(&content),
@@ -600,7 +596,7 @@ async fn render_agreements(
             .collect::<Result<Vec<_>, AppError>>()
     })
     .await
-    .map_err(unexpected)?
+    .map_err(AppError::unexpected)?
 }
 
 /// The first eight hex digits of a loan's id, for journal memos.
@@ -614,7 +610,7 @@ fn share_row(row: &Installment) -> Result<ShareRow, AppError> {
         due_date: row.due_date,
         principal: row.principal,
         interest: row.interest,
-        total: row.total().map_err(unexpected)?,
+        total: row.total().map_err(AppError::unexpected)?,
         balance_after: row.balance_after,
     })
 }
@@ -627,8 +623,8 @@ fn email_lines(
     let mut total = Money::zero(currency);
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        let sum = row.total().map_err(unexpected)?;
-        total = total.checked_add(sum).map_err(unexpected)?;
+        let sum = row.total().map_err(AppError::unexpected)?;
+        total = total.checked_add(sum).map_err(AppError::unexpected)?;
         lines.push(ScheduleLine {
             number: row.number,
             due_date: row.due_date,
@@ -650,7 +646,7 @@ fn payout_emails(
 ) -> Result<Vec<RenderedEmail>, AppError> {
     let rate = loan
         .rate
-        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
     let term_months = i32::try_from(loan.term_months).unwrap_or(i32::MAX);
     let borrower = people.get(&plan.borrower_id).ok_or(AppError::NotFound)?;
     let (schedule, schedule_total) = email_lines(&plan.schedule.installments, loan.currency())?;

@@ -184,7 +184,10 @@ async fn attempt(
         },
     )
     .await?;
-    let funded = loan.funded.checked_add(amount).map_err(unexpected)?;
+    let funded = loan
+        .funded
+        .checked_add(amount)
+        .map_err(AppError::unexpected)?;
     outbox::enqueue(
         &txn,
         now,
@@ -252,11 +255,11 @@ async fn reserve_and_fund(
     let before = |money: Money| money.checked_sub(Money::from_minor(minor, money.currency())?);
     Ok((
         Wallet {
-            reserved: before(reserved.reserved).map_err(unexpected)?,
+            reserved: before(reserved.reserved).map_err(AppError::unexpected)?,
             ..reserved
         },
         Loan {
-            funded: before(raised.funded).map_err(unexpected)?,
+            funded: before(raised.funded).map_err(AppError::unexpected)?,
             ..raised
         },
     ))
@@ -293,10 +296,6 @@ async fn refusal(
     }
 }
 
-fn unexpected(err: impl Into<anyhow::Error>) -> AppError {
-    AppError::Unexpected(err.into())
-}
-
 fn no_rate(loan: &Loan) -> AppError {
     AppError::Unexpected(anyhow::anyhow!("loan {} is listed without a rate", loan.id))
 }
@@ -316,7 +315,7 @@ async fn limits(
         let used = queries::committed_between(conn, investor.user.id, from, to).await?;
         Some(YearlyLimit {
             limit: settings.unqualified_annual_limit,
-            used: Money::from_minor(used, loan.currency()).map_err(unexpected)?,
+            used: Money::from_minor(used, loan.currency()).map_err(AppError::unexpected)?,
         })
     };
     Ok(CommitmentLimits {
@@ -394,7 +393,7 @@ async fn tell_funded(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let commitments = investments::of_loan(conn, loan, &[InvestmentStatus::Pending]).await?;
-    let totals = investor_totals(&commitments).map_err(unexpected)?;
+    let totals = investor_totals(&commitments).map_err(AppError::unexpected)?;
     let mut ids: Vec<UserId> = totals.iter().map(|t| t.investor_id).collect();
     ids.push(loan.borrower_id);
     let people = users::get_many(conn, &ids).await?;
@@ -480,7 +479,10 @@ pub async fn change(
                 |problem| AppError::Validation(FieldErrors::single("amount", problem.to_string())),
             )?;
             investments::reduce(&txn, &investment, new, now).await?;
-            investment.amount.checked_sub(new).map_err(unexpected)?
+            investment
+                .amount
+                .checked_sub(new)
+                .map_err(AppError::unexpected)?
         }
         Change::Cancel => {
             investments::apply(&txn, &investment, InvestmentEvent::Cancel, now).await?;

@@ -5,7 +5,10 @@
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    db::repo::{installments, investments},
+    db::{
+        queries::servicing::{self, CashFlow},
+        repo::{installments, investments},
+    },
     domain::{
         ids::{InvestmentId, UserId},
         installment::InstallmentStatus,
@@ -24,6 +27,9 @@ pub struct InvestmentOverview {
     pub loan: Loan,
     /// The stake's part of every installment (empty before the payout).
     pub share: Vec<(Installment, InstallmentStatus)>,
+    /// What the stake's holder received, newest first: every payment's
+    /// distribution and the reserve fund's payout.
+    pub flows: Vec<CashFlow>,
 }
 
 /// `investor_id`'s investment `investment_id`; someone else's is not found.
@@ -50,9 +56,11 @@ pub async fn investment(
             .zip(stored.iter().map(|row| row.status))
             .collect()
     };
+    let flows = servicing::cash_flows(db, investment.id, loan.currency()).await?;
     Ok(InvestmentOverview {
         investment,
         loan,
         share,
+        flows,
     })
 }

@@ -27,7 +27,8 @@ use crate::{
     db::{
         self,
         entities::{distributions, loan_payments, loan_requests, schedule_versions},
-        repo::{installments, investments, loans, users, wallets},
+        queries::servicing as servicing_queries,
+        repo::{installments, investments, loans, penalties as penalty_repo, users, wallets},
     },
     domain::{
         distribution::{Received, distribute},
@@ -41,17 +42,19 @@ use crate::{
         money::{Money, TypedAmount},
         repayment::{self, Allocation, PaymentError, PaymentKind, Quote},
         schedule::LoanTerms,
+        settings::Settings,
         split::Holding,
         wallet::{Wallet, WalletKind},
     },
     error::{AppError, FieldErrors, is_unique_violation},
     ledger::{JournalEntry, LedgerError, Posting, store},
-    mail::messages::{LoanRepaid, PaymentReceived},
+    mail::messages::{DistributionReceived, LoanRepaid, PaymentReceived},
     paths,
     services::{
+        defaults::{self, Claim},
         funding::short_id,
         idempotency::{self, IdempotencyKey},
-        outbox, settings,
+        outbox, penalties, settings,
     },
 };
 
@@ -70,6 +73,9 @@ pub struct Payment {
     pub loan_id: LoanId,
     pub amount: TypedAmount,
     pub key: IdempotencyKey,
+    /// Confirmed as the payoff: refused unless `amount` is exactly what
+    /// settles the loan (or the whole debt of a defaulted one) now.
+    pub payoff: bool,
 }
 
 /// What a payment did.
@@ -88,38 +94,41 @@ enum Source {
     Collection,
 }
 
-fn unexpected(err: impl Into<anyhow::Error>) -> AppError {
-    AppError::Unexpected(err.into())
-}
-
 fn amount_error(err: &PaymentError) -> AppError {
     match err {
         PaymentError::Inconsistent(_) | PaymentError::Schedule(_) => {
-            unexpected(anyhow::anyhow!("{err}"))
+            AppError::unexpected(anyhow::anyhow!("{err}"))
         }
         _ => AppError::Validation(FieldErrors::single("amount", err.to_string())),
     }
 }
 
-/// The loan's account on `today`, from its stored schedule.
+/// The loan's account on `today`, from its stored schedule, with the
+/// penalties through `today` not yet charged counted in (a payment charges
+/// them first).
 ///
 /// # Errors
 /// `Unexpected` for a loan without a payout date or rate; database failures.
 pub async fn account(
     conn: &impl ConnectionTrait,
     loan: Loan,
+    settings: &Settings,
     today: NaiveDate,
 ) -> Result<LoanAccount, AppError> {
-    let installments = installments::of_loan(conn, loan.id, loan.currency()).await?;
+    let mut installments = installments::of_loan(conn, loan.id, loan.currency()).await?;
+    let pending = penalties::pending(conn, &loan, settings, &installments, today).await?;
+    penalties::add_pending(&mut installments, &pending)?;
     let start = loan
         .disbursed_at
-        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no payout date", loan.id)))?
+        .ok_or_else(|| {
+            AppError::unexpected(anyhow::anyhow!("loan {} has no payout date", loan.id))
+        })?
         .date_naive();
     let terms = loan
         .terms_for(loan.amount, start)
-        .ok_or_else(|| unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("loan {} has no rate", loan.id)))?;
     let quote = repayment::quote(&installments, &terms, today)
-        .map_err(|err| unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
+        .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
     Ok(LoanAccount {
         loan,
         installments,
@@ -128,8 +137,74 @@ pub async fn account(
     })
 }
 
-/// The borrower's own loan, being repaid.
-async fn own_repaying_loan(
+/// A paid-out loan as its borrower's page and staff's show it.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub account: LoanAccount,
+    /// For a defaulted loan: the debt and what was recovered of it.
+    pub claim: Option<Claim>,
+    pub payments: Vec<servicing_queries::PaymentLine>,
+    /// The latest penalties charged, day by day, newest first.
+    pub penalties: Vec<penalty_repo::Charged>,
+    pub versions: Vec<servicing_queries::ScheduleVersion>,
+    /// What the borrower's wallet has available.
+    pub available: Money,
+}
+
+/// The penalties listed on a loan's page.
+const PENALTY_LINES: u64 = 90;
+
+/// `loan`'s servicing on the clock's day; `None` before its payout.
+///
+/// # Errors
+/// Database failures; stored rows that do not parse.
+pub async fn overview(
+    conn: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    loan: Loan,
+) -> Result<Option<Overview>, AppError> {
+    if loan.disbursed_at.is_none() {
+        return Ok(None);
+    }
+    let settings = settings::load(conn).await?;
+    let account = account(conn, loan, &settings, clock.today()).await?;
+    let loan = &account.loan;
+    let claim = if loan.status == LoanStatus::Defaulted {
+        Some(defaults::claim(conn, loan).await?)
+    } else {
+        None
+    };
+    let available = wallets::of_user(conn, loan.borrower_id, loan.currency())
+        .await?
+        .map_or(Money::zero(loan.currency()), |w| w.available());
+    Ok(Some(Overview {
+        claim,
+        payments: servicing_queries::payments(conn, loan.id, loan.currency()).await?,
+        penalties: penalty_repo::of_loan(conn, loan.id, loan.currency(), PENALTY_LINES).await?,
+        versions: servicing_queries::versions(conn, loan.id).await?,
+        available,
+        account,
+    }))
+}
+
+/// Whether `loan` takes payments: being repaid, or defaulted (recoveries).
+fn takes_payments(loan: &Loan) -> Result<(), AppError> {
+    if matches!(loan.status, LoanStatus::Active | LoanStatus::Defaulted) {
+        Ok(())
+    } else {
+        Err(DomainError::NotRepaying {
+            status: loan.status,
+        }
+        .into())
+    }
+}
+
+/// The borrower's own loan, being repaid or defaulted.
+///
+/// # Errors
+/// `NotFound` for someone else's loan; `Domain` for one that takes no
+/// payments; database failures.
+pub async fn payable_loan(
     conn: &impl ConnectionTrait,
     borrower: UserId,
     loan_id: LoanId,
@@ -138,13 +213,40 @@ async fn own_repaying_loan(
         .await?
         .filter(|loan| loan.borrower_id == borrower)
         .ok_or(AppError::NotFound)?;
-    if loan.status != LoanStatus::Active {
-        return Err(DomainError::NotRepaying {
-            status: loan.status,
-        }
-        .into());
-    }
+    takes_payments(&loan)?;
     Ok(loan)
+}
+
+/// What a payment will do.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// On a loan being repaid: how it is allocated over the installments.
+    Installments(Allocation),
+    /// On a defaulted loan: how a recovery is shared.
+    Recovery {
+        amount: Money,
+        to_reserve: Money,
+        to_investors: Money,
+        claim: Claim,
+    },
+}
+
+impl Plan {
+    #[must_use]
+    pub fn amount(&self) -> Money {
+        match self {
+            Self::Installments(allocation) => allocation.amount,
+            Self::Recovery { amount, .. } => *amount,
+        }
+    }
+}
+
+/// A payment as its confirmation page shows it.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub account: LoanAccount,
+    pub plan: Plan,
+    pub wallet: Wallet,
 }
 
 /// What paying `amount` on the borrower's loan today would do (the
@@ -153,22 +255,48 @@ async fn own_repaying_loan(
 /// # Errors
 /// `Validation` on `amount` for an amount the loan does not take or the
 /// wallet does not hold; `NotFound` for someone else's loan; `Domain` for a
-/// loan not being repaid.
+/// loan that takes no payments.
 pub async fn preview(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     borrower: UserId,
     loan_id: LoanId,
     amount: TypedAmount,
-) -> Result<(LoanAccount, Allocation, Wallet), AppError> {
-    let loan = own_repaying_loan(db, borrower, loan_id).await?;
-    let account = account(db, loan, clock.today()).await?;
+) -> Result<Preview, AppError> {
+    let loan = payable_loan(db, borrower, loan_id).await?;
+    let settings = settings::load(db).await?;
+    let account = account(db, loan, &settings, clock.today()).await?;
     let wallet = wallets::of_user(db, borrower, account.loan.currency())
         .await?
         .ok_or(AppError::NotFound)?;
-    let allocation = allocate(&account, amount.in_currency(account.loan.currency()), clock)?;
-    check_available(&wallet, allocation.amount)?;
-    Ok((account, allocation, wallet))
+    let amount = amount.in_currency(account.loan.currency());
+    let plan = if account.loan.status == LoanStatus::Defaulted {
+        let claim = defaults::claim(db, &account.loan).await?;
+        defaults::check_recovery(&claim, amount)?;
+        let (_, shares) = defaults::plan_recovery(db, &account.loan, amount).await?;
+        let to_reserve = shares
+            .iter()
+            .try_fold(Money::zero(amount.currency()), |sum, s| {
+                sum.checked_add(s.to_reserve)
+            })
+            .map_err(AppError::unexpected)?;
+        Plan::Recovery {
+            amount,
+            to_reserve,
+            to_investors: amount
+                .checked_sub(to_reserve)
+                .map_err(AppError::unexpected)?,
+            claim,
+        }
+    } else {
+        Plan::Installments(allocate(&account, amount, clock)?)
+    };
+    check_available(&wallet, amount)?;
+    Ok(Preview {
+        account,
+        plan,
+        wallet,
+    })
 }
 
 fn allocate(
@@ -178,6 +306,13 @@ fn allocate(
 ) -> Result<Allocation, AppError> {
     repayment::allocate(&account.installments, &account.terms, clock.today(), amount)
         .map_err(|err| amount_error(&err))
+}
+
+fn payoff_changed(payoff: Money) -> AppError {
+    AppError::Validation(FieldErrors::single(
+        "amount",
+        format!("Paying off the loan now takes exactly {payoff}; please confirm that amount."),
+    ))
 }
 
 fn check_available(wallet: &Wallet, amount: Money) -> Result<(), AppError> {
@@ -206,7 +341,7 @@ pub async fn pay(
     base_url: &Url,
 ) -> Result<Paid, AppError> {
     let hash = idempotency::request_hash(&[
-        "pay",
+        if payment.payoff { "payoff" } else { "pay" },
         &payment.loan_id.to_string(),
         &payment.amount.minor().to_string(),
     ]);
@@ -236,7 +371,7 @@ async fn replayed(conn: &impl ConnectionTrait, stored: &str) -> Result<Paid, App
     let loan = loans::get(conn, LoanId::from_uuid(row.loan_id)).await?;
     Ok(Paid {
         payment_id: id,
-        amount: Money::from_minor(row.amount, loan.currency()).map_err(unexpected)?,
+        amount: Money::from_minor(row.amount, loan.currency()).map_err(AppError::unexpected)?,
         repaid: loan.status == LoanStatus::Repaid,
     })
 }
@@ -261,25 +396,44 @@ async fn attempt(
         now,
     )
     .await?;
-    let own = own_repaying_loan(&txn, borrower, payment.loan_id).await?;
+    let own = payable_loan(&txn, borrower, payment.loan_id).await?;
     wallets::lock_all_of(&txn, borrower).await?;
     let loan = loans::lock(&txn, own.id).await?;
-    if loan.status != LoanStatus::Active {
-        return Err(DomainError::NotRepaying {
-            status: loan.status,
-        }
-        .into());
-    }
-    let account = account(&txn, loan, clock.today()).await?;
-    let amount = payment.amount.in_currency(account.loan.currency());
-    let allocation = allocate(&account, amount, clock)?;
-    let wallet = wallets::of_user(&txn, borrower, account.loan.currency())
+    takes_payments(&loan)?;
+    let amount = payment.amount.in_currency(loan.currency());
+    let wallet = wallets::of_user(&txn, borrower, loan.currency())
         .await?
         .ok_or(AppError::NotFound)?;
+    if loan.status == LoanStatus::Defaulted {
+        let claim = defaults::claim(&txn, &loan).await?;
+        defaults::check_recovery(&claim, amount)?;
+        if payment.payoff && amount != claim.remaining {
+            return Err(payoff_changed(claim.remaining));
+        }
+        check_available(&wallet, amount)?;
+        let paid = defaults::recover(
+            &txn,
+            &loan,
+            (&wallet, borrower),
+            (payment_id, amount),
+            (now, clock.today()),
+            base_url,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(paid);
+    }
+    let settings = settings::load(&txn).await?;
+    penalties::accrue(&txn, &loan, &settings, (now, clock.today()), base_url).await?;
+    let account = account(&txn, loan, &settings, clock.today()).await?;
+    if payment.payoff && amount != account.quote.payoff {
+        return Err(payoff_changed(account.quote.payoff));
+    }
+    let allocation = allocate(&account, amount, clock)?;
     check_available(&wallet, amount)?;
     let paid = receive(
         &txn,
-        &account,
+        (&account, &settings),
         &allocation,
         (payment_id, Source::Borrower, Some(borrower), &wallet),
         (now, clock.today()),
@@ -307,8 +461,10 @@ pub async fn collect(
     let Some(wallet) = wallets::of_user(txn, loan.borrower_id, loan.currency()).await? else {
         return Ok(None);
     };
-    let account = account(txn, loan, today).await?;
-    let owed = account.quote.owed.total().map_err(unexpected)?;
+    let settings = settings::load(txn).await?;
+    penalties::accrue(txn, &loan, &settings, (now, today), base_url).await?;
+    let account = account(txn, loan, &settings, today).await?;
+    let owed = account.quote.owed.total().map_err(AppError::unexpected)?;
     let available = wallet.available();
     let amount = if available.minor() < owed.minor() {
         available
@@ -319,10 +475,10 @@ pub async fn collect(
         return Ok(None);
     }
     let allocation = repayment::allocate(&account.installments, &account.terms, today, amount)
-        .map_err(|err| unexpected(anyhow::anyhow!("loan {}: {err}", account.loan.id)))?;
+        .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", account.loan.id)))?;
     receive(
         txn,
-        &account,
+        (&account, &settings),
         &allocation,
         (PaymentId::new(), Source::Collection, None, &wallet),
         (now, today),
@@ -337,14 +493,13 @@ pub async fn collect(
 /// the loan's end when it settles it.
 async fn receive(
     txn: &impl ConnectionTrait,
-    account: &LoanAccount,
+    (account, settings): (&LoanAccount, &Settings),
     allocation: &Allocation,
     (payment_id, source, payer, wallet): (PaymentId, Source, Option<UserId>, &Wallet),
     (now, today): (DateTime<Utc>, NaiveDate),
     base_url: &Url,
 ) -> Result<Paid, AppError> {
     let loan = &account.loan;
-    let settings = settings::load(txn).await?;
     let holders = investments::of_loan(txn, loan, &[InvestmentStatus::Active]).await?;
     // Shared by the principal each stake still holds: the payment that
     // settles the loan then returns every stake exactly what it lent.
@@ -359,12 +514,12 @@ async fn receive(
         .collect();
     let parts = allocation.parts;
     let received = Received {
-        principal: parts.principal().map_err(unexpected)?,
-        interest: parts.interest().map_err(unexpected)?,
+        principal: parts.principal().map_err(AppError::unexpected)?,
+        interest: parts.interest().map_err(AppError::unexpected)?,
         penalty: parts.penalties,
     };
     let (shares, fee) = distribute(received, settings.servicing_fee, &holdings)
-        .map_err(|err| unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
+        .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
 
     let entry_id = post(txn, loan, wallet, &holders, &shares, fee, payer, now).await?;
     for change in &allocation.changes {
@@ -394,14 +549,14 @@ async fn receive(
     }
     .insert(txn)
     .await?;
+    let told_today = paid_today(txn, loan.id, today).await?;
     let rows: Vec<distributions::ActiveModel> = shares
         .iter()
         .filter(|s| !(s.principal.is_zero() && s.interest.is_zero() && s.penalty.is_zero()))
         .map(|share| {
-            let holder = holders
-                .iter()
-                .find(|i| i.id == share.key)
-                .ok_or_else(|| unexpected(anyhow::anyhow!("share of an unknown investment")))?;
+            let holder = holders.iter().find(|i| i.id == share.key).ok_or_else(|| {
+                AppError::unexpected(anyhow::anyhow!("share of an unknown investment"))
+            })?;
             Ok(distributions::ActiveModel {
                 id: Set(uuid::Uuid::now_v7()),
                 payment_id: Set(payment_id.into()),
@@ -424,7 +579,7 @@ async fn receive(
     }
 
     let repaid = allocation.settles_loan(&account.installments);
-    let mut emails = Vec::new();
+    let mut emails = distribution_emails(txn, (&holders, &shares), &told_today, base_url).await?;
     let borrower = users::get(txn, loan.borrower_id).await?;
     let loan_url = outbox::link(base_url, &paths::borrower_loan(loan.id));
     emails.push(outbox::render(
@@ -492,8 +647,90 @@ async fn receive(
     })
 }
 
+/// The investors who already received a share of a payment on the loan
+/// dated `today` (told by email then: one email a day per loan).
+async fn paid_today(
+    txn: &impl ConnectionTrait,
+    loan_id: LoanId,
+    today: NaiveDate,
+) -> Result<std::collections::BTreeSet<UserId>, AppError> {
+    let ids: Vec<uuid::Uuid> = distributions::Entity::find()
+        .select_only()
+        .column(distributions::Column::InvestorId)
+        .distinct()
+        .inner_join(loan_payments::Entity)
+        .filter(distributions::Column::LoanId.eq(loan_id))
+        .filter(loan_payments::Column::PaidOn.eq(today))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(ids.into_iter().map(UserId::from_uuid).collect())
+}
+
+/// "A repayment reached your wallet", once per investor (their stakes added
+/// up, linking the first), except to those told today already.
+async fn distribution_emails(
+    txn: &impl ConnectionTrait,
+    (holders, shares): (
+        &[Investment],
+        &[crate::domain::distribution::Share<InvestmentId>],
+    ),
+    told_today: &std::collections::BTreeSet<UserId>,
+    base_url: &Url,
+) -> Result<Vec<outbox::RenderedEmail>, AppError> {
+    let mut per_investor: BTreeMap<UserId, (InvestmentId, [Money; 4])> = BTreeMap::new();
+    for share in shares {
+        let Some(holder) = holders.iter().find(|h| h.id == share.key) else {
+            continue;
+        };
+        if told_today.contains(&holder.investor_id) {
+            continue;
+        }
+        let entry = per_investor
+            .entry(holder.investor_id)
+            .or_insert((holder.id, [Money::zero(share.principal.currency()); 4]));
+        for (sum, part) in
+            entry
+                .1
+                .iter_mut()
+                .zip([share.principal, share.interest, share.penalty, share.fee])
+        {
+            *sum = sum.checked_add(part).map_err(AppError::unexpected)?;
+        }
+    }
+    let ids: Vec<UserId> = per_investor.keys().copied().collect();
+    let investors = users::get_many(txn, &ids).await?;
+    let mut emails = Vec::new();
+    for (investor_id, (first, [principal, interest, penalty, fee])) in per_investor {
+        let Some(investor) = investors.get(&investor_id) else {
+            continue;
+        };
+        let net = principal
+            .checked_add(interest)
+            .and_then(|m| m.checked_add(penalty))
+            .and_then(|m| m.checked_sub(fee))
+            .map_err(AppError::unexpected)?;
+        if !net.is_positive() {
+            continue;
+        }
+        emails.push(outbox::render(
+            investor.email.as_str(),
+            &DistributionReceived {
+                full_name: investor.full_name.clone(),
+                investment_url: outbox::link(base_url, &paths::investment(first)),
+                principal,
+                interest,
+                penalty,
+                fee,
+                net,
+            },
+        )?);
+    }
+    Ok(emails)
+}
+
 /// The principal each of the loan's investments has received so far.
-async fn principal_returned(
+pub(crate) async fn principal_returned(
     txn: &impl ConnectionTrait,
     loan_id: LoanId,
 ) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
@@ -533,20 +770,19 @@ async fn post(
         wallets
             .iter()
             .find(|w| w.owner == Some(user))
-            .ok_or_else(|| unexpected(anyhow::anyhow!("investor {user} has no wallet")))
+            .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("investor {user} has no wallet")))
     };
     let fees = wallets
         .iter()
         .find(|w| w.owner.is_none() && w.kind == WalletKind::Fees)
-        .ok_or_else(|| unexpected(anyhow::anyhow!("no fees wallet")))?;
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no fees wallet")))?;
     let mut postings: BTreeMap<uuid::Uuid, i64> = BTreeMap::new();
     let mut paid = 0i64;
     for share in shares {
-        let holder = holders
-            .iter()
-            .find(|h| h.id == share.key)
-            .ok_or_else(|| unexpected(anyhow::anyhow!("share of an unknown investment")))?;
-        let net = share.net().map_err(unexpected)?.minor();
+        let holder = holders.iter().find(|h| h.id == share.key).ok_or_else(|| {
+            AppError::unexpected(anyhow::anyhow!("share of an unknown investment"))
+        })?;
+        let net = share.net().map_err(AppError::unexpected)?.minor();
         *postings
             .entry(wallet_of(holder.investor_id)?.id.as_uuid())
             .or_default() += net;
@@ -564,7 +800,7 @@ async fn post(
             .map(|(wallet_id, amount)| Posting { wallet_id, amount })
             .collect(),
     )
-    .map_err(unexpected)?;
+    .map_err(AppError::unexpected)?;
     store::post(txn, &entry, payer, now)
         .await
         .map_err(|err| match err {

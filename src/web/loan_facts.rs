@@ -125,7 +125,13 @@ pub struct InstallmentView {
     pub principal: String,
     pub interest: String,
     pub total: String,
+    /// Principal and interest paid so far (empty when none).
+    pub paid: String,
+    /// Penalties charged and not yet paid (empty when none).
+    pub penalty: String,
     pub status: &'static str,
+    /// The status word, for the row's class.
+    pub status_word: &'static str,
 }
 
 /// One investment's agreement, for the loan's parties.
@@ -155,7 +161,20 @@ impl Servicing {
                     .principal
                     .checked_add(row.interest)
                     .map_or_else(|_| String::new(), |total| total.to_string()),
+                paid: row
+                    .paid_principal
+                    .checked_add(row.paid_interest)
+                    .ok()
+                    .filter(|paid| paid.is_positive())
+                    .map_or_else(String::new, |paid| paid.to_string()),
+                penalty: row
+                    .penalty_accrued
+                    .checked_sub(row.penalty_paid)
+                    .ok()
+                    .filter(|left| left.is_positive())
+                    .map_or_else(String::new, |left| left.to_string()),
                 status: row.status.label(),
+                status_word: row.status.as_str(),
             })
             .collect();
         let agreements = servicing

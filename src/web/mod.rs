@@ -23,6 +23,7 @@ pub mod marketplace;
 pub mod money_limit;
 pub mod observe;
 pub mod public;
+pub mod repayment_view;
 pub mod scorecard;
 pub mod session;
 pub mod wallet;
@@ -87,7 +88,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/loans", post().to(borrower::loans::create))
                 .route("/loans/new", get().to(borrower::loans::new))
                 .route("/loans/{id}", get().to(borrower::loans::show))
-                .route("/loans/{id}/withdraw", post().to(borrower::loans::withdraw)),
+                .route("/loans/{id}/withdraw", post().to(borrower::loans::withdraw))
+                .service(
+                    resource("/loans/{id}/pay")
+                        .route(get().to(borrower::repayment::confirm))
+                        .route(post().to(borrower::repayment::pay)),
+                )
+                .route("/loans/{id}/payoff", post().to(borrower::repayment::payoff)),
         )
         // For the investor, the loan's borrower and staff: outside the
         // investors' scope, the service checks who is a party.
@@ -147,7 +154,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     post().to(admin::applications::decide),
                 )
                 .route("/loans", get().to(admin::loans::index))
+                .route("/loans/{id}", get().to(admin::loans::show))
                 .route("/loans/{id}/disburse", post().to(admin::loans::disburse))
+                .route(
+                    "/loans/{id}/default",
+                    post().to(admin::loans::declare_default),
+                )
                 .service(
                     scope("/users")
                         .service(
@@ -166,6 +178,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     scope("/jobs")
                         .route("", get().to(admin::jobs::index))
+                        .route("/run", post().to(admin::jobs::run_now))
                         .route("/emails/{id}/retry", post().to(admin::jobs::retry)),
                 )
                 .service(

@@ -937,13 +937,13 @@ async fn the_demo_has_a_loan_in_each_state_so_far() {
     assert_eq!(app.count(&states("scoring")).await, 1);
     assert_eq!(app.count(&states("funding")).await, 1);
     assert_eq!(app.count(&states("rejected")).await, 1);
-    assert_eq!(app.count(&states("active")).await, 1);
+    assert_eq!(app.count(&states("active")).await, 2);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM investments WHERE status = 'pending'")
             .await,
         2
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM documents").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM documents").await, 4);
     let report = crowdlend::ledger::verify::verify(&app.db).await.unwrap();
     assert!(report.holds(), "{report}");
     let irina = app.browser();

@@ -707,3 +707,56 @@ async fn an_investor_filters_invests_with_others_and_downloads_the_agreement() {
     assert_verified(&app).await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_borrower_pays_the_next_installment_after_seeing_where_the_money_goes() {
+    use crate::{investing::assert_verified, servicing::repaying_loan};
+
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let loan = repaying_loan(&app).await;
+    let me = &loan.users[0];
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(&client, "email", &me.email).await;
+    fill(&client, "password", &me.password).await;
+    submit(&client).await;
+    wait_for_path(&client, "/borrower").await;
+
+    client
+        .goto(&format!("{}/borrower/loans/{}", app.address, loan.id))
+        .await
+        .unwrap();
+    let next = text_of(&client, "next-due").await;
+    screenshot(&client, "50-loan-repaying").await;
+    click(&client, "#pay-link").await;
+    wait_for_path(&client, &format!("/borrower/loans/{}/pay", loan.id)).await;
+    click(&client, "#quick-amounts li:nth-child(1) a").await;
+    let amount = text_of(&client, "confirm-amount").await;
+    assert!(next.starts_with(&amount), "{amount} in {next}");
+    let allocation = text_of(&client, "allocation").await;
+    assert!(allocation.contains("Interest now due"), "{allocation}");
+    screenshot(&client, "51-payment-confirmation").await;
+    click(&client, "#confirm-pay").await;
+    wait_for_path(&client, &format!("/borrower/loans/{}", loan.id)).await;
+    assert!(
+        text(&client)
+            .await
+            .contains("The investors have received their shares")
+    );
+    assert_eq!(
+        client
+            .find_all(Locator::Css("#payment-rows tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    screenshot(&client, "52-payment-received").await;
+    assert_verified(&app).await;
+    client.close().await.unwrap();
+}

@@ -253,7 +253,7 @@ async fn jobs_run_outbox_sends_what_is_due_as_of_the_date_given() {
         .collect();
     assert_eq!(files.len(), 1);
 
-    let unknown = crowdlend(dir.path(), &["jobs", "run", "reminders"], &[]);
+    let unknown = crowdlend(dir.path(), &["jobs", "run", "auto-invest"], &[]);
     assert!(!unknown.status.success());
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(stderr.contains("possible values: outbox"), "{stderr}");
@@ -316,7 +316,15 @@ async fn jobs_run_all_runs_every_job_for_each_day_of_a_range_and_records_the_run
         .collect();
     let mut expected = Vec::new();
     for day in ["2099-01-30", "2099-01-31", "2099-02-01"] {
-        for job in ["funding-expiry", "payouts", "due-payments", "outbox"] {
+        for job in [
+            "funding-expiry",
+            "payouts",
+            "due-payments",
+            "penalties",
+            "defaults",
+            "reminders",
+            "outbox",
+        ] {
             expected.push((day.to_owned(), job.to_owned()));
         }
     }
@@ -348,4 +356,86 @@ async fn jobs_run_all_runs_every_job_for_each_day_of_a_range_and_records_the_run
         &[],
     );
     assert!(!half.status.success(), "--from needs --to");
+}
+
+#[tokio::test]
+async fn the_demo_platform_run_forward_for_a_year_and_a_half_repays_one_loan_and_defaults_the_other()
+ {
+    use crowdlend::db::entities::{loan_requests, reserve_fund_events, users};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let dir = tempfile::tempdir().unwrap();
+    let demo = crowdlend(dir.path(), &["demo"], &[]);
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    // The demo was seeded at the real time: run forward from today.
+    let today = crowdlend::clock::Clock::today(&crowdlend::clock::SystemClock);
+    let to = today.checked_add_days(chrono::Days::new(500)).unwrap();
+    let run = crowdlend(
+        dir.path(),
+        &[
+            "jobs",
+            "run",
+            "all",
+            "--from",
+            &today.to_string(),
+            "--to",
+            &to.to_string(),
+        ],
+        &[],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let verify = crowdlend(dir.path(), &["verify"], &[]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("data/crowdlend.db").display()
+    );
+    let conn = db::connect(&url).await.unwrap();
+    let status_of = |email: &'static str| {
+        let conn = conn.clone();
+        async move {
+            let borrower = users::Entity::find()
+                .filter(users::Column::Email.eq(email))
+                .one(&conn)
+                .await
+                .unwrap()
+                .unwrap();
+            loan_requests::Entity::find()
+                .filter(loan_requests::Column::BorrowerId.eq(borrower.id))
+                .one(&conn)
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+        }
+    };
+    assert_eq!(status_of("borrower5@demo.local").await, "repaid");
+    assert_eq!(status_of("borrower4@demo.local").await, "defaulted");
+    assert_eq!(status_of("borrower2@demo.local").await, "expired");
+    let covered = reserve_fund_events::Entity::find()
+        .all(&conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        covered.len(),
+        2,
+        "the reserve fund paid both of Elena's investors"
+    );
+    let mail = std::fs::read_dir(dir.path().join("data/mail"))
+        .unwrap()
+        .count();
+    assert!(mail > 20, "{mail} emails");
 }

@@ -234,7 +234,7 @@ pub async fn assert_verified(app: &TestApp) {
     assert!(report.holds(), "{report}");
 }
 
-async fn emails_of_kind(app: &TestApp, kind: &str) -> Vec<outbox_emails::Model> {
+pub async fn emails_of_kind(app: &TestApp, kind: &str) -> Vec<outbox_emails::Model> {
     outbox_emails::Entity::find()
         .filter(outbox_emails::Column::Kind.eq(kind))
         .all(&app.db)

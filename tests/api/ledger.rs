@@ -244,8 +244,8 @@ async fn admins_see_the_verify_report_in_the_back_office() {
     );
     assert_eq!(
         html.matches("holds</span>").count(),
-        8,
-        "each of the eight checks is listed as holding"
+        11,
+        "each of the eleven checks is listed as holding"
     );
     assert!(
         html.contains("-2 500,00 ₽"),

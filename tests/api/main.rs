@@ -21,6 +21,7 @@ mod layering;
 mod ledger;
 mod marketplace;
 mod pg_wire;
+mod repaying;
 mod round_trips;
 mod schema;
 mod security;

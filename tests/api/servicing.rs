@@ -13,13 +13,15 @@ use crowdlend::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use crowdlend::domain::user::Role;
+
 use crate::{
-    helpers::{TestApp, spawn_app},
+    helpers::{Browser, TestApp, TestUser, spawn_app},
     investing::{assert_verified, fund, invest, loan, platform_balance, ready_investor, wallet_of},
-    marketplace::listed_loan,
+    marketplace::listed_loan_for,
 };
 
-async fn schedule(app: &TestApp, loan_id: Uuid) -> Vec<repayment_schedule::Model> {
+pub async fn schedule(app: &TestApp, loan_id: Uuid) -> Vec<repayment_schedule::Model> {
     repayment_schedule::Entity::find()
         .filter(repayment_schedule::Column::LoanId.eq(loan_id))
         .order_by_asc(repayment_schedule::Column::PaymentNum)
@@ -28,7 +30,7 @@ async fn schedule(app: &TestApp, loan_id: Uuid) -> Vec<repayment_schedule::Model
         .unwrap()
 }
 
-async fn run_due_payments(app: &TestApp, day: NaiveDate) -> due_payments::Report {
+pub async fn run_due_payments(app: &TestApp, day: NaiveDate) -> due_payments::Report {
     app.clock.set(
         day.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap())
             .and_utc(),
@@ -41,8 +43,48 @@ async fn run_due_payments(app: &TestApp, day: NaiveDate) -> due_payments::Report
 /// A 100 000 ₽ loan over 12 months funded by three investors (one holding
 /// two stakes), paid out; returns its id, the borrower's and the investors'.
 async fn active_loan(app: &TestApp) -> (Uuid, Uuid, Vec<Uuid>) {
-    let loan_id = listed_loan(app, 100_000, 12, Purpose::HomeImprovement, 0).await;
-    let (a, _, a_id) = ready_investor(app, "Анна Кузнецова", 100_000, false).await;
+    let loan = repaying_loan(app).await;
+    (loan.id, loan.borrower_id, loan.investors)
+}
+
+/// A loan being repaid, with its borrower's browser.
+pub struct Repaying {
+    pub id: Uuid,
+    pub borrower_id: Uuid,
+    pub borrower: Browser,
+    pub investors: Vec<Uuid>,
+    /// The browser of the investor holding two stakes.
+    pub first_investor: Browser,
+    pub users: [TestUser; 2],
+}
+
+impl Repaying {
+    /// Signs the borrower and the first investor in again (after the test's
+    /// clock moved past their sessions' idle timeout).
+    pub async fn sign_in_again(&self) {
+        for (browser, user) in [&self.borrower, &self.first_investor]
+            .into_iter()
+            .zip(&self.users)
+        {
+            let response = browser.login(&user.email, &user.password).await;
+            assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+        }
+    }
+}
+
+/// As [`active_loan`], with the borrower signed in.
+pub async fn repaying_loan(app: &TestApp) -> Repaying {
+    let user = TestUser::new(Role::Borrower);
+    let borrower = app.browser();
+    borrower.register(&user).await;
+    let loan_id = listed_loan_for(
+        app,
+        &borrower,
+        &user,
+        (100_000, 12, Purpose::HomeImprovement, 0),
+    )
+    .await;
+    let (a, a_user, a_id) = ready_investor(app, "Анна Кузнецова", 100_000, false).await;
     let (b, _, b_id) = ready_investor(app, "Bob Lender", 100_000, false).await;
     let (c, _, c_id) = ready_investor(app, "Chen Wei", 100_000, false).await;
     invest(&a, &loan_id, "33333,33").await.investment_id();
@@ -51,11 +93,18 @@ async fn active_loan(app: &TestApp) -> (Uuid, Uuid, Vec<Uuid>) {
     invest(&c, &loan_id, "23333,34").await.investment_id();
     let loan = loan(app, &loan_id).await;
     assert_eq!(loan.status, "active");
-    (loan.id, loan.borrower_id, vec![a_id, b_id, c_id])
+    Repaying {
+        id: loan.id,
+        borrower_id: loan.borrower_id,
+        borrower,
+        investors: vec![a_id, b_id, c_id],
+        first_investor: a,
+        users: [user, a_user],
+    }
 }
 
 /// Withdraws all but `keep` kopecks of the user's wallet to a new bank account.
-async fn withdraw_all_but(app: &TestApp, user_id: Uuid, keep: i64) {
+pub async fn withdraw_all_but(app: &TestApp, user_id: Uuid, keep: i64) {
     use crowdlend::{
         domain::{
             ids::UserId,
@@ -209,16 +258,26 @@ async fn an_installment_the_wallet_cannot_cover_is_collected_in_part_and_becomes
     assert_eq!(first.paid_interest + first.paid_principal, 100_000);
     assert_eq!(wallet_of(&app, borrower_id).await.0, 0);
 
-    // The next day the borrower tops up; the job takes the arrears.
+    // The next day the borrower tops up; the job takes the arrears and the
+    // day's penalties (the late fee and one day's penalty interest), which
+    // are charged first.
     fund(&app, borrower_id, 20_000).await;
     let next_day = rows[0].due_date.succ_opt().unwrap();
     let report = run_due_payments(&app, next_day).await;
     assert_eq!((report.collected, report.overdue), (1, 0));
     let first = &schedule(&app, loan_id).await[0];
     assert_eq!(first.status, "paid");
+    let unpaid = installment - 100_000;
+    let daily = (unpaid + 500) / 1_000;
+    assert_eq!(
+        first.penalty_accrued,
+        30_000 + daily,
+        "300 ₽ late fee, 0.1 % of a day"
+    );
+    assert_eq!(first.penalty_paid, first.penalty_accrued);
     assert_eq!(
         wallet_of(&app, borrower_id).await.0,
-        2_000_000 - (installment - 100_000)
+        2_000_000 - unpaid - first.penalty_accrued
     );
     assert_eq!(schedule(&app, loan_id).await[1].status, "scheduled");
     assert_verified(&app).await;

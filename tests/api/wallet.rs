@@ -783,14 +783,14 @@ async fn demo_investors_start_with_money_in_their_wallets_and_some_of_it_investe
         .await;
     assert_redirects_to(&response, "/investor");
     let html = browser.get_html("/wallet").await;
-    // 500 000 deposited; 40 000 lent in Elena's paid-out loan, 50 000
-    // reserved for Daria's loan still funding.
-    assert_eq!(plain(&text_at(&html, "#balance").unwrap()), "460 000,00 ₽");
+    // 500 000 deposited; 40 000 lent in Elena's paid-out loan and 25 000
+    // in Maxim's, 50 000 reserved for Daria's loan still funding.
+    assert_eq!(plain(&text_at(&html, "#balance").unwrap()), "435 000,00 ₽");
     assert!(html.contains("Demo Bank •••• 0001"));
     assert_eq!(
         entries(&app).await,
-        3,
-        "one deposit per demo investor and the payout of Elena's loan"
+        5,
+        "one deposit per demo investor and for Maxim, and the payouts of Elena's and Maxim's loans"
     );
     assert_ledger_holds(&app).await;
 }

@@ -21,6 +21,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::loan_payments::Entity",
+        from = "Column::PaymentId",
+        to = "super::loan_payments::Column::Id"
+    )]
+    Payment,
+}
+
+impl Related<super::loan_payments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Payment.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -30,6 +30,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::distributions::Entity")]
+    Distributions,
+}
+
+impl Related<super::distributions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Distributions.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

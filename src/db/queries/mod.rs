@@ -13,6 +13,7 @@ pub mod investments;
 pub mod investor;
 pub mod marketplace;
 pub mod outbox;
+pub mod servicing;
 pub mod users;
 pub mod wallet;
 

@@ -86,3 +86,44 @@ pub async fn troubled(
         .order_by_desc(outbox_emails::Column::Id);
     fetch_page::<SelectModel<TroubledEmail>>(db, query.into_query(), EMAILS_PER_PAGE, page).await
 }
+
+/// One recorded run of a job.
+#[derive(Debug, Clone)]
+pub struct JobRun {
+    pub name: String,
+    pub business_date: chrono::NaiveDate,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub items: i32,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// The latest `limit` job runs, newest first.
+///
+/// # Errors
+/// Database failures.
+pub async fn job_runs(
+    conn: &impl sea_orm::ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<JobRun>, AppError> {
+    use crate::db::entities::job_runs;
+    use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+    Ok(job_runs::Entity::find()
+        .order_by_desc(job_runs::Column::StartedAt)
+        .order_by_desc(job_runs::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| JobRun {
+            name: row.name,
+            business_date: row.business_date,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            items: row.items,
+            outcome: row.outcome,
+            error: row.error,
+        })
+        .collect())
+}

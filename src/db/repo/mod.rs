@@ -8,6 +8,7 @@ pub mod documents;
 pub mod installments;
 pub mod investments;
 pub mod loans;
+pub mod penalties;
 pub mod users;
 pub mod wallets;
 

@@ -118,6 +118,36 @@ const SECTIONS: &[(&str, &[InputSpec])] = &[
             "A calendar day in UTC; the withdrawal form shows what is left of it.",
         )],
     ),
+    (
+        "Repayments",
+        &[
+            (
+                "servicing_reminder_days",
+                "Remind borrowers this many days before a due date",
+                "0 sends no reminders.",
+            ),
+            (
+                "servicing_penalty_daily_percent",
+                "Penalty interest, % a day of what is overdue",
+                "From the day after the due date; 0.1 is the usual rate.",
+            ),
+            (
+                "servicing_penalty_cap_percent",
+                "Penalty interest cap, % of the installment",
+                "Penalty interest on one installment stops growing here.",
+            ),
+            (
+                "servicing_late_fee",
+                "Late fee, ₽",
+                "Charged once per installment, the day after it went unpaid.",
+            ),
+            (
+                "servicing_default_after_days",
+                "Days overdue before a loan defaults",
+                "The reserve fund then pays investors their outstanding principal.",
+            ),
+        ],
+    ),
 ];
 
 const BAND_COLUMNS: [(&str, &str); 4] = [

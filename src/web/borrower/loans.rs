@@ -23,7 +23,7 @@ use crate::{
     },
     error::{AppError, FieldErrors},
     paths,
-    services::{applications, funding, settings},
+    services::{applications, funding, repayment, settings},
     state::AppState,
     web::{
         error::{WebError, refusal},
@@ -31,6 +31,7 @@ use crate::{
         forms::{Choice, Empty, StrictForm, add_validation_errors, choices},
         layout::{BaseCtx, form_status, page, render, see_other},
         loan_facts::{LoanFacts, Servicing},
+        repayment_view::RepaymentView,
         scorecard::ScorecardView,
         session::{self, FlashLevel},
     },
@@ -209,6 +210,7 @@ struct LoanPage {
     /// Staff can approve only once the borrower's identity is verified.
     identity_needed: bool,
     servicing: Servicing,
+    repayment: Option<RepaymentView>,
 }
 
 pub async fn show(
@@ -225,7 +227,11 @@ pub async fn show(
         .await?
         .map(|card| ScorecardView::new(&card, loan.currency()));
     let servicing = Servicing::new(&investment_queries::servicing(&state.db, &loan).await?);
-    let loan = LoanFacts::new(&loan);
+    let facts = LoanFacts::new(&loan);
+    let repayment = repayment::overview(&state.db, state.clock.as_ref(), loan)
+        .await?
+        .map(|overview| RepaymentView::new(&overview));
+    let loan = facts;
     let identity_needed = loan.status == LoanStatus::Scoring
         && settings::load(&state.db).await?.kyc_required
         && users::account(&state.db, user.id)
@@ -237,6 +243,7 @@ pub async fn show(
         card,
         identity_needed,
         servicing,
+        repayment,
     })
 }
 

@@ -1,3 +1,4 @@
 pub mod dashboard;
 pub mod loans;
 pub mod profile;
+pub mod repayment;

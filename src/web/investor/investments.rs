@@ -20,7 +20,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::{
-    db::queries::{Page, investments as queries},
+    db::queries::{Page, investments as queries, servicing::CashFlow},
     domain::{
         ids::{InvestmentId, UserId},
         installment::InstallmentStatus,
@@ -142,6 +142,83 @@ fn share_line((share, status): &(Installment, InstallmentStatus)) -> ShareLine {
     }
 }
 
+struct FlowLine {
+    on: String,
+    kind: &'static str,
+    principal: String,
+    interest: String,
+    penalty: String,
+    fee: String,
+    net: String,
+}
+
+/// What the stake brought so far, added up from its distributions.
+struct Received {
+    principal: String,
+    interest: String,
+    penalties: String,
+    fees: String,
+    reserve: String,
+    net: String,
+    outstanding: String,
+    /// For a defaulted stake: the principal neither repaid nor covered.
+    loss: Option<String>,
+}
+
+fn received(overview: &portfolio::InvestmentOverview) -> Received {
+    let currency = overview.loan.currency();
+    let sum = |pick: fn(&CashFlow) -> i64, reserve: bool| -> i64 {
+        overview
+            .flows
+            .iter()
+            .filter(|f| (f.kind == "reserve") == reserve)
+            .map(pick)
+            .sum()
+    };
+    let money = |minor: i64| format::money(minor, currency);
+    let principal = sum(|f| f.principal.minor(), false);
+    let reserve = sum(|f| f.principal.minor(), true);
+    let interest = sum(|f| f.interest.minor(), false);
+    let penalties = sum(|f| f.penalty.minor(), false);
+    let fees = sum(|f| f.fee.minor(), false);
+    let outstanding = overview.investment.amount.minor() - principal;
+    let defaulted = overview.investment.status == InvestmentStatus::Defaulted;
+    Received {
+        principal: money(principal),
+        interest: money(interest),
+        penalties: money(penalties),
+        fees: money(fees),
+        reserve: money(reserve),
+        net: money(principal + interest + penalties - fees + reserve),
+        outstanding: money(if defaulted { 0 } else { outstanding }),
+        loss: defaulted.then(|| money((outstanding - reserve).max(0))),
+    }
+}
+
+fn flow_line(flow: &CashFlow) -> FlowLine {
+    let shown = |m: crate::domain::money::Money| {
+        if m.is_zero() {
+            String::new()
+        } else {
+            m.to_string()
+        }
+    };
+    FlowLine {
+        on: format::day(flow.on),
+        kind: match flow.kind.as_str() {
+            "reserve" => "Reserve fund payout",
+            "recovery" => "Recovery after the default",
+            "payoff" => "Early payoff",
+            _ => "Repayment",
+        },
+        principal: shown(flow.principal),
+        interest: shown(flow.interest),
+        penalty: shown(flow.penalty),
+        fee: shown(flow.fee),
+        net: flow.net().to_string(),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "investor/investment.html")]
 struct DetailPage {
@@ -154,6 +231,9 @@ struct DetailPage {
     has_agreement: bool,
     agreement_hash: String,
     schedule: Vec<ShareLine>,
+    /// Once paid out: what came back so far.
+    received: Option<Received>,
+    flows: Vec<FlowLine>,
     amount: String,
     errors: FieldErrors,
 }
@@ -181,7 +261,14 @@ async fn detail_page(
             changeable,
             has_agreement: investment.agreement_hash.is_some(),
             agreement_hash: investment.agreement_hash.clone().unwrap_or_default(),
-            schedule: overview.share.iter().map(share_line).collect(),
+            schedule: overview
+                .share
+                .iter()
+                .filter(|(_, status)| !matches!(status, InstallmentStatus::Paid))
+                .map(share_line)
+                .collect(),
+            received: (!overview.share.is_empty()).then(|| received(&overview)),
+            flows: overview.flows.iter().map(flow_line).collect(),
             amount,
             errors,
             base,
