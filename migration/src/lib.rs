@@ -23,6 +23,7 @@ mod m20261126_000013_index_marketplace_funded;
 mod m20261130_000014_create_login_devices;
 mod m20261130_000015_installment_statuses;
 mod m20261130_000016_create_servicing;
+mod m20261130_000017_index_distributions_loan;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_create_login_devices::Migration),
             Box::new(m20261130_000015_installment_statuses::Migration),
             Box::new(m20261130_000016_create_servicing::Migration),
+            Box::new(m20261130_000017_index_distributions_loan::Migration),
         ]
     }
 }

@@ -27,11 +27,12 @@ use crate::{
         lifecycle::LoanStatus,
         money::Money,
         repayment::overdue_base,
+        settings::Settings,
     },
     error::AppError,
     mail::messages::InstallmentOverdue,
     paths,
-    services::{outbox, repayment},
+    services::{outbox, repayment, settings},
 };
 
 /// What one pass did.
@@ -89,10 +90,11 @@ pub async fn run(
     base_url: &Url,
 ) -> Result<Report, AppError> {
     let today = clock.today();
+    let settings = settings::load(db).await?;
     let mut report = Report::default();
     for loan_id in loans_to_service(db, today).await? {
         report.loans += 1;
-        match service(db, loan_id, clock.now(), today, base_url).await {
+        match service(db, (loan_id, &settings), clock.now(), today, base_url).await {
             Ok((collected, overdue)) => {
                 report.collected += u32::from(collected);
                 report.overdue += overdue;
@@ -109,7 +111,7 @@ pub async fn run(
 /// Falls due, collects and marks overdue for one loan, in one transaction.
 async fn service(
     db: &DatabaseConnection,
-    loan_id: LoanId,
+    (loan_id, settings): (LoanId, &Settings),
     now: DateTime<Utc>,
     today: NaiveDate,
     base_url: &Url,
@@ -123,14 +125,16 @@ async fn service(
     if loan.status != LoanStatus::Active {
         return Ok((false, 0));
     }
-    for row in installments::of_loan(&txn, loan.id, loan.currency()).await? {
+    let mut rows = installments::of_loan(&txn, loan.id, loan.currency()).await?;
+    for row in &mut rows {
         if row.status == InstallmentStatus::Scheduled && row.due_date <= today {
-            installments::apply(&txn, &row, InstallmentEvent::FallDue, now).await?;
+            row.status = installments::apply(&txn, row, InstallmentEvent::FallDue, now).await?;
         }
     }
-    let collected = repayment::collect(&txn, loan.clone(), now, today, base_url)
-        .await?
-        .is_some();
+    let collected =
+        repayment::collect(&txn, (loan.clone(), rows), settings, (now, today), base_url)
+            .await?
+            .is_some();
     let mut newly_overdue = Vec::new();
     let mut overdue = Money::zero(loan.currency());
     for row in installments::of_loan(&txn, loan.id, loan.currency()).await? {

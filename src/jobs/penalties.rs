@@ -13,7 +13,7 @@ use crate::{
     db::{
         self,
         entities::{loan_requests, repayment_schedule},
-        repo::loans,
+        repo::{installments, loans},
     },
     domain::{ids::LoanId, installment::InstallmentStatus, lifecycle::LoanStatus},
     error::AppError,
@@ -54,6 +54,7 @@ pub async fn run(
     clock: &dyn Clock,
     base_url: &Url,
 ) -> Result<Report, AppError> {
+    let settings = settings::load(db).await?;
     let mut report = Report::default();
     for loan_id in overdue_loans(db).await? {
         report.loans += 1;
@@ -62,17 +63,18 @@ pub async fn run(
         if loan.status != LoanStatus::Active {
             continue;
         }
-        let settings = settings::load(&txn).await?;
+        let rows = installments::of_loan(&txn, loan.id, loan.currency()).await?;
         match penalties::accrue(
             &txn,
             &loan,
+            rows,
             &settings,
             (clock.now(), clock.today()),
             base_url,
         )
         .await
         {
-            Ok(charged) => {
+            Ok((_, charged)) => {
                 txn.commit().await?;
                 report.charged += charged;
             }

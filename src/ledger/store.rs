@@ -137,23 +137,45 @@ pub async fn post(
     }
     .insert(txn)
     .await?;
-    for (wallet_id, amount, balance_after) in &lines {
-        wallets::Entity::update_many()
-            .col_expr(wallets::Column::Balance, Expr::value(*balance_after))
-            .col_expr(wallets::Column::UpdatedAt, Expr::value(created_at))
-            .filter(wallets::Column::Id.eq(*wallet_id))
+    // Every wallet's new balance in one statement, every posting in
+    // another: an entry of many postings (a repayment shared among twenty
+    // investors) costs two round trips, not two per posting.
+    let balances = lines
+        .iter()
+        .fold(
+            sea_orm::sea_query::CaseStatement::new(),
+            |case, (wallet_id, _, balance_after)| {
+                case.case(
+                    wallets::Column::Id.eq(*wallet_id),
+                    Expr::value(*balance_after),
+                )
+            },
+        )
+        .finally(Expr::col(wallets::Column::Balance));
+    wallets::Entity::update_many()
+        .col_expr(wallets::Column::Balance, balances.into())
+        .col_expr(wallets::Column::UpdatedAt, Expr::value(created_at))
+        .filter(wallets::Column::Id.is_in(lines.iter().map(|(wallet_id, _, _)| *wallet_id)))
+        .exec(txn)
+        .await?;
+    let postings: Vec<wallet_transactions::ActiveModel> = lines
+        .iter()
+        .map(
+            |(wallet_id, amount, balance_after)| wallet_transactions::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                entry_id: Set(id),
+                wallet_id: Set(*wallet_id),
+                amount: Set(*amount),
+                balance_after: Set(*balance_after),
+                created_at: Set(created_at),
+            },
+        )
+        .collect();
+    // Chunks keep a very wide entry under SQLite's bound-parameter limit.
+    for chunk in postings.chunks(1_000) {
+        wallet_transactions::Entity::insert_many(chunk.to_vec())
             .exec(txn)
             .await?;
-        wallet_transactions::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            entry_id: Set(id),
-            wallet_id: Set(*wallet_id),
-            amount: Set(*amount),
-            balance_after: Set(*balance_after),
-            created_at: Set(created_at),
-        }
-        .insert(txn)
-        .await?;
     }
     ledger_head::Entity::update_many()
         .col_expr(ledger_head::Column::LastHash, Expr::value(Some(hash)))

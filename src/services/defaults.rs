@@ -121,7 +121,6 @@ pub async fn declare(
         .into());
     }
     let settings = settings::load(&txn).await?;
-    penalties::accrue(&txn, &loan, &settings, (now, today), base_url).await?;
     let rows = installments::of_loan(&txn, loan.id, loan.currency()).await?;
     let reason = match cause {
         Cause::Overdue => {
@@ -137,6 +136,8 @@ pub async fn declare(
         }
         Cause::Staff { reason, .. } => reason.trim().to_owned(),
     };
+    // The claim includes the penalties up to the default.
+    let (rows, _) = penalties::accrue(&txn, &loan, rows, &settings, (now, today), base_url).await?;
     for row in rows
         .iter()
         .filter(|r| InstallmentStatus::UNPAID.contains(&r.status))

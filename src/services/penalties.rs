@@ -9,7 +9,7 @@ use sea_orm::ConnectionTrait;
 use url::Url;
 
 use crate::{
-    db::repo::{installments, penalties, users},
+    db::repo::{penalties, users},
     domain::{
         accrual::{PenaltyAccrual, PenaltyHistory, PenaltyTerms, penalties_due},
         ids::InstallmentId,
@@ -109,20 +109,21 @@ pub fn add_pending(rows: &mut [Installment], pending: &[Pending]) -> Result<(), 
     Ok(())
 }
 
-/// Charges the locked `loan`'s overdue installments their penalties through
-/// `today`; the borrower is told when an installment's first penalty is
-/// charged. Returns how many installments were charged.
+/// Charges the locked `loan`'s overdue installments (`rows`, its whole
+/// schedule as read under the lock) their penalties through `today`; the
+/// borrower is told when an installment's first penalty is charged.
+/// Returns the rows as they now stand, and how many were charged.
 ///
 /// # Errors
 /// Database failures; `Conflict` when an installment moved meanwhile.
 pub async fn accrue(
     txn: &impl ConnectionTrait,
     loan: &Loan,
+    mut rows: Vec<Installment>,
     settings: &Settings,
     (now, today): (DateTime<Utc>, NaiveDate),
     base_url: &Url,
-) -> Result<u32, AppError> {
-    let rows = installments::of_loan(txn, loan.id, loan.currency()).await?;
+) -> Result<(Vec<Installment>, u32), AppError> {
     let pending = pending(txn, loan, settings, &rows, today).await?;
     let mut overdue = Money::zero(loan.currency());
     for charge in &pending {
@@ -147,5 +148,6 @@ pub async fn accrue(
         )
         .await?;
     }
-    Ok(u32::try_from(pending.len()).unwrap_or(u32::MAX))
+    add_pending(&mut rows, &pending)?;
+    Ok((rows, u32::try_from(pending.len()).unwrap_or(u32::MAX)))
 }

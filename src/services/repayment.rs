@@ -118,6 +118,16 @@ pub async fn account(
     let mut installments = installments::of_loan(conn, loan.id, loan.currency()).await?;
     let pending = penalties::pending(conn, &loan, settings, &installments, today).await?;
     penalties::add_pending(&mut installments, &pending)?;
+    account_of(loan, installments, today)
+}
+
+/// The account of `loan` with `installments` (its whole schedule, penalties
+/// charged) on `today`.
+fn account_of(
+    loan: Loan,
+    installments: Vec<Installment>,
+    today: NaiveDate,
+) -> Result<LoanAccount, AppError> {
     let start = loan
         .disbursed_at
         .ok_or_else(|| {
@@ -424,8 +434,10 @@ async fn attempt(
         return Ok(paid);
     }
     let settings = settings::load(&txn).await?;
-    penalties::accrue(&txn, &loan, &settings, (now, clock.today()), base_url).await?;
-    let account = account(&txn, loan, &settings, clock.today()).await?;
+    let rows = installments::of_loan(&txn, loan.id, loan.currency()).await?;
+    let (rows, _) =
+        penalties::accrue(&txn, &loan, rows, &settings, (now, clock.today()), base_url).await?;
+    let account = account_of(loan, rows, clock.today())?;
     if payment.payoff && amount != account.quote.payoff {
         return Err(payoff_changed(account.quote.payoff));
     }
@@ -446,24 +458,23 @@ async fn attempt(
 
 /// What the borrower's wallet can cover of what the loan owes now, collected
 /// (the due-payments job, in its transaction, after the loan's installments
-/// fell due). `None` when nothing is owed or the wallet has nothing
-/// available.
+/// fell due: `rows` is its schedule as they now stand). `None` when nothing
+/// is owed or the wallet has nothing available.
 ///
 /// # Errors
 /// Database and ledger failures.
 pub async fn collect(
     txn: &impl ConnectionTrait,
-    loan: Loan,
-    now: DateTime<Utc>,
-    today: NaiveDate,
+    (loan, rows): (Loan, Vec<Installment>),
+    settings: &Settings,
+    (now, today): (DateTime<Utc>, NaiveDate),
     base_url: &Url,
 ) -> Result<Option<Paid>, AppError> {
     let Some(wallet) = wallets::of_user(txn, loan.borrower_id, loan.currency()).await? else {
         return Ok(None);
     };
-    let settings = settings::load(txn).await?;
-    penalties::accrue(txn, &loan, &settings, (now, today), base_url).await?;
-    let account = account(txn, loan, &settings, today).await?;
+    let (rows, _) = penalties::accrue(txn, &loan, rows, settings, (now, today), base_url).await?;
+    let account = account_of(loan, rows, today)?;
     let owed = account.quote.owed.total().map_err(AppError::unexpected)?;
     let available = wallet.available();
     let amount = if available.minor() < owed.minor() {
@@ -478,7 +489,7 @@ pub async fn collect(
         .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", account.loan.id)))?;
     receive(
         txn,
-        (&account, &settings),
+        (&account, settings),
         &allocation,
         (PaymentId::new(), Source::Collection, None, &wallet),
         (now, today),
@@ -654,13 +665,22 @@ async fn paid_today(
     loan_id: LoanId,
     today: NaiveDate,
 ) -> Result<std::collections::BTreeSet<UserId>, AppError> {
+    let earlier: Vec<uuid::Uuid> = loan_payments::Entity::find()
+        .select_only()
+        .column(loan_payments::Column::Id)
+        .filter(loan_payments::Column::LoanId.eq(loan_id))
+        .filter(loan_payments::Column::PaidOn.eq(today))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if earlier.is_empty() {
+        return Ok(std::collections::BTreeSet::new());
+    }
     let ids: Vec<uuid::Uuid> = distributions::Entity::find()
         .select_only()
         .column(distributions::Column::InvestorId)
         .distinct()
-        .inner_join(loan_payments::Entity)
-        .filter(distributions::Column::LoanId.eq(loan_id))
-        .filter(loan_payments::Column::PaidOn.eq(today))
+        .filter(distributions::Column::PaymentId.is_in(earlier))
         .into_tuple()
         .all(txn)
         .await?;
