@@ -8,6 +8,8 @@ COPY Cargo.toml Cargo.lock ./
 # The bundled SQLite's compile-time options.
 COPY .cargo ./.cargo
 COPY migration ./migration
+# sqlx-core with the TCP_NODELAY fix (see Cargo.toml's [patch.crates-io]).
+COPY vendor ./vendor
 COPY src ./src
 COPY templates ./templates
 COPY static ./static

@@ -14,7 +14,8 @@
 //! `verify` holds): a benchmark fixture, not how loans are made.
 //!
 //! `cargo bench --bench due_day` (release; SQLite, or PostgreSQL with
-//! `BENCH_DATABASE_URL`); `scripts/bench/due_day.sh` runs both.
+//! `BENCH_DATABASE_URL`; `BENCH_PROFILE=1` also lists the statements that
+//! took longest in total); `scripts/bench/due_day.sh` runs both.
 
 use std::{
     sync::{
