@@ -124,7 +124,9 @@ pub async fn declare(
     let rows = installments::of_loan(&txn, loan.id, loan.currency()).await?;
     let reason = match cause {
         Cause::Overdue => {
-            let limit = today - chrono::Days::new(u64::from(settings.default_after_days));
+            let limit = today
+                .checked_sub_days(chrono::Days::new(u64::from(settings.default_after_days)))
+                .unwrap_or(NaiveDate::MIN);
             match oldest_overdue(&rows) {
                 Some(due) if due < limit => format!(
                     "An installment due on {} stayed unpaid more than {} days.",
