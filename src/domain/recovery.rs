@@ -24,6 +24,15 @@ use crate::domain::{
     split::{self, Holding, SplitError},
 };
 
+word_enum!(
+    /// A movement of the reserve fund for a stake; stored in
+    /// `reserve_fund_events.kind`.
+    ReserveEventKind {
+        Covered => "covered", "Reserve fund payout";
+        Repaid => "repaid", "Repaid to the reserve fund";
+    }
+);
+
 /// What the borrower of a loan that defaulted on `defaulted_on` owed then
 /// (its written-off installments as they stood).
 ///

@@ -327,6 +327,16 @@ pub fn quote(
     })
 }
 
+word_enum!(
+    /// How an amount came in for a loan; stored in `loan_payments.kind`.
+    LoanPaymentKind {
+        Payment => "payment", "Payment";
+        Payoff => "payoff", "Early payoff";
+        Collection => "collection", "Taken from the wallet on the due date";
+        Recovery => "recovery", "Recovery after the default";
+    }
+);
+
 /// A running allocation: the amount left and the changes so far.
 struct Pot {
     left: i64,

@@ -34,7 +34,8 @@ use crate::{
         lifecycle::{LoanEvent, LoanStatus},
         loan::Loan,
         money::{Money, MoneyError},
-        recovery::{self, RecoveryShare, Stake},
+        recovery::{self, RecoveryShare, ReserveEventKind, Stake},
+        repayment::LoanPaymentKind,
         split::{self, Holding},
         wallet::{Wallet, WalletKind},
     },
@@ -289,7 +290,7 @@ async fn cover_from_reserve(
             id: Set(uuid::Uuid::now_v7()),
             loan_id: Set(loan.id.into()),
             investment_id: Set(id.into()),
-            kind: Set("covered".to_owned()),
+            kind: Set(ReserveEventKind::Covered.as_str().to_owned()),
             amount: Set(part.minor()),
             outstanding: Set(o),
             entry_id: Set(entry_id),
@@ -391,7 +392,7 @@ pub async fn claim(conn: &impl ConnectionTrait, loan: &Loan) -> Result<Claim, Ap
         .select_only()
         .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "recovered")
         .filter(loan_payments::Column::LoanId.eq(loan.id))
-        .filter(loan_payments::Column::Kind.eq("recovery"))
+        .filter(loan_payments::Column::Kind.eq(LoanPaymentKind::Recovery.as_str()))
         .into_tuple()
         .one(conn)
         .await?
@@ -474,11 +475,11 @@ async fn principal_by_kind(
     loan_id: LoanId,
     recoveries: bool,
 ) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
-    let condition = if recoveries {
-        "payment_id IN (SELECT id FROM loan_payments WHERE kind = 'recovery')"
-    } else {
-        "payment_id NOT IN (SELECT id FROM loan_payments WHERE kind = 'recovery')"
-    };
+    let condition = format!(
+        "payment_id {} (SELECT id FROM loan_payments WHERE kind = '{}')",
+        if recoveries { "IN" } else { "NOT IN" },
+        LoanPaymentKind::Recovery.as_str()
+    );
     let sums: Vec<(uuid::Uuid, i64)> = distributions::Entity::find()
         .select_only()
         .column(distributions::Column::InvestmentId)
@@ -514,7 +515,7 @@ async fn reserve_by_kind(
     let mut by_stake: BTreeMap<InvestmentId, (i64, i64)> = BTreeMap::new();
     for (id, kind, amount) in sums {
         let entry = by_stake.entry(InvestmentId::from_uuid(id)).or_default();
-        if kind == "covered" {
+        if kind == ReserveEventKind::Covered.as_str() {
             entry.0 += amount;
         } else {
             entry.1 += amount;
@@ -597,7 +598,7 @@ pub async fn recover(
         id: Set(payment_id.into()),
         loan_id: Set(loan.id.into()),
         paid_by: Set(Some(payer.into())),
-        kind: Set("recovery".to_owned()),
+        kind: Set(LoanPaymentKind::Recovery.as_str().to_owned()),
         amount: Set(amount.minor()),
         currency: Set(loan.currency().code().to_owned()),
         penalty: Set(0),
@@ -622,7 +623,7 @@ pub async fn recover(
                 id: Set(uuid::Uuid::now_v7()),
                 loan_id: Set(loan.id.into()),
                 investment_id: Set(share.key.into()),
-                kind: Set("repaid".to_owned()),
+                kind: Set(ReserveEventKind::Repaid.as_str().to_owned()),
                 amount: Set(share.to_reserve.minor()),
                 outstanding: Set(0),
                 entry_id: Set(entry_id),

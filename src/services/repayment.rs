@@ -40,7 +40,7 @@ use crate::{
         lifecycle::{LoanEvent, LoanStatus},
         loan::Loan,
         money::{Money, TypedAmount},
-        repayment::{self, Allocation, PaymentError, PaymentKind, Quote},
+        repayment::{self, Allocation, LoanPaymentKind, PaymentError, PaymentKind, Quote},
         schedule::LoanTerms,
         settings::Settings,
         split::Holding,
@@ -537,15 +537,15 @@ async fn receive(
         installments::apply_payment(txn, change, now).await?;
     }
     let kind = match (source, allocation.kind) {
-        (_, PaymentKind::Payoff) => "payoff",
-        (Source::Collection, PaymentKind::Payment) => "collection",
-        (Source::Borrower, PaymentKind::Payment) => "payment",
+        (_, PaymentKind::Payoff) => LoanPaymentKind::Payoff,
+        (Source::Collection, PaymentKind::Payment) => LoanPaymentKind::Collection,
+        (Source::Borrower, PaymentKind::Payment) => LoanPaymentKind::Payment,
     };
     loan_payments::ActiveModel {
         id: Set(payment_id.into()),
         loan_id: Set(loan.id.into()),
         paid_by: Set(payer.map(Into::into)),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
         amount: Set(allocation.amount.minor()),
         currency: Set(loan.currency().code().to_owned()),
         penalty: Set(parts.penalties.minor()),

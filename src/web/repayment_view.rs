@@ -82,17 +82,6 @@ pub struct RepaymentView {
     pub versions: Vec<VersionView>,
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "payment" => "Payment",
-        "payoff" => "Early payoff",
-        "collection" => "Taken from the wallet on the due date",
-        "recovery" => "Recovery after the default",
-        "reserve" => "Reserve fund payout",
-        _ => "Payment",
-    }
-}
-
 /// Money as shown, or nothing for zero.
 fn shown(amount: Money) -> String {
     if amount.is_zero() {
@@ -208,7 +197,7 @@ impl RepaymentView {
                 .iter()
                 .map(|p| PaymentView {
                     paid_on: format::day(p.paid_on),
-                    kind: kind_label(&p.kind),
+                    kind: p.kind.label(),
                     amount: p.amount.to_string(),
                     penalty: shown(p.penalty),
                     interest: shown(p.interest),

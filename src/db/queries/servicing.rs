@@ -18,7 +18,11 @@ use crate::{
     },
     domain::{
         ids::{InvestmentId, LoanId},
+        installment::InstallmentStatus,
+        lifecycle::LoanStatus,
         money::{Currency, Money},
+        recovery::ReserveEventKind,
+        repayment::LoanPaymentKind,
     },
     error::AppError,
 };
@@ -27,8 +31,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct PaymentLine {
     pub paid_on: NaiveDate,
-    /// `payment` | `payoff` | `collection` | `recovery`.
-    pub kind: String,
+    pub kind: LoanPaymentKind,
     pub amount: Money,
     pub penalty: Money,
     pub interest: Money,
@@ -68,7 +71,8 @@ pub async fn payments(
                 prepaid_principal: money(row.prepaid_principal)?,
                 reserve_repaid: money(row.reserve_repaid)?,
                 fee: money(row.fee)?,
-                kind: row.kind,
+                kind: LoanPaymentKind::parse(&row.kind)
+                    .ok_or_else(|| corrupt("loan payment", row.id, "kind"))?,
             })
         })
         .collect()
@@ -121,8 +125,8 @@ pub async fn versions(
 #[derive(Debug, Clone)]
 pub struct CashFlow {
     pub on: NaiveDate,
-    /// `payment` | `payoff` | `collection` | `recovery` | `reserve`.
-    pub kind: String,
+    /// The payment it came from; `None` for the reserve fund's payout.
+    pub kind: Option<LoanPaymentKind>,
     pub principal: Money,
     pub interest: Money,
     pub penalty: Money,
@@ -166,7 +170,10 @@ pub async fn cash_flows(
             row.created_at,
             CashFlow {
                 on: payment.paid_on,
-                kind: payment.kind,
+                kind: Some(
+                    LoanPaymentKind::parse(&payment.kind)
+                        .ok_or_else(|| corrupt("loan payment", payment.id, "kind"))?,
+                ),
                 principal: money(row.principal, row.id)?,
                 interest: money(row.interest, row.id)?,
                 penalty: money(row.penalty, row.id)?,
@@ -177,7 +184,7 @@ pub async fn cash_flows(
     let zero = Money::zero(currency);
     for event in reserve_fund_events::Entity::find()
         .filter(reserve_fund_events::Column::InvestmentId.eq(investment))
-        .filter(reserve_fund_events::Column::Kind.eq("covered"))
+        .filter(reserve_fund_events::Column::Kind.eq(ReserveEventKind::Covered.as_str()))
         .all(conn)
         .await?
     {
@@ -185,7 +192,7 @@ pub async fn cash_flows(
             event.created_at,
             CashFlow {
                 on: event.created_at.date_naive(),
-                kind: "reserve".to_owned(),
+                kind: None,
                 principal: money(event.amount, event.id)?,
                 interest: zero,
                 penalty: zero,
@@ -235,8 +242,8 @@ pub async fn arrears(conn: &impl ConnectionTrait) -> Result<Vec<Arrears>, AppErr
                 sea_orm::JoinType::InnerJoin,
                 loan_requests::Relation::Borrower.def(),
             )
-            .filter(Column::Status.eq("overdue"))
-            .filter(loan_requests::Column::Status.eq("active"))
+            .filter(Column::Status.eq(InstallmentStatus::Overdue.as_str()))
+            .filter(loan_requests::Column::Status.eq(LoanStatus::Active.as_str()))
             .group_by(Column::LoanId)
             .group_by(loan_requests::Column::Currency)
             .group_by(users::Column::FullName)

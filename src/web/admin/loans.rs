@@ -25,7 +25,6 @@ use crate::{
         accrual::{ArrearsBucket, days_overdue},
         ids::LoanId,
         lifecycle::LoanStatus,
-        money::Money,
     },
     error::{AppError, FieldErrors},
     format,
@@ -129,15 +128,15 @@ fn arrears_views(
                 .filter(|(_, (b, _))| b == bucket)
                 .map(|(a, _)| a)
                 .collect();
-            let overdue = mine.iter().fold(
-                Money::zero(crate::domain::money::Currency::Rub),
-                |sum, a| sum.checked_add(a.overdue).unwrap_or(sum),
-            );
+            let overdue = mine
+                .iter()
+                .map(|a| a.overdue)
+                .reduce(|sum, next| sum.checked_add(next).unwrap_or(sum));
             BucketView {
                 label: bucket.label(),
                 word: bucket.as_str(),
                 loans: mine.len(),
-                overdue: overdue.to_string(),
+                overdue: overdue.map_or_else(|| "nothing".to_owned(), |m| m.to_string()),
             }
         })
         .collect();

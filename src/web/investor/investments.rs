@@ -27,6 +27,8 @@ use crate::{
         investment::{Investment, InvestmentStatus},
         loan::Loan,
         money::TypedAmount,
+        recovery::ReserveEventKind,
+        repayment::LoanPaymentKind,
         schedule::Installment,
     },
     error::{AppError, FieldErrors},
@@ -171,7 +173,7 @@ fn received(overview: &portfolio::InvestmentOverview) -> Received {
         overview
             .flows
             .iter()
-            .filter(|f| (f.kind == "reserve") == reserve)
+            .filter(|f| f.kind.is_none() == reserve)
             .map(pick)
             .sum()
     };
@@ -205,12 +207,9 @@ fn flow_line(flow: &CashFlow) -> FlowLine {
     };
     FlowLine {
         on: format::day(flow.on),
-        kind: match flow.kind.as_str() {
-            "reserve" => "Reserve fund payout",
-            "recovery" => "Recovery after the default",
-            "payoff" => "Early payoff",
-            _ => "Repayment",
-        },
+        kind: flow
+            .kind
+            .map_or(ReserveEventKind::Covered.label(), LoanPaymentKind::label),
         principal: shown(flow.principal),
         interest: shown(flow.interest),
         penalty: shown(flow.penalty),
