@@ -126,6 +126,15 @@ pub enum InvestmentEvent {
     Sell,
 }
 
+/// The investors holding `stakes`, each once, in id order (the order
+/// their wallets are locked in).
+pub fn investors_of<'a>(stakes: impl IntoIterator<Item = &'a Investment>) -> Vec<UserId> {
+    let mut ids: Vec<UserId> = stakes.into_iter().map(|i| i.investor_id).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 impl InvestmentEvent {
     pub const ALL: [Self; 8] = [
         Self::Cancel,

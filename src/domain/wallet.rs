@@ -38,6 +38,18 @@ pub struct Wallet {
     pub reserved: Money,
 }
 
+/// `owner`'s wallet among `wallets`.
+#[must_use]
+pub fn owned_by(wallets: &[Wallet], owner: UserId) -> Option<&Wallet> {
+    wallets.iter().find(|w| w.owner == Some(owner))
+}
+
+/// The platform's wallet of `kind` among `wallets`.
+#[must_use]
+pub fn platform(wallets: &[Wallet], kind: WalletKind) -> Option<&Wallet> {
+    wallets.iter().find(|w| w.owner.is_none() && w.kind == kind)
+}
+
 impl Wallet {
     #[must_use]
     pub fn currency(&self) -> Currency {

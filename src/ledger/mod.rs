@@ -82,6 +82,31 @@ impl JournalEntry {
         })
     }
 
+    /// The entry that moves each `(wallet, amount)`, amounts of one wallet
+    /// added up and wallets that net to nothing left out (a use case adds
+    /// what each party gets and gives; the entry holds each wallet once).
+    ///
+    /// # Errors
+    /// As [`JournalEntry::new`].
+    pub fn netted(
+        kind: EntryKind,
+        memo: impl Into<String>,
+        amounts: impl IntoIterator<Item = (Uuid, i64)>,
+    ) -> Result<Self, LedgerError> {
+        let mut net: std::collections::BTreeMap<Uuid, i64> = std::collections::BTreeMap::new();
+        for (wallet_id, amount) in amounts {
+            *net.entry(wallet_id).or_default() += amount;
+        }
+        Self::new(
+            kind,
+            memo,
+            net.into_iter()
+                .filter(|(_, amount)| *amount != 0)
+                .map(|(wallet_id, amount)| Posting { wallet_id, amount })
+                .collect(),
+        )
+    }
+
     /// `amount` from one wallet to another.
     ///
     /// # Errors
@@ -178,6 +203,35 @@ mod tests {
 
     fn wallet(n: u128) -> Uuid {
         Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn a_netted_entry_holds_each_wallet_once_and_drops_those_that_net_to_nothing() {
+        let entry = JournalEntry::netted(
+            EntryKind::Repayment,
+            "",
+            [
+                (wallet(3), 40),
+                (wallet(1), -100),
+                (wallet(3), 50),
+                (wallet(2), 10),
+                (wallet(4), 0),
+            ],
+        )
+        .unwrap();
+        let postings: Vec<(Uuid, i64)> = entry
+            .postings()
+            .iter()
+            .map(|p| (p.wallet_id, p.amount))
+            .collect();
+        assert_eq!(
+            postings,
+            [(wallet(1), -100), (wallet(2), 10), (wallet(3), 90)]
+        );
+        assert_eq!(
+            JournalEntry::netted(EntryKind::Repayment, "", [(wallet(1), 5), (wallet(1), -5)]),
+            Err(LedgerError::TooFewPostings)
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::{
         error::DomainError,
         ids::{InvestmentId, LoanId, PaymentId, UserId},
         installment::{InstallmentEvent, InstallmentStatus},
-        investment::{Investment, InvestmentEvent, InvestmentStatus},
+        investment::{Investment, InvestmentEvent, InvestmentStatus, investors_of},
         journal::EntryKind,
         lifecycle::{LoanEvent, LoanStatus},
         loan::Loan,
@@ -37,10 +37,10 @@ use crate::{
         recovery::{self, RecoveryShare, ReserveEventKind, Stake},
         repayment::LoanPaymentKind,
         split::{self, Holding},
-        wallet::{Wallet, WalletKind},
+        wallet::{self, Wallet, WalletKind},
     },
     error::{AppError, FieldErrors},
-    ledger::{JournalEntry, Posting, store},
+    ledger::{JournalEntry, store},
     mail::messages::{LoanDefaulted, RecoveryReceived},
     paths,
     services::{
@@ -234,13 +234,10 @@ async fn cover_from_reserve(
     if holdings.is_empty() {
         return Ok(covered);
     }
-    let investors = investor_ids(outstanding.iter().map(|(i, _)| i));
+    let investors = investors_of(outstanding.iter().map(|(i, _)| i));
     let locked =
         wallets::lock(txn, &investors, &[WalletKind::ReserveFund], loan.currency()).await?;
-    let Some(reserve) = locked
-        .iter()
-        .find(|w| w.owner.is_none() && w.kind == WalletKind::ReserveFund)
-    else {
+    let Some(reserve) = wallet::platform(&locked, WalletKind::ReserveFund) else {
         return Ok(covered);
     };
     let owed = sum(outstanding.iter().map(|(_, o)| *o), loan)?;
@@ -255,25 +252,21 @@ async fn cover_from_reserve(
     }
     let split = split::pro_rata(payout, 0, &holdings)
         .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
-    let mut postings: BTreeMap<uuid::Uuid, i64> = BTreeMap::new();
+    let mut postings = vec![(reserve.id.as_uuid(), -payout.minor())];
     for (id, part) in &split.parts {
         let (stake, _) = outstanding
             .iter()
             .find(|(i, _)| i.id == *id)
             .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("unknown stake {id}")))?;
-        *postings
-            .entry(wallet_of(&locked, stake.investor_id)?.id.as_uuid())
-            .or_default() += part.minor();
+        postings.push((
+            wallet_of(&locked, stake.investor_id)?.id.as_uuid(),
+            part.minor(),
+        ));
     }
-    *postings.entry(reserve.id.as_uuid()).or_default() -= payout.minor();
-    let entry = JournalEntry::new(
+    let entry = JournalEntry::netted(
         EntryKind::ReservePayout,
         format!("Loan {} default: reserve fund payout", short_id(loan.id)),
-        postings
-            .into_iter()
-            .filter(|(_, amount)| *amount != 0)
-            .map(|(wallet_id, amount)| Posting { wallet_id, amount })
-            .collect(),
+        postings,
     )
     .map_err(AppError::unexpected)?;
     let entry_id = store::post(txn, &entry, None, now).await?;
@@ -306,17 +299,8 @@ async fn cover_from_reserve(
     Ok(covered)
 }
 
-fn investor_ids<'a>(stakes: impl Iterator<Item = &'a Investment>) -> Vec<UserId> {
-    let mut ids: Vec<UserId> = stakes.map(|i| i.investor_id).collect();
-    ids.sort();
-    ids.dedup();
-    ids
-}
-
 fn wallet_of(wallets: &[Wallet], user: UserId) -> Result<&Wallet, AppError> {
-    wallets
-        .iter()
-        .find(|w| w.owner == Some(user))
+    wallet::owned_by(wallets, user)
         .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("investor {user} has no wallet")))
 }
 
@@ -340,7 +324,7 @@ async fn tell_default(
             covered: zero,
         },
     )?];
-    let ids = investor_ids(outstanding.iter().map(|(i, _)| i));
+    let ids = investors_of(outstanding.iter().map(|(i, _)| i));
     let investors = users::get_many(txn, &ids).await?;
     // One email per investor, their stakes added up, linking the first.
     let mut per_investor: BTreeMap<UserId, (InvestmentId, Money, Money)> = BTreeMap::new();
@@ -545,7 +529,7 @@ pub async fn recover(
     let interest = total(|s| s.interest)?;
     let fee = total(|s| s.fee)?;
 
-    let investors = investor_ids(holders.iter());
+    let investors = investors_of(&holders);
     let locked = wallets::lock(
         txn,
         &investors,
@@ -554,9 +538,7 @@ pub async fn recover(
     )
     .await?;
     let platform = |kind: WalletKind| {
-        locked
-            .iter()
-            .find(|w| w.owner.is_none() && w.kind == kind)
+        wallet::platform(&locked, kind)
             .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no {kind:?} wallet")))
     };
     let holder = |id: InvestmentId| {
@@ -565,32 +547,27 @@ pub async fn recover(
             .find(|h| h.id == id)
             .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("share of an unknown stake")))
     };
-    let mut postings: BTreeMap<uuid::Uuid, i64> = BTreeMap::new();
+    let mut postings = vec![
+        (
+            platform(WalletKind::ReserveFund)?.id.as_uuid(),
+            to_reserve.minor(),
+        ),
+        (platform(WalletKind::Fees)?.id.as_uuid(), fee.minor()),
+        (wallet.id.as_uuid(), -amount.minor()),
+    ];
     for share in &shares {
         let net = share.net().map_err(money_error(loan.id))?;
-        *postings
-            .entry(
-                wallet_of(&locked, holder(share.key)?.investor_id)?
-                    .id
-                    .as_uuid(),
-            )
-            .or_default() += net.minor();
+        postings.push((
+            wallet_of(&locked, holder(share.key)?.investor_id)?
+                .id
+                .as_uuid(),
+            net.minor(),
+        ));
     }
-    *postings
-        .entry(platform(WalletKind::ReserveFund)?.id.as_uuid())
-        .or_default() += to_reserve.minor();
-    *postings
-        .entry(platform(WalletKind::Fees)?.id.as_uuid())
-        .or_default() += fee.minor();
-    *postings.entry(wallet.id.as_uuid()).or_default() -= amount.minor();
-    let entry = JournalEntry::new(
+    let entry = JournalEntry::netted(
         EntryKind::Recovery,
         format!("Loan {} recovery", short_id(loan.id)),
-        postings
-            .into_iter()
-            .filter(|(_, amount)| *amount != 0)
-            .map(|(wallet_id, amount)| Posting { wallet_id, amount })
-            .collect(),
+        postings,
     )
     .map_err(AppError::unexpected)?;
     let entry_id = store::post(txn, &entry, Some(payer), now).await?;

@@ -45,10 +45,10 @@ use crate::{
         money::{Currency, Money},
         schedule::Installment,
         user::User,
-        wallet::{Wallet, WalletKind},
+        wallet::{self, Wallet, WalletKind},
     },
     error::AppError,
-    ledger::{EntryKind, JournalEntry, Posting, store},
+    ledger::{EntryKind, JournalEntry, store},
     mail::messages::{FundingEnd, FundingEnded, LoanDisbursed, ScheduleLine},
     paths,
     pdf::{self, AgreementData, ShareRow},
@@ -74,16 +74,11 @@ struct Locked {
 
 impl Locked {
     fn wallet_of(&self, owner: UserId) -> Result<&Wallet, AppError> {
-        self.wallets
-            .iter()
-            .find(|w| w.owner == Some(owner))
-            .ok_or(AppError::Conflict)
+        wallet::owned_by(&self.wallets, owner).ok_or(AppError::Conflict)
     }
 
     fn platform_wallet(&self, kind: WalletKind) -> Result<&Wallet, AppError> {
-        self.wallets
-            .iter()
-            .find(|w| w.owner.is_none() && w.kind == kind)
+        wallet::platform(&self.wallets, kind)
             .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no {} wallet", kind.as_str())))
     }
 
@@ -515,17 +510,12 @@ async fn post_payout(
     ] {
         *postings.entry(wallet.id).or_default() += amount.minor();
     }
-    let entry = JournalEntry::new(
+    let entry = JournalEntry::netted(
         EntryKind::Disbursement,
         format!("Loan {} paid out", short_id(plan.loan_id)),
         postings
             .into_iter()
-            .filter(|(_, amount)| *amount != 0)
-            .map(|(wallet_id, amount)| Posting {
-                wallet_id: wallet_id.as_uuid(),
-                amount,
-            })
-            .collect(),
+            .map(|(wallet_id, amount)| (wallet_id.as_uuid(), amount)),
     )
     .map_err(AppError::unexpected)?;
     store::post(conn, &entry, actor, now).await?;

@@ -35,7 +35,7 @@ use crate::{
         error::DomainError,
         ids::{InvestmentId, LoanId, PaymentId, UserId},
         installment::{Installment, InstallmentEvent},
-        investment::{Investment, InvestmentEvent, InvestmentStatus},
+        investment::{self, Investment, InvestmentEvent, InvestmentStatus},
         journal::EntryKind,
         lifecycle::{LoanEvent, LoanStatus},
         loan::Loan,
@@ -44,10 +44,10 @@ use crate::{
         schedule::LoanTerms,
         settings::Settings,
         split::Holding,
-        wallet::{Wallet, WalletKind},
+        wallet::{self, Wallet, WalletKind},
     },
     error::{AppError, FieldErrors, is_unique_violation},
-    ledger::{JournalEntry, LedgerError, Posting, store},
+    ledger::{JournalEntry, LedgerError, store},
     mail::messages::{DistributionReceived, LoanRepaid, PaymentReceived},
     paths,
     services::{
@@ -782,43 +782,33 @@ async fn post(
     payer: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<uuid::Uuid, AppError> {
-    let mut investors: Vec<UserId> = holders.iter().map(|h| h.investor_id).collect();
-    investors.sort();
-    investors.dedup();
+    let investors = investment::investors_of(holders);
     let wallets = wallets::lock(txn, &investors, &[WalletKind::Fees], loan.currency()).await?;
-    let wallet_of = |user: UserId| {
-        wallets
-            .iter()
-            .find(|w| w.owner == Some(user))
-            .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("investor {user} has no wallet")))
-    };
-    let fees = wallets
-        .iter()
-        .find(|w| w.owner.is_none() && w.kind == WalletKind::Fees)
+    let fees = wallet::platform(&wallets, WalletKind::Fees)
         .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no fees wallet")))?;
-    let mut postings: BTreeMap<uuid::Uuid, i64> = BTreeMap::new();
+    let mut postings = Vec::with_capacity(shares.len() + 2);
     let mut paid = 0i64;
     for share in shares {
         let holder = holders.iter().find(|h| h.id == share.key).ok_or_else(|| {
             AppError::unexpected(anyhow::anyhow!("share of an unknown investment"))
         })?;
+        let to = wallet::owned_by(&wallets, holder.investor_id).ok_or_else(|| {
+            AppError::unexpected(anyhow::anyhow!(
+                "investor {} has no wallet",
+                holder.investor_id
+            ))
+        })?;
         let net = share.net().map_err(AppError::unexpected)?.minor();
-        *postings
-            .entry(wallet_of(holder.investor_id)?.id.as_uuid())
-            .or_default() += net;
+        postings.push((to.id.as_uuid(), net));
         paid += net;
     }
-    *postings.entry(fees.id.as_uuid()).or_default() += fee.minor();
+    postings.push((fees.id.as_uuid(), fee.minor()));
     paid += fee.minor();
-    *postings.entry(from.id.as_uuid()).or_default() -= paid;
-    let entry = JournalEntry::new(
+    postings.push((from.id.as_uuid(), -paid));
+    let entry = JournalEntry::netted(
         EntryKind::Repayment,
         format!("Loan {} repayment", short_id(loan.id)),
-        postings
-            .into_iter()
-            .filter(|(_, amount)| *amount != 0)
-            .map(|(wallet_id, amount)| Posting { wallet_id, amount })
-            .collect(),
+        postings,
     )
     .map_err(AppError::unexpected)?;
     store::post(txn, &entry, payer, now)
