@@ -178,23 +178,36 @@ pub async fn overview(
     }
     let settings = settings::load(conn).await?;
     let account = account(conn, loan, &settings, clock.today()).await?;
+    let available = wallets::of_user(conn, account.loan.borrower_id, account.loan.currency())
+        .await?
+        .map_or(Money::zero(account.loan.currency()), |w| w.available());
+    overview_of(conn, account, available).await.map(Some)
+}
+
+/// The overview of a loan whose `account` was just read, its borrower's
+/// wallet holding `available` (a payment's confirmation has both).
+///
+/// # Errors
+/// Database failures; stored rows that do not parse.
+pub async fn overview_of(
+    conn: &impl ConnectionTrait,
+    account: LoanAccount,
+    available: Money,
+) -> Result<Overview, AppError> {
     let loan = &account.loan;
     let claim = if loan.status == LoanStatus::Defaulted {
         Some(defaults::claim(conn, loan).await?)
     } else {
         None
     };
-    let available = wallets::of_user(conn, loan.borrower_id, loan.currency())
-        .await?
-        .map_or(Money::zero(loan.currency()), |w| w.available());
-    Ok(Some(Overview {
+    Ok(Overview {
         claim,
         payments: servicing_queries::payments(conn, loan.id, loan.currency()).await?,
         penalties: penalty_repo::of_loan(conn, loan.id, loan.currency(), PENALTY_LINES).await?,
         versions: servicing_queries::versions(conn, loan.id).await?,
         available,
         account,
-    }))
+    })
 }
 
 /// Whether `loan` takes payments: being repaid, or defaulted (recoveries).

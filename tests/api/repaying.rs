@@ -86,6 +86,18 @@ async fn shares_of(app: &TestApp, payment: Uuid) -> Vec<distributions::Model> {
         .unwrap()
 }
 
+/// The principal the stake's holder received in distributions.
+async fn principal_back(app: &TestApp, stake: Uuid) -> i64 {
+    distributions::Entity::find()
+        .filter(distributions::Column::InvestmentId.eq(stake))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.principal)
+        .sum()
+}
+
 async fn stakes(app: &TestApp, loan_id: Uuid) -> Vec<investments::Model> {
     investments::Entity::find()
         .filter(investments::Column::LoanId.eq(loan_id))
@@ -339,14 +351,7 @@ async fn a_prepayment_lowers_the_remaining_installments_and_keeps_the_old_schedu
         "repaid"
     );
     for stake in stakes(&app, loan.id).await {
-        let principal: i64 = distributions::Entity::find()
-            .filter(distributions::Column::InvestmentId.eq(stake.id))
-            .all(&app.db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|d| d.principal)
-            .sum();
+        let principal = principal_back(&app, stake.id).await;
         assert_eq!(principal, stake.amount);
     }
     assert_verified(&app).await;
@@ -409,14 +414,7 @@ async fn an_early_payoff_settles_the_loan_to_the_day_and_repays_every_stake() {
     assert_eq!(paid.last().unwrap().kind, "payoff");
     for stake in stakes(&app, loan.id).await {
         assert_eq!(stake.status, "repaid");
-        let principal: i64 = distributions::Entity::find()
-            .filter(distributions::Column::InvestmentId.eq(stake.id))
-            .all(&app.db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|d| d.principal)
-            .sum();
+        let principal = principal_back(&app, stake.id).await;
         assert_eq!(principal, stake.amount, "each stake gets back what it lent");
     }
     assert_eq!(emails_of_kind(&app, "loan_repaid").await.len(), 4);
@@ -621,14 +619,7 @@ async fn a_default_with_a_full_reserve_pays_every_investor_their_outstanding_pri
     );
     for stake in stakes(&app, loan.id).await {
         assert_eq!(stake.status, "defaulted");
-        let principal: i64 = distributions::Entity::find()
-            .filter(distributions::Column::InvestmentId.eq(stake.id))
-            .all(&app.db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|d| d.principal)
-            .sum();
+        let principal = principal_back(&app, stake.id).await;
         let event = covered
             .iter()
             .find(|e| e.investment_id == stake.id)

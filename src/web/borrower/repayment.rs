@@ -160,10 +160,8 @@ pub async fn confirm(
                     Plan::Installments(_) => "to your loan",
                 },
             };
-            let overview =
-                repayment::overview(&state.db, state.clock.as_ref(), preview.account.loan)
-                    .await?
-                    .ok_or(WebError::NotFound)?;
+            let available = preview.wallet.available();
+            let overview = repayment::overview_of(&state.db, preview.account, available).await?;
             render(
                 StatusCode::OK,
                 &PayPage {
