@@ -24,6 +24,7 @@ mod m20261130_000014_create_login_devices;
 mod m20261130_000015_installment_statuses;
 mod m20261130_000016_create_servicing;
 mod m20261130_000017_index_distributions_loan;
+mod m20261130_000018_compress_outbox_bodies;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_installment_statuses::Migration),
             Box::new(m20261130_000016_create_servicing::Migration),
             Box::new(m20261130_000017_index_distributions_loan::Migration),
+            Box::new(m20261130_000018_compress_outbox_bodies::Migration),
         ]
     }
 }

@@ -175,6 +175,34 @@ pub async fn migrate(db: &DatabaseConnection, clock: &dyn Clock) -> anyhow::Resu
     Ok(pending)
 }
 
+/// Rows per multi-row insert: for the widest table written many rows at a
+/// time (`outbox_emails`, 13 columns), 13 000 bound parameters, under
+/// SQLite's limit of 32 766 (PostgreSQL's is 65 535).
+pub const ROWS_PER_INSERT: usize = 1_000;
+
+/// Inserts `rows` with one statement per [`ROWS_PER_INSERT`], moving them
+/// into each statement (a day's emails are hundreds of megabytes: never
+/// copied).
+///
+/// # Errors
+/// When an insert fails.
+pub async fn insert_all<A>(
+    conn: &impl sea_orm::ConnectionTrait,
+    rows: Vec<A>,
+) -> Result<(), sea_orm::DbErr>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        <A::Entity as sea_orm::EntityTrait>::insert_many(chunk)
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The currencies wallets exist in.
 pub const CURRENCIES: [&str; 2] = ["RUB", "USD"];
 /// The platform's own wallets, one of each per currency.

@@ -27,7 +27,7 @@ use chrono::NaiveDate;
 use crate::domain::{
     accrual,
     ids::InstallmentId,
-    installment::{Installment, InstallmentEvent, InstallmentStatus},
+    installment::{self, Installment, InstallmentEvent, InstallmentStatus},
     money::{Currency, Money, MoneyError},
     schedule::{self, LoanTerms, ScheduleError},
 };
@@ -145,6 +145,30 @@ pub struct InstallmentChange {
     /// payoff charging only the interest accrued).
     pub new_principal: Option<Money>,
     pub new_interest: Option<Money>,
+}
+
+impl InstallmentChange {
+    /// `row` as this change leaves it: its amounts replaced where the
+    /// allocation recomputed them, what was paid added, moved by the event.
+    ///
+    /// # Errors
+    /// `Inconsistent` for a change of another installment, from another
+    /// status, or a move the status machine refuses; `TooLarge` sums.
+    pub fn apply_to(&self, row: &mut Installment) -> Result<(), PaymentError> {
+        if row.id != self.id || row.status != self.from {
+            return Err(PaymentError::Inconsistent(
+                "a change of another installment",
+            ));
+        }
+        row.status = installment::installment_transition(self.from, self.event)
+            .map_err(|_| PaymentError::Inconsistent("a move the installment refuses"))?;
+        row.principal = self.new_principal.unwrap_or(row.principal);
+        row.interest = self.new_interest.unwrap_or(row.interest);
+        row.paid_principal = row.paid_principal.checked_add(self.principal_paid)?;
+        row.paid_interest = row.paid_interest.checked_add(self.interest_paid)?;
+        row.penalty_paid = row.penalty_paid.checked_add(self.penalty_paid)?;
+        Ok(())
+    }
 }
 
 /// Whether a payment closes the loan.

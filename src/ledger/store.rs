@@ -6,9 +6,10 @@
 //! chain head. On PostgreSQL these are row locks (`SELECT … FOR UPDATE`); on
 //! SQLite the write transaction (`BEGIN IMMEDIATE`) already excludes other writers.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
@@ -16,7 +17,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    db::entities::{ledger_entries, ledger_head, wallet_transactions, wallets},
+    db::{
+        self,
+        entities::{ledger_entries, ledger_head, wallet_transactions, wallets},
+    },
     domain::ids::UserId,
     domain::money::{MAX_MINOR, MoneyError},
     domain::wallet::WalletKind,
@@ -65,47 +69,82 @@ pub async fn post(
     created_by: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, PostError> {
-    let ids: Vec<Uuid> = entry.postings().iter().map(|p| p.wallet_id).collect();
-    let locked = lock_wallets(txn, &ids).await?;
-    if let Some(missing) = ids.iter().find(|id| !locked.iter().any(|w| w.id == **id)) {
-        return Err(LedgerError::UnknownWallet(*missing).into());
+    let ids = post_all(txn, &[(entry, created_by)], now).await?;
+    ids.into_iter()
+        .next()
+        .ok_or_else(|| DbErr::Custom("an entry posted without an id".into()).into())
+}
+
+/// Wallets per balance update (two bound parameters each, and the ids).
+const WALLETS_PER_UPDATE: usize = 1_000;
+
+/// Posts `entries` one after the other, as [`post`] posts one, with one
+/// statement per table for all of them: a batch of repayments costs the
+/// same handful of round trips as one. Each entry's checks see the balances
+/// the entries before it left. Returns the entries' ids in order.
+///
+/// # Errors
+/// As [`post`], for the first entry that fails (nothing is written then).
+pub async fn post_all(
+    txn: &impl ConnectionTrait,
+    entries: &[(&JournalEntry, Option<UserId>)],
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, PostError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
     }
-    if locked
-        .windows(2)
-        .any(|pair| pair[0].currency != pair[1].currency)
-    {
-        return Err(LedgerError::MixedCurrencies.into());
-    }
+    let mut ids: Vec<Uuid> = entries
+        .iter()
+        .flat_map(|(entry, _)| entry.postings().iter().map(|p| p.wallet_id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut locked: BTreeMap<Uuid, wallets::Model> = lock_wallets(txn, &ids)
+        .await?
+        .into_iter()
+        .map(|wallet| (wallet.id, wallet))
+        .collect();
 
     let created_at = ledger_time(now);
-    let mut lines = Vec::with_capacity(locked.len());
-    for posting in entry.postings() {
-        let Some(wallet) = locked.iter().find(|w| w.id == posting.wallet_id) else {
-            return Err(LedgerError::UnknownWallet(posting.wallet_id).into());
-        };
-        let balance_after = wallet
-            .balance
-            .checked_add(posting.amount)
-            .ok_or(LedgerError::Money(MoneyError::TooLarge))?;
-        // A user's balance stays a sum people can be shown and can move.
-        let users_wallet = wallet.kind == WalletKind::User.as_str();
-        if users_wallet && balance_after > MAX_MINOR {
-            return Err(LedgerError::Money(MoneyError::TooLarge).into());
-        }
-        if users_wallet && posting.amount < 0 && balance_after < wallet.reserved {
-            return Err(LedgerError::InsufficientFunds {
-                wallet_id: wallet.id,
+    let mut lines_of = Vec::with_capacity(entries.len());
+    for (entry, _) in entries {
+        let mut currency = None;
+        let mut lines = Vec::with_capacity(entry.postings().len());
+        for posting in entry.postings() {
+            let Some(wallet) = locked.get_mut(&posting.wallet_id) else {
+                return Err(LedgerError::UnknownWallet(posting.wallet_id).into());
+            };
+            if *currency.get_or_insert(wallet.currency.clone()) != wallet.currency {
+                return Err(LedgerError::MixedCurrencies.into());
             }
-            .into());
+            let balance_after = wallet
+                .balance
+                .checked_add(posting.amount)
+                .ok_or(LedgerError::Money(MoneyError::TooLarge))?;
+            // A user's balance stays a sum people can be shown and can move.
+            let users_wallet = wallet.kind == WalletKind::User.as_str();
+            if users_wallet && balance_after > MAX_MINOR {
+                return Err(LedgerError::Money(MoneyError::TooLarge).into());
+            }
+            if users_wallet && posting.amount < 0 && balance_after < wallet.reserved {
+                return Err(LedgerError::InsufficientFunds {
+                    wallet_id: wallet.id,
+                }
+                .into());
+            }
+            wallet.balance = balance_after;
+            lines.push((wallet.id, posting.amount, balance_after));
         }
-        lines.push((wallet.id, posting.amount, balance_after));
+        lines_of.push(lines);
     }
 
     // The head is taken last: after the wallets, so the lock order holds.
+    let count =
+        i64::try_from(entries.len()).map_err(|_| DbErr::Custom("too many entries".into()))?;
     ledger_head::Entity::update_many()
         .col_expr(
             ledger_head::Column::Seq,
-            Expr::col(ledger_head::Column::Seq).add(1),
+            Expr::col(ledger_head::Column::Seq).add(count),
         )
         .filter(ledger_head::Column::Id.eq(1))
         .exec(txn)
@@ -115,74 +154,76 @@ pub async fn post(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("ledger_head".into()))?;
 
-    let id = Uuid::now_v7();
-    let hash = entry_hash(&HashInput {
-        prev_hash: head.last_hash.as_deref(),
-        seq: head.seq,
-        id,
-        kind: entry.kind().as_str(),
-        memo: entry.memo(),
-        created_at,
-        postings: &lines,
-    });
-    ledger_entries::ActiveModel {
-        id: Set(id),
-        seq: Set(head.seq),
-        kind: Set(entry.kind().as_str().to_owned()),
-        memo: Set(entry.memo().to_owned()),
-        created_by: Set(created_by.map(Into::into)),
-        created_at: Set(created_at),
-        hash: Set(hash.clone()),
-        prev_hash: Set(head.last_hash.clone()),
-    }
-    .insert(txn)
-    .await?;
-    // Every wallet's new balance in one statement, every posting in
-    // another: an entry of many postings (a repayment shared among twenty
-    // investors) costs two round trips, not two per posting.
-    let balances = lines
-        .iter()
-        .fold(
-            sea_orm::sea_query::CaseStatement::new(),
-            |case, (wallet_id, _, balance_after)| {
-                case.case(
-                    wallets::Column::Id.eq(*wallet_id),
-                    Expr::value(*balance_after),
-                )
-            },
-        )
-        .finally(Expr::col(wallets::Column::Balance));
-    wallets::Entity::update_many()
-        .col_expr(wallets::Column::Balance, balances.into())
-        .col_expr(wallets::Column::UpdatedAt, Expr::value(created_at))
-        .filter(wallets::Column::Id.is_in(lines.iter().map(|(wallet_id, _, _)| *wallet_id)))
-        .exec(txn)
-        .await?;
-    let postings: Vec<wallet_transactions::ActiveModel> = lines
-        .iter()
-        .map(
-            |(wallet_id, amount, balance_after)| wallet_transactions::ActiveModel {
+    let mut last_hash = head.last_hash;
+    let mut entry_ids = Vec::with_capacity(entries.len());
+    let mut entry_rows = Vec::with_capacity(entries.len());
+    let mut posting_rows = Vec::new();
+    for (((entry, created_by), lines), seq) in
+        entries.iter().zip(&lines_of).zip(head.seq - count + 1..)
+    {
+        let id = Uuid::now_v7();
+        entry_ids.push(id);
+        let hash = entry_hash(&HashInput {
+            prev_hash: last_hash.as_deref(),
+            seq,
+            id,
+            kind: entry.kind().as_str(),
+            memo: entry.memo(),
+            created_at,
+            postings: lines,
+        });
+        entry_rows.push(ledger_entries::ActiveModel {
+            id: Set(id),
+            seq: Set(seq),
+            kind: Set(entry.kind().as_str().to_owned()),
+            memo: Set(entry.memo().to_owned()),
+            created_by: Set(created_by.map(Into::into)),
+            created_at: Set(created_at),
+            hash: Set(hash.clone()),
+            prev_hash: Set(last_hash.replace(hash)),
+        });
+        posting_rows.extend(lines.iter().map(|(wallet_id, amount, balance_after)| {
+            wallet_transactions::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 entry_id: Set(id),
                 wallet_id: Set(*wallet_id),
                 amount: Set(*amount),
                 balance_after: Set(*balance_after),
                 created_at: Set(created_at),
-            },
-        )
+            }
+        }));
+    }
+    db::insert_all(txn, entry_rows).await?;
+    // Every wallet's new balance in one statement (per thousand wallets),
+    // every posting in another: the wallets locked are those posted to.
+    let touched: Vec<(Uuid, i64)> = locked
+        .values()
+        .map(|wallet| (wallet.id, wallet.balance))
         .collect();
-    // Chunks keep a very wide entry under SQLite's bound-parameter limit.
-    for chunk in postings.chunks(1_000) {
-        wallet_transactions::Entity::insert_many(chunk.to_vec())
+    for chunk in touched.chunks(WALLETS_PER_UPDATE) {
+        let balances = chunk
+            .iter()
+            .fold(
+                sea_orm::sea_query::CaseStatement::new(),
+                |case, (wallet_id, balance)| {
+                    case.case(wallets::Column::Id.eq(*wallet_id), Expr::value(*balance))
+                },
+            )
+            .finally(Expr::col(wallets::Column::Balance));
+        wallets::Entity::update_many()
+            .col_expr(wallets::Column::Balance, balances.into())
+            .col_expr(wallets::Column::UpdatedAt, Expr::value(created_at))
+            .filter(wallets::Column::Id.is_in(chunk.iter().map(|(wallet_id, _)| *wallet_id)))
             .exec(txn)
             .await?;
     }
+    db::insert_all(txn, posting_rows).await?;
     ledger_head::Entity::update_many()
-        .col_expr(ledger_head::Column::LastHash, Expr::value(Some(hash)))
+        .col_expr(ledger_head::Column::LastHash, Expr::value(last_hash))
         .filter(ledger_head::Column::Id.eq(1))
         .exec(txn)
         .await?;
-    Ok(id)
+    Ok(entry_ids)
 }
 
 /// Earmarks `amount` of a user wallet's available money (balance − reserved)

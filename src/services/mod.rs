@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod password;
 pub mod penalties;
 pub mod portfolio;
+pub mod receipts;
 pub mod repayment;
 pub mod review;
 pub mod settings;

@@ -93,35 +93,38 @@ pub fn render(to: &str, email: &impl Email) -> Result<RenderedEmail, AppError> {
     })
 }
 
-/// Queues rendered emails, in one statement, through `db`: pass the use
+/// Queues rendered emails, a thousand per statement, through `conn`: pass the use
 /// case's transaction, so they exist only if the change they announce commits.
 ///
 /// # Errors
 /// When the insert fails.
 pub async fn queue(
-    db: &impl ConnectionTrait,
+    conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     emails: Vec<RenderedEmail>,
 ) -> Result<(), AppError> {
     if emails.is_empty() {
         return Ok(());
     }
-    let rows = emails.into_iter().map(|email| outbox_emails::ActiveModel {
-        id: Set(EmailId::new().into()),
-        kind: Set(email.kind.to_owned()),
-        to_address: Set(email.to.as_str().to_owned()),
-        subject: Set(email.rendered.subject),
-        text_body: Set(email.rendered.text),
-        html_body: Set(email.rendered.html),
-        state: Set(EmailState::Pending.as_str().to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        claimed_at: Set(None),
-        sent_at: Set(None),
-        created_at: Set(now),
-    });
-    outbox_emails::Entity::insert_many(rows).exec(db).await?;
+    let rows: Vec<_> = emails
+        .into_iter()
+        .map(|email| outbox_emails::ActiveModel {
+            id: Set(EmailId::new().into()),
+            kind: Set(email.kind.to_owned()),
+            to_address: Set(email.to.as_str().to_owned()),
+            subject: Set(email.rendered.subject),
+            text_body: Set(email.rendered.text),
+            html_body: Set(email.rendered.html),
+            state: Set(EmailState::Pending.as_str().to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            last_error: Set(None),
+            claimed_at: Set(None),
+            sent_at: Set(None),
+            created_at: Set(now),
+        })
+        .collect();
+    db::insert_all(conn, rows).await?;
     Ok(())
 }
 

@@ -15,46 +15,35 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
-};
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use url::Url;
 
 use crate::{
     clock::Clock,
     db::{
         self,
-        entities::{distributions, loan_payments, loan_requests, schedule_versions},
+        entities::loan_payments,
         queries::servicing as servicing_queries,
-        repo::{installments, investments, loans, penalties as penalty_repo, users, wallets},
+        repo::{installments, loans, penalties as penalty_repo, wallets},
     },
     domain::{
-        distribution::{Received, distribute},
         error::DomainError,
         ids::{InvestmentId, LoanId, PaymentId, UserId},
-        installment::{Installment, InstallmentEvent},
-        investment::{self, Investment, InvestmentEvent, InvestmentStatus},
-        journal::EntryKind,
-        lifecycle::{LoanEvent, LoanStatus},
+        installment::Installment,
+        lifecycle::LoanStatus,
         loan::Loan,
         money::{Money, TypedAmount},
-        repayment::{self, Allocation, LoanPaymentKind, PaymentError, PaymentKind, Quote},
+        repayment::{self, Allocation, PaymentError, Quote},
         schedule::LoanTerms,
         settings::Settings,
-        split::Holding,
-        wallet::{self, Wallet, WalletKind},
+        wallet::Wallet,
     },
     error::{AppError, FieldErrors, is_unique_violation},
-    ledger::{JournalEntry, LedgerError, store},
-    mail::messages::{DistributionReceived, LoanRepaid, PaymentReceived},
-    paths,
     services::{
         defaults::{self, Claim},
-        funding::short_id,
         idempotency::{self, IdempotencyKey},
-        outbox, penalties, settings,
+        penalties, receipts, settings,
     },
 };
 
@@ -78,21 +67,7 @@ pub struct Payment {
     pub payoff: bool,
 }
 
-/// What a payment did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Paid {
-    pub payment_id: PaymentId,
-    pub amount: Money,
-    /// Whether it settled the loan.
-    pub repaid: bool,
-}
-
-/// How a payment came in (`loan_payments.kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Borrower,
-    Collection,
-}
+pub use crate::services::receipts::Paid;
 
 fn amount_error(err: &PaymentError) -> AppError {
     match err {
@@ -123,7 +98,7 @@ pub async fn account(
 
 /// The account of `loan` with `installments` (its whole schedule, penalties
 /// charged) on `today`.
-fn account_of(
+pub(crate) fn account_of(
     loan: Loan,
     installments: Vec<Installment>,
     today: NaiveDate,
@@ -456,40 +431,34 @@ async fn attempt(
     }
     let allocation = allocate(&account, amount, clock)?;
     check_available(&wallet, amount)?;
-    let paid = receive(
-        &txn,
+    let stakes = receipts::Stakes::read(&txn, &[&account.loan], clock.today()).await?;
+    let receipt = receipts::receipt(
+        &stakes,
         (&account, &settings),
         &allocation,
-        (payment_id, Source::Borrower, Some(borrower), &wallet),
+        (payment_id, receipts::Source::Borrower(borrower), &wallet),
         (now, clock.today()),
         base_url,
-    )
-    .await?;
+    )?;
+    let paid = receipt.paid();
+    receipts::write(&txn, vec![receipt], now).await?;
     txn.commit().await?;
     Ok(paid)
 }
 
-/// What the borrower's wallet can cover of what the loan owes now, collected
-/// (the due-payments job, in its transaction, after the loan's installments
-/// fell due: `rows` is its schedule as they now stand). `None` when nothing
-/// is owed or the wallet has nothing available.
+/// What the due-payments job collects on `account` (a loan being repaid, its
+/// installments fallen due and penalties charged) from a wallet with
+/// `available`: everything owed now, or as much of it as the wallet holds.
+/// `None` when nothing is owed or nothing is available.
 ///
 /// # Errors
-/// Database and ledger failures.
-pub async fn collect(
-    txn: &impl ConnectionTrait,
-    (loan, rows): (Loan, Vec<Installment>),
-    settings: &Settings,
-    (now, today): (DateTime<Utc>, NaiveDate),
-    base_url: &Url,
-) -> Result<Option<Paid>, AppError> {
-    let Some(wallet) = wallets::of_user(txn, loan.borrower_id, loan.currency()).await? else {
-        return Ok(None);
-    };
-    let (rows, _) = penalties::accrue(txn, &loan, rows, settings, (now, today), base_url).await?;
-    let account = account_of(loan, rows, today)?;
+/// `Unexpected` for a schedule the allocation refuses.
+pub fn collection(
+    account: &LoanAccount,
+    available: Money,
+    today: NaiveDate,
+) -> Result<Option<Allocation>, AppError> {
     let owed = account.quote.owed.total().map_err(AppError::unexpected)?;
-    let available = wallet.available();
     let amount = if available.minor() < owed.minor() {
         available
     } else {
@@ -498,268 +467,9 @@ pub async fn collect(
     if !amount.is_positive() {
         return Ok(None);
     }
-    let allocation = repayment::allocate(&account.installments, &account.terms, today, amount)
-        .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", account.loan.id)))?;
-    receive(
-        txn,
-        (&account, settings),
-        &allocation,
-        (PaymentId::new(), Source::Collection, None, &wallet),
-        (now, today),
-        base_url,
-    )
-    .await
-    .map(Some)
-}
-
-/// Books `allocation` on the locked loan of `account`: installments, the
-/// payment, its distributions and ledger entry, the schedule version, and
-/// the loan's end when it settles it.
-async fn receive(
-    txn: &impl ConnectionTrait,
-    (account, settings): (&LoanAccount, &Settings),
-    allocation: &Allocation,
-    (payment_id, source, payer, wallet): (PaymentId, Source, Option<UserId>, &Wallet),
-    (now, today): (DateTime<Utc>, NaiveDate),
-    base_url: &Url,
-) -> Result<Paid, AppError> {
-    let loan = &account.loan;
-    let holders = investments::of_loan(txn, loan, &[InvestmentStatus::Active]).await?;
-    // Shared by the principal each stake still holds: the payment that
-    // settles the loan then returns every stake exactly what it lent.
-    let repaid = principal_returned(txn, loan.id).await?;
-    let holdings: Vec<Holding<InvestmentId>> = holders
-        .iter()
-        .map(|i| Holding {
-            key: i.id,
-            weight: i.amount.minor() - repaid.get(&i.id).copied().unwrap_or(0),
-        })
-        .filter(|h| h.weight > 0)
-        .collect();
-    let parts = allocation.parts;
-    let received = Received {
-        principal: parts.principal().map_err(AppError::unexpected)?,
-        interest: parts.interest().map_err(AppError::unexpected)?,
-        penalty: parts.penalties,
-    };
-    let (shares, fee) = distribute(received, settings.servicing_fee, &holdings)
-        .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", loan.id)))?;
-
-    let entry_id = post(txn, loan, wallet, &holders, &shares, fee, payer, now).await?;
-    for change in &allocation.changes {
-        installments::apply_payment(txn, change, now).await?;
-    }
-    let kind = match (source, allocation.kind) {
-        (_, PaymentKind::Payoff) => LoanPaymentKind::Payoff,
-        (Source::Collection, PaymentKind::Payment) => LoanPaymentKind::Collection,
-        (Source::Borrower, PaymentKind::Payment) => LoanPaymentKind::Payment,
-    };
-    loan_payments::ActiveModel {
-        id: Set(payment_id.into()),
-        loan_id: Set(loan.id.into()),
-        paid_by: Set(payer.map(Into::into)),
-        kind: Set(kind.as_str().to_owned()),
-        amount: Set(allocation.amount.minor()),
-        currency: Set(loan.currency().code().to_owned()),
-        penalty: Set(parts.penalties.minor()),
-        interest: Set(received.interest.minor()),
-        principal: Set(parts.overdue_principal.minor() + parts.current_principal.minor()),
-        prepaid_principal: Set(parts.prepayment.minor()),
-        reserve_repaid: Set(0),
-        fee: Set(fee.minor()),
-        entry_id: Set(entry_id),
-        paid_on: Set(today),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    let told_today = paid_today(txn, loan.id, today).await?;
-    let rows: Vec<distributions::ActiveModel> = shares
-        .iter()
-        .filter(|s| !(s.principal.is_zero() && s.interest.is_zero() && s.penalty.is_zero()))
-        .map(|share| {
-            let holder = holders.iter().find(|i| i.id == share.key).ok_or_else(|| {
-                AppError::unexpected(anyhow::anyhow!("share of an unknown investment"))
-            })?;
-            Ok(distributions::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                payment_id: Set(payment_id.into()),
-                investment_id: Set(share.key.into()),
-                loan_id: Set(loan.id.into()),
-                investor_id: Set(holder.investor_id.into()),
-                principal: Set(share.principal.minor()),
-                interest: Set(share.interest.minor()),
-                penalty: Set(share.penalty.minor()),
-                fee: Set(share.fee.minor()),
-                created_at: Set(now),
-            })
-        })
-        .collect::<Result<_, AppError>>()?;
-    if !rows.is_empty() {
-        distributions::Entity::insert_many(rows).exec(txn).await?;
-    }
-    if allocation.reschedules {
-        keep_version(txn, account, allocation, payment_id, now).await?;
-    }
-
-    let repaid = allocation.settles_loan(&account.installments);
-    let mut emails = distribution_emails(txn, (&holders, &shares), &told_today, base_url).await?;
-    let borrower = users::get(txn, loan.borrower_id).await?;
-    let loan_url = outbox::link(base_url, &paths::borrower_loan(loan.id));
-    emails.push(outbox::render(
-        borrower.email.as_str(),
-        &PaymentReceived {
-            full_name: borrower.full_name.clone(),
-            loan_url: loan_url.clone(),
-            amount: allocation.amount,
-            collected: source == Source::Collection,
-            penalties: parts.penalties,
-            interest: received.interest,
-            principal: received.principal,
-            repaid,
-        },
-    )?);
-    if repaid {
-        let closed = loan_requests::ActiveModel {
-            closed_at: Set(Some(now)),
-            ..Default::default()
-        };
-        loans::apply(txn, loan, LoanEvent::RepayInFull, now, closed).await?;
-        investments::apply_to_loan(
-            txn,
-            loan.id,
-            InvestmentStatus::Active,
-            InvestmentEvent::RepayInFull,
-            holders.len(),
-            now,
-        )
-        .await?;
-        let ids: Vec<UserId> = holders.iter().map(|h| h.investor_id).collect();
-        let investors = users::get_many(txn, &ids).await?;
-        // One email per investor, about their first stake in the loan.
-        let mut told = std::collections::BTreeSet::new();
-        for holder in &holders {
-            let Some(investor) = investors.get(&holder.investor_id) else {
-                continue;
-            };
-            if !told.insert(holder.investor_id) {
-                continue;
-            }
-            emails.push(outbox::render(
-                investor.email.as_str(),
-                &LoanRepaid {
-                    full_name: investor.full_name.clone(),
-                    loan_url: outbox::link(base_url, &paths::investment(holder.id)),
-                    to_borrower: false,
-                },
-            )?);
-        }
-        emails.push(outbox::render(
-            borrower.email.as_str(),
-            &LoanRepaid {
-                full_name: borrower.full_name.clone(),
-                loan_url,
-                to_borrower: true,
-            },
-        )?);
-    }
-    outbox::queue(txn, now, emails).await?;
-    Ok(Paid {
-        payment_id,
-        amount: allocation.amount,
-        repaid,
-    })
-}
-
-/// The investors who already received a share of a payment on the loan
-/// dated `today` (told by email then: one email a day per loan).
-async fn paid_today(
-    txn: &impl ConnectionTrait,
-    loan_id: LoanId,
-    today: NaiveDate,
-) -> Result<std::collections::BTreeSet<UserId>, AppError> {
-    let earlier: Vec<uuid::Uuid> = loan_payments::Entity::find()
-        .select_only()
-        .column(loan_payments::Column::Id)
-        .filter(loan_payments::Column::LoanId.eq(loan_id))
-        .filter(loan_payments::Column::PaidOn.eq(today))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    if earlier.is_empty() {
-        return Ok(std::collections::BTreeSet::new());
-    }
-    let ids: Vec<uuid::Uuid> = distributions::Entity::find()
-        .select_only()
-        .column(distributions::Column::InvestorId)
-        .distinct()
-        .filter(distributions::Column::PaymentId.is_in(earlier))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    Ok(ids.into_iter().map(UserId::from_uuid).collect())
-}
-
-/// "A repayment reached your wallet", once per investor (their stakes added
-/// up, linking the first), except to those told today already.
-async fn distribution_emails(
-    txn: &impl ConnectionTrait,
-    (holders, shares): (
-        &[Investment],
-        &[crate::domain::distribution::Share<InvestmentId>],
-    ),
-    told_today: &std::collections::BTreeSet<UserId>,
-    base_url: &Url,
-) -> Result<Vec<outbox::RenderedEmail>, AppError> {
-    let mut per_investor: BTreeMap<UserId, (InvestmentId, [Money; 4])> = BTreeMap::new();
-    for share in shares {
-        let Some(holder) = holders.iter().find(|h| h.id == share.key) else {
-            continue;
-        };
-        if told_today.contains(&holder.investor_id) {
-            continue;
-        }
-        let entry = per_investor
-            .entry(holder.investor_id)
-            .or_insert((holder.id, [Money::zero(share.principal.currency()); 4]));
-        for (sum, part) in
-            entry
-                .1
-                .iter_mut()
-                .zip([share.principal, share.interest, share.penalty, share.fee])
-        {
-            *sum = sum.checked_add(part).map_err(AppError::unexpected)?;
-        }
-    }
-    let ids: Vec<UserId> = per_investor.keys().copied().collect();
-    let investors = users::get_many(txn, &ids).await?;
-    let mut emails = Vec::new();
-    for (investor_id, (first, [principal, interest, penalty, fee])) in per_investor {
-        let Some(investor) = investors.get(&investor_id) else {
-            continue;
-        };
-        let net = principal
-            .checked_add(interest)
-            .and_then(|m| m.checked_add(penalty))
-            .and_then(|m| m.checked_sub(fee))
-            .map_err(AppError::unexpected)?;
-        if !net.is_positive() {
-            continue;
-        }
-        emails.push(outbox::render(
-            investor.email.as_str(),
-            &DistributionReceived {
-                full_name: investor.full_name.clone(),
-                investment_url: outbox::link(base_url, &paths::investment(first)),
-                principal,
-                interest,
-                penalty,
-                fee,
-                net,
-            },
-        )?);
-    }
-    Ok(emails)
+    repayment::allocate(&account.installments, &account.terms, today, amount)
+        .map(Some)
+        .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", account.loan.id)))
 }
 
 /// The principal each of the loan's investments has received so far.
@@ -767,120 +477,5 @@ pub(crate) async fn principal_returned(
     txn: &impl ConnectionTrait,
     loan_id: LoanId,
 ) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
-    let sums: Vec<(uuid::Uuid, i64)> = distributions::Entity::find()
-        .select_only()
-        .column(distributions::Column::InvestmentId)
-        .column_as(Expr::cust("CAST(SUM(principal) AS BIGINT)"), "principal")
-        .filter(distributions::Column::LoanId.eq(loan_id))
-        .group_by(distributions::Column::InvestmentId)
-        .into_tuple()
-        .all(txn)
-        .await?;
-    Ok(sums
-        .into_iter()
-        .map(|(id, sum)| (InvestmentId::from_uuid(id), sum))
-        .collect())
-}
-
-/// One entry: the borrower's wallet pays, each investor's wallet gets their
-/// shares' net, the fees wallet the servicing fee.
-#[expect(clippy::too_many_arguments, reason = "one posting's inputs, named")]
-async fn post(
-    txn: &impl ConnectionTrait,
-    loan: &Loan,
-    from: &Wallet,
-    holders: &[Investment],
-    shares: &[crate::domain::distribution::Share<InvestmentId>],
-    fee: Money,
-    payer: Option<UserId>,
-    now: DateTime<Utc>,
-) -> Result<uuid::Uuid, AppError> {
-    let investors = investment::investors_of(holders);
-    let wallets = wallets::lock(txn, &investors, &[WalletKind::Fees], loan.currency()).await?;
-    let fees = wallet::platform(&wallets, WalletKind::Fees)
-        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("no fees wallet")))?;
-    let mut postings = Vec::with_capacity(shares.len() + 2);
-    let mut paid = 0i64;
-    for share in shares {
-        let holder = holders.iter().find(|h| h.id == share.key).ok_or_else(|| {
-            AppError::unexpected(anyhow::anyhow!("share of an unknown investment"))
-        })?;
-        let to = wallet::owned_by(&wallets, holder.investor_id).ok_or_else(|| {
-            AppError::unexpected(anyhow::anyhow!(
-                "investor {} has no wallet",
-                holder.investor_id
-            ))
-        })?;
-        let net = share.net().map_err(AppError::unexpected)?.minor();
-        postings.push((to.id.as_uuid(), net));
-        paid += net;
-    }
-    postings.push((fees.id.as_uuid(), fee.minor()));
-    paid += fee.minor();
-    postings.push((from.id.as_uuid(), -paid));
-    let entry = JournalEntry::netted(
-        EntryKind::Repayment,
-        format!("Loan {} repayment", short_id(loan.id)),
-        postings,
-    )
-    .map_err(AppError::unexpected)?;
-    store::post(txn, &entry, payer, now)
-        .await
-        .map_err(|err| match err {
-            store::PostError::Ledger(LedgerError::InsufficientFunds { .. }) => {
-                AppError::Validation(FieldErrors::single(
-                    "amount",
-                    "Your wallet does not have that much available.",
-                ))
-            }
-            other => other.into(),
-        })
-}
-
-/// Keeps the installments as they stood before `allocation` replaced them,
-/// as the loan's next schedule version.
-async fn keep_version(
-    txn: &impl ConnectionTrait,
-    account: &LoanAccount,
-    allocation: &Allocation,
-    payment_id: PaymentId,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let last = schedule_versions::Entity::find()
-        .filter(schedule_versions::Column::LoanId.eq(account.loan.id))
-        .order_by_desc(schedule_versions::Column::Version)
-        .one(txn)
-        .await?
-        .map_or(0, |v| v.version);
-    let replaced: Vec<serde_json::Value> = account
-        .installments
-        .iter()
-        .filter(|row| {
-            allocation.changes.iter().any(|c| {
-                c.id == row.id
-                    && (c.event == InstallmentEvent::Reschedule
-                        || c.new_principal.is_some()
-                        || c.new_interest.is_some())
-            })
-        })
-        .map(|row| {
-            serde_json::json!({
-                "number": row.number,
-                "due_date": row.due_date.to_string(),
-                "principal": row.principal.minor(),
-                "interest": row.interest.minor(),
-            })
-        })
-        .collect();
-    schedule_versions::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        loan_id: Set(account.loan.id.into()),
-        version: Set(last + 1),
-        payment_id: Set(payment_id.into()),
-        installments: Set(serde_json::Value::Array(replaced).to_string()),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
+    receipts::returned_principal(txn, &[loan_id]).await
 }

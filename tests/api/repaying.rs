@@ -918,12 +918,12 @@ async fn a_due_payments_run_killed_midway_and_run_again_collects_each_installmen
     let app = spawn_app().await;
     let (loans, due) = three_loans_due(&app).await;
     app.clock.set(at_nine(due));
-    // Abort the pass as soon as the first loan's payment has committed.
+    // Abort the pass, a loan per batch, as soon as the first batch has
+    // committed.
     let (db, clock, base_url) = (app.db.clone(), app.clock.clone(), app.base_url());
-    let pass =
-        tokio::spawn(
-            async move { crowdlend::jobs::due_payments::run(&db, &clock, &base_url).await },
-        );
+    let pass = tokio::spawn(async move {
+        crowdlend::jobs::due_payments::run_in_batches(&db, &clock, &base_url, 1).await
+    });
     loop {
         let done = loan_payments::Entity::find()
             .all(&app.db)

@@ -84,23 +84,31 @@ pub async fn repaying_loan(app: &TestApp) -> Repaying {
         (100_000, 12, Purpose::HomeImprovement, 0),
     )
     .await;
-    let (a, a_user, a_id) = ready_investor(app, "Анна Кузнецова", 100_000, false).await;
-    let (b, _, b_id) = ready_investor(app, "Bob Lender", 100_000, false).await;
-    let (c, _, c_id) = ready_investor(app, "Chen Wei", 100_000, false).await;
-    invest(&a, &loan_id, "33333,33").await.investment_id();
-    invest(&b, &loan_id, "33333,33").await.investment_id();
-    invest(&a, &loan_id, "10000").await.investment_id();
-    invest(&c, &loan_id, "23333,34").await.investment_id();
+    let (investors, first_investor, a_user) = fund_by_three(app, &loan_id).await;
     let loan = loan(app, &loan_id).await;
-    assert_eq!(loan.status, "active");
     Repaying {
         id: loan.id,
         borrower_id: loan.borrower_id,
         borrower,
-        investors: vec![a_id, b_id, c_id],
-        first_investor: a,
+        investors,
+        first_investor,
         users: [user, a_user],
     }
+}
+
+/// Funds the listed 100 000 ₽ loan `loan_id` by three new investors (the
+/// first holding two stakes), which pays it out; returns the investors' ids,
+/// and the first one's browser and account.
+async fn fund_by_three(app: &TestApp, loan_id: &str) -> (Vec<Uuid>, Browser, TestUser) {
+    let (a, a_user, a_id) = ready_investor(app, "Анна Кузнецова", 100_000, false).await;
+    let (b, _, b_id) = ready_investor(app, "Bob Lender", 100_000, false).await;
+    let (c, _, c_id) = ready_investor(app, "Chen Wei", 100_000, false).await;
+    invest(&a, loan_id, "33333,33").await.investment_id();
+    invest(&b, loan_id, "33333,33").await.investment_id();
+    invest(&a, loan_id, "10000").await.investment_id();
+    invest(&c, loan_id, "23333,34").await.investment_id();
+    assert_eq!(loan(app, loan_id).await.status, "active");
+    (vec![a_id, b_id, c_id], a, a_user)
 }
 
 /// Withdraws all but `keep` kopecks of the user's wallet to a new bank account.
@@ -281,4 +289,73 @@ async fn an_installment_the_wallet_cannot_cover_is_collected_in_part_and_becomes
     );
     assert_eq!(schedule(&app, loan_id).await[1].status, "scheduled");
     assert_verified(&app).await;
+}
+
+#[tokio::test]
+async fn one_pass_collects_many_loans_at_once_each_as_if_alone_and_a_wallet_pays_its_loans_in_turn()
+{
+    let app = spawn_app().await;
+    let first = repaying_loan(&app).await;
+    let second_id = listed_loan_for(
+        &app,
+        &first.borrower,
+        &first.users[0],
+        (100_000, 12, Purpose::HomeImprovement, 0),
+    )
+    .await;
+    fund_by_three(&app, &second_id).await;
+    let second = loan(&app, &second_id).await.id;
+    let other = repaying_loan(&app).await;
+    let rows = schedule(&app, first.id).await;
+    let installment = rows[0].principal + rows[0].interest;
+    assert_eq!(
+        schedule(&app, second).await[0].principal + schedule(&app, second).await[0].interest,
+        installment
+    );
+    // The borrower of two loans keeps one and a half installments.
+    withdraw_all_but(&app, first.borrower_id, installment + installment / 2).await;
+
+    let report = run_due_payments(&app, rows[0].due_date).await;
+    assert_eq!(
+        (report.loans, report.collected, report.overdue),
+        (3, 3, 1),
+        "three loans, three payments, one installment short"
+    );
+    let paid_first = &schedule(&app, first.id).await[0];
+    assert_eq!(paid_first.status, "paid", "the earlier loan is paid first");
+    let short = &schedule(&app, second).await[0];
+    assert_eq!(short.status, "overdue");
+    assert_eq!(short.paid_interest + short.paid_principal, installment / 2);
+    assert_eq!(short.paid_interest, short.interest, "interest first");
+    assert_eq!(schedule(&app, other.id).await[0].status, "paid");
+    assert_eq!(wallet_of(&app, first.borrower_id).await.0, 0);
+
+    // Every payment shared among all four stakes of its loan, to the kopeck.
+    for (loan_id, amount) in [
+        (first.id, installment),
+        (second, installment / 2),
+        (other.id, installment),
+    ] {
+        let payments = loan_payments::Entity::find()
+            .filter(loan_payments::Column::LoanId.eq(loan_id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(payments.len(), 1);
+        assert_eq!(payments[0].amount, amount);
+        let shares = distributions::Entity::find()
+            .filter(distributions::Column::PaymentId.eq(payments[0].id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(shares.len(), 4, "loan {loan_id}: one share per stake");
+        assert_eq!(
+            shares.iter().map(|s| s.principal + s.interest).sum::<i64>(),
+            amount
+        );
+    }
+    assert_verified(&app).await;
+    // Nothing left to do that day.
+    let again = run_due_payments(&app, rows[0].due_date).await;
+    assert_eq!((again.collected, again.overdue), (0, 0));
 }

@@ -2,11 +2,13 @@
 //! statement for every row), read as domain [`Installment`]s, each moved
 //! only by its status machine.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{CaseStatement, Expr, ExprTrait},
 };
 
 use super::corrupt;
@@ -64,6 +66,36 @@ pub async fn of_loan(
         .collect()
 }
 
+/// The installments of each of `loans` (with its currency), in order, in
+/// one query.
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn of_loans(
+    conn: &impl ConnectionTrait,
+    loans: &[(LoanId, Currency)],
+) -> Result<BTreeMap<LoanId, Vec<Installment>>, AppError> {
+    let currencies: BTreeMap<LoanId, Currency> = loans.iter().copied().collect();
+    let mut schedules: BTreeMap<LoanId, Vec<Installment>> = BTreeMap::new();
+    for row in repayment_schedule::Entity::find()
+        .filter(repayment_schedule::Column::LoanId.is_in(currencies.keys().copied()))
+        .order_by_asc(repayment_schedule::Column::LoanId)
+        .order_by_asc(repayment_schedule::Column::PaymentNum)
+        .all(conn)
+        .await?
+    {
+        let loan_id = LoanId::from_uuid(row.loan_id);
+        let currency = *currencies
+            .get(&loan_id)
+            .ok_or_else(|| corrupt("installment", row.id, "loan"))?;
+        schedules
+            .entry(loan_id)
+            .or_default()
+            .push(parse(row, currency)?);
+    }
+    Ok(schedules)
+}
+
 /// Stores a new schedule for `loan_id`, every row `scheduled`, in one statement.
 ///
 /// # Errors
@@ -119,69 +151,162 @@ pub async fn apply(
     event: InstallmentEvent,
     now: DateTime<Utc>,
 ) -> Result<InstallmentStatus, AppError> {
-    let to = installment_transition(installment.status, event)
-        .map_err(|refused| AppError::Unexpected(refused.into()))?;
-    let result = repayment_schedule::Entity::update_many()
-        .col_expr(repayment_schedule::Column::Status, Expr::value(to.as_str()))
-        .col_expr(repayment_schedule::Column::UpdatedAt, Expr::value(now))
-        .filter(repayment_schedule::Column::Id.eq(installment.id))
-        .filter(repayment_schedule::Column::Status.eq(installment.status.as_str()))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 1 {
-        Ok(to)
-    } else {
-        Err(AppError::Conflict)
-    }
+    apply_all(conn, &[installment], event, now)
+        .await?
+        .pop()
+        .ok_or(AppError::Conflict)
 }
 
-/// Stores what a payment does to one installment: adds what it paid, replaces
-/// its amounts where the allocation recomputed them, and moves it by the
-/// change's event, conditional on the status the allocation read.
+/// Moves every one of `installments` by `event`, as [`apply`] moves one,
+/// with one statement per status they are in. Returns their new statuses,
+/// in order.
 ///
 /// # Errors
-/// `Unexpected` for a move the status machine refuses; `Conflict` when the
-/// installment moved meanwhile; database failures.
-pub async fn apply_payment(
+/// As [`apply`]: `Conflict` when any of them moved meanwhile.
+pub async fn apply_all(
     conn: &impl ConnectionTrait,
-    change: &InstallmentChange,
+    installments: &[&Installment],
+    event: InstallmentEvent,
     now: DateTime<Utc>,
-) -> Result<InstallmentStatus, AppError> {
+) -> Result<Vec<InstallmentStatus>, AppError> {
     use repayment_schedule::Column;
-    let to = installment_transition(change.from, change.event)
-        .map_err(|refused| AppError::Unexpected(refused.into()))?;
-    let mut update = repayment_schedule::Entity::update_many()
-        .col_expr(Column::Status, Expr::value(to.as_str()))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            Column::PaidPrincipal,
-            Expr::col(Column::PaidPrincipal).add(change.principal_paid.minor()),
-        )
-        .col_expr(
-            Column::PaidInterest,
-            Expr::col(Column::PaidInterest).add(change.interest_paid.minor()),
-        )
-        .col_expr(
-            Column::PenaltyPaid,
-            Expr::col(Column::PenaltyPaid).add(change.penalty_paid.minor()),
+    let mut by_move: BTreeMap<(&'static str, &'static str), Vec<(uuid::Uuid, &'static str)>> =
+        BTreeMap::new();
+    let mut moved = Vec::with_capacity(installments.len());
+    for installment in installments {
+        let (from, to) = (
+            installment.status,
+            installment_transition(installment.status, event)
+                .map_err(|refused| AppError::Unexpected(refused.into()))?,
         );
-    if let Some(principal) = change.new_principal {
-        update = update.col_expr(Column::Principal, Expr::value(principal.minor()));
+        by_move
+            .entry((from.as_str(), to.as_str()))
+            .or_default()
+            .push((installment.id.as_uuid(), from.as_str()));
+        moved.push(to);
     }
-    if let Some(interest) = change.new_interest {
-        update = update.col_expr(Column::Interest, Expr::value(interest.minor()));
+    for ((_, to), guards) in by_move {
+        for chunk in guards.chunks(ROWS_PER_STATEMENT) {
+            // `(id, status) IN (…)` rather than `id IN (…) AND status = ?`:
+            // SQLite would otherwise pick the index on status and scan every
+            // scheduled installment.
+            let result = repayment_schedule::Entity::update_many()
+                .col_expr(Column::Status, Expr::value(to))
+                .col_expr(Column::UpdatedAt, Expr::value(now))
+                .filter(
+                    Expr::tuple([Expr::col(Column::Id), Expr::col(Column::Status)])
+                        .in_tuples(chunk.iter().copied()),
+                )
+                .exec(conn)
+                .await?;
+            if usize::try_from(result.rows_affected).ok() != Some(chunk.len()) {
+                return Err(AppError::Conflict);
+            }
+        }
     }
-    if to == InstallmentStatus::Paid {
-        update = update.col_expr(Column::PaidAt, Expr::value(Some(now)));
+    Ok(moved)
+}
+
+/// Rows per statement when many change at once: well under SQLite's limit
+/// of bound parameters, and of expression depth for the guards below.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Stores what payments do to installments: adds what each paid, replaces
+/// amounts where an allocation recomputed them, and moves each by its
+/// change's event, conditional on the status the allocation read. One
+/// statement for up to [`ROWS_PER_STATEMENT`] changes.
+///
+/// # Errors
+/// `Unexpected` for a move the status machine refuses; `Conflict` when an
+/// installment moved meanwhile; database failures.
+pub async fn apply_payments(
+    conn: &impl ConnectionTrait,
+    changes: &[InstallmentChange],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use repayment_schedule::Column;
+    for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+        let mut status = CaseStatement::new();
+        let mut paid_principal = CaseStatement::new();
+        let mut paid_interest = CaseStatement::new();
+        let mut penalty_paid = CaseStatement::new();
+        let mut principal = CaseStatement::new();
+        let mut interest = CaseStatement::new();
+        let mut paid_at = CaseStatement::new();
+        let (mut new_principal, mut new_interest, mut settled) = (false, false, false);
+        let mut guards = Vec::with_capacity(chunk.len());
+        for change in chunk {
+            let to = installment_transition(change.from, change.event)
+                .map_err(|refused| AppError::Unexpected(refused.into()))?;
+            let this = || Column::Id.eq(change.id);
+            status = status.case(this(), Expr::value(to.as_str()));
+            paid_principal =
+                paid_principal.case(this(), Expr::value(change.principal_paid.minor()));
+            paid_interest = paid_interest.case(this(), Expr::value(change.interest_paid.minor()));
+            penalty_paid = penalty_paid.case(this(), Expr::value(change.penalty_paid.minor()));
+            if let Some(amount) = change.new_principal {
+                principal = principal.case(this(), Expr::value(amount.minor()));
+                new_principal = true;
+            }
+            if let Some(amount) = change.new_interest {
+                interest = interest.case(this(), Expr::value(amount.minor()));
+                new_interest = true;
+            }
+            if to == InstallmentStatus::Paid {
+                paid_at = paid_at.case(this(), Expr::value(Some(now)));
+                settled = true;
+            }
+            guards.push((change.id.as_uuid(), change.from.as_str().to_owned()));
+        }
+        let added = |column: Column, case: CaseStatement| -> Expr {
+            let case: Expr = case.finally(Expr::value(0_i64)).into();
+            Expr::col(column).add(case)
+        };
+        let mut update = repayment_schedule::Entity::update_many()
+            .col_expr(
+                Column::Status,
+                status.finally(Expr::col(Column::Status)).into(),
+            )
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                Column::PaidPrincipal,
+                added(Column::PaidPrincipal, paid_principal),
+            )
+            .col_expr(
+                Column::PaidInterest,
+                added(Column::PaidInterest, paid_interest),
+            )
+            .col_expr(
+                Column::PenaltyPaid,
+                added(Column::PenaltyPaid, penalty_paid),
+            );
+        if new_principal {
+            update = update.col_expr(
+                Column::Principal,
+                principal.finally(Expr::col(Column::Principal)).into(),
+            );
+        }
+        if new_interest {
+            update = update.col_expr(
+                Column::Interest,
+                interest.finally(Expr::col(Column::Interest)).into(),
+            );
+        }
+        if settled {
+            update = update.col_expr(
+                Column::PaidAt,
+                paid_at.finally(Expr::col(Column::PaidAt)).into(),
+            );
+        }
+        let result = update
+            .filter(
+                Expr::tuple([Expr::col(Column::Id), Expr::col(Column::Status)]).in_tuples(guards),
+            )
+            .exec(conn)
+            .await?;
+        if usize::try_from(result.rows_affected).ok() != Some(chunk.len()) {
+            return Err(AppError::Conflict);
+        }
     }
-    let result = update
-        .filter(Column::Id.eq(change.id))
-        .filter(Column::Status.eq(change.from.as_str()))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 1 {
-        Ok(to)
-    } else {
-        Err(AppError::Conflict)
-    }
+    Ok(())
 }

@@ -2,6 +2,8 @@
 //! created as commitments, reduced, and moved only by the investment's
 //! status machine with conditional updates on the status read.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -52,16 +54,45 @@ pub async fn of_loan(
     loan: &Loan,
     statuses: &[InvestmentStatus],
 ) -> Result<Vec<Investment>, AppError> {
-    investments::Entity::find()
-        .filter(investments::Column::LoanId.eq(loan.id))
+    Ok(of_loans(conn, &[loan], statuses)
+        .await?
+        .remove(&loan.id)
+        .unwrap_or_default())
+}
+
+/// The investments in `statuses` of each of `loans`, earliest first, in one
+/// query.
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn of_loans(
+    conn: &impl ConnectionTrait,
+    loans: &[&Loan],
+    statuses: &[InvestmentStatus],
+) -> Result<BTreeMap<LoanId, Vec<Investment>>, AppError> {
+    let currencies: BTreeMap<LoanId, Currency> = loans
+        .iter()
+        .map(|loan| (loan.id, loan.currency()))
+        .collect();
+    let mut stakes: BTreeMap<LoanId, Vec<Investment>> = BTreeMap::new();
+    for row in investments::Entity::find()
+        .filter(investments::Column::LoanId.is_in(currencies.keys().copied()))
         .filter(investments::Column::Status.is_in(InvestmentStatus::words(statuses)))
         .order_by_asc(investments::Column::CreatedAt)
         .order_by_asc(investments::Column::Id)
         .all(conn)
         .await?
-        .into_iter()
-        .map(|row| parse(row, loan.currency()))
-        .collect()
+    {
+        let loan_id = LoanId::from_uuid(row.loan_id);
+        let currency = *currencies
+            .get(&loan_id)
+            .ok_or_else(|| corrupt("investment", row.id, "loan"))?;
+        stakes
+            .entry(loan_id)
+            .or_default()
+            .push(parse(row, currency)?);
+    }
+    Ok(stakes)
 }
 
 /// An investment with its loan, whoever holds it.

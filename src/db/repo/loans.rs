@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -108,6 +108,43 @@ pub async fn lock(conn: &impl ConnectionTrait, id: LoanId) -> Result<Loan, AppEr
         .map(parse)
         .transpose()?
         .ok_or(AppError::NotFound)
+}
+
+/// Reads and locks the loans `ids` that exist, in id order (the platform's
+/// lock order for loans), as [`lock`] does one.
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn lock_many(conn: &impl ConnectionTrait, ids: &[LoanId]) -> Result<Vec<Loan>, AppError> {
+    loan_requests::Entity::find()
+        .filter(loan_requests::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(loan_requests::Column::Id)
+        .lock_exclusive()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(parse)
+        .collect()
+}
+
+/// The borrowers of the loans `ids` (a plain read: a use case about to
+/// lock them takes their borrowers' wallets first).
+///
+/// # Errors
+/// Database failures.
+pub async fn borrowers_of(
+    conn: &impl ConnectionTrait,
+    ids: &[LoanId],
+) -> Result<Vec<UserId>, AppError> {
+    let borrowers: Vec<uuid::Uuid> = loan_requests::Entity::find()
+        .select_only()
+        .column(loan_requests::Column::BorrowerId)
+        .distinct()
+        .filter(loan_requests::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(borrowers.into_iter().map(UserId::from_uuid).collect())
 }
 
 /// Moves `loan` by `event`, writing the new status together with `changes`

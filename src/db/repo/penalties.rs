@@ -105,14 +105,7 @@ pub async fn record(
         amount: Set(a.amount.minor()),
         created_at: Set(now),
     });
-    // Several hundred days of arrears stay well under SQLite's limit of
-    // bound parameters per statement when inserted in chunks.
-    let rows: Vec<_> = rows.collect();
-    for chunk in rows.chunks(500) {
-        penalty_accruals::Entity::insert_many(chunk.to_vec())
-            .exec(conn)
-            .await?;
-    }
+    crate::db::insert_all(conn, rows.collect()).await?;
     Ok(())
 }
 

@@ -76,8 +76,20 @@ pub async fn lock_all_of(
     conn: &impl ConnectionTrait,
     user: UserId,
 ) -> Result<Vec<Wallet>, AppError> {
+    lock_all_of_users(conn, &[user]).await
+}
+
+/// Locks every wallet of each of `users`, in id order, as [`lock_all_of`]
+/// locks one user's.
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn lock_all_of_users(
+    conn: &impl ConnectionTrait,
+    users: &[UserId],
+) -> Result<Vec<Wallet>, AppError> {
     let rows = wallets::Entity::find()
-        .filter(wallets::Column::UserId.eq(user))
+        .filter(wallets::Column::UserId.is_in(users.iter().copied()))
         .order_by_asc(wallets::Column::Id)
         .lock_exclusive()
         .all(conn)
