@@ -14,6 +14,9 @@ pub const WALLET: &str = "/wallet";
 /// Where a person sends and follows their identity check.
 pub const IDENTITY: &str = "/account/identity";
 
+/// The investor's portfolio: every investment.
+pub const INVESTMENTS: &str = "/investor/investments";
+
 /// One of the investor's investments.
 #[must_use]
 pub fn investment(id: InvestmentId) -> String {

@@ -248,7 +248,9 @@ async fn service(
             )
         })
         .collect::<Result<Vec<_>, AppError>>()?;
-    let collected = receipts::write(&txn, receipts, now).await?.len();
+    let collected = receipts::write(&txn, &stakes, receipts, (now, base_url))
+        .await?
+        .len();
     for (index, allocation, _) in &collections {
         let rows = &mut accounts[*index].installments;
         for change in &allocation.changes {

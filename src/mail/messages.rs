@@ -572,7 +572,10 @@ email!(
 #[derive(Debug, Clone)]
 pub struct DistributionReceived {
     pub full_name: String,
-    pub investment_url: String,
+    /// How many loans the repayments came from.
+    pub loans: usize,
+    /// The investment's page, or the portfolio when several loans paid.
+    pub url: String,
     pub principal: Money,
     pub interest: Money,
     pub penalty: Money,
@@ -583,7 +586,14 @@ pub struct DistributionReceived {
 
 impl DistributionReceived {
     fn subject_line(&self) -> String {
-        format!("A loan repayment of {} reached your wallet", self.net)
+        if self.loans == 1 {
+            format!("A loan repayment of {} reached your wallet", self.net)
+        } else {
+            format!(
+                "Repayments of {} from {} loans reached your wallet",
+                self.net, self.loans
+            )
+        }
     }
 }
 
@@ -777,7 +787,8 @@ mod tests {
             }),
             Box::new(DistributionReceived {
                 full_name: "Ann Lee".to_owned(),
-                investment_url: "http://x/investor/investments/1".to_owned(),
+                loans: 3,
+                url: "http://x/investor/investments".to_owned(),
                 principal: rub(80_000),
                 interest: rub(10_000),
                 penalty: rub(0),

@@ -242,7 +242,19 @@ pub struct Receipt {
     replaced: Option<serde_json::Value>,
     /// How many stakes end with the loan when it settles it.
     stakes: usize,
+    /// What each investor not yet told today of a payment on the loan is
+    /// told of this one.
+    notes: Vec<Note>,
     emails: Vec<outbox::RenderedEmail>,
+}
+
+/// One investor's share of one payment, their stakes in the loan added up:
+/// principal, interest, penalty, fee.
+#[derive(Debug, Clone)]
+struct Note {
+    investor: UserId,
+    stake: InvestmentId,
+    parts: [Money; 4],
 }
 
 impl Receipt {
@@ -359,7 +371,8 @@ pub fn receipt(
     let repaid = allocation.settles_loan(&account.installments);
     let no_one = BTreeSet::new();
     let told_today = stakes.told_today.get(&loan.id).unwrap_or(&no_one);
-    let mut emails = distribution_emails(stakes, (holders, &shares), told_today, base_url)?;
+    let notes = notes(holders, &shares, told_today)?;
+    let mut emails = Vec::new();
     let borrower = stakes.user(loan.borrower_id)?;
     let loan_url = outbox::link(base_url, &paths::borrower_loan(loan.id));
     emails.push(outbox::render(
@@ -417,19 +430,19 @@ pub fn receipt(
             .reschedules
             .then(|| replaced_rows(account, allocation)),
         stakes: holders.len(),
+        notes,
         emails,
     })
 }
 
-/// "A repayment reached your wallet", once per investor (their stakes added
-/// up, linking the first), except to those told today already.
-fn distribution_emails(
-    stakes: &Stakes,
-    (holders, shares): (&[Investment], &[Share<InvestmentId>]),
+/// Each investor's share of a payment (their stakes added up, naming the
+/// first), except for those told today already.
+fn notes(
+    holders: &[Investment],
+    shares: &[Share<InvestmentId>],
     told_today: &BTreeSet<UserId>,
-    base_url: &Url,
-) -> Result<Vec<outbox::RenderedEmail>, AppError> {
-    let mut per_investor: BTreeMap<UserId, (InvestmentId, [Money; 4])> = BTreeMap::new();
+) -> Result<Vec<Note>, AppError> {
+    let mut notes: Vec<Note> = Vec::new();
     for share in shares {
         let Some(holder) = holders.iter().find(|h| h.id == share.key) else {
             continue;
@@ -437,20 +450,51 @@ fn distribution_emails(
         if told_today.contains(&holder.investor_id) {
             continue;
         }
-        let entry = per_investor
-            .entry(holder.investor_id)
-            .or_insert((holder.id, [Money::zero(share.principal.currency()); 4]));
-        for (sum, part) in
-            entry
-                .1
-                .iter_mut()
-                .zip([share.principal, share.interest, share.penalty, share.fee])
-        {
-            *sum = sum.checked_add(part).map_err(AppError::unexpected)?;
+        let parts = [share.principal, share.interest, share.penalty, share.fee];
+        match notes.iter_mut().find(|n| n.investor == holder.investor_id) {
+            Some(note) => add_parts(&mut note.parts, parts)?,
+            None => notes.push(Note {
+                investor: holder.investor_id,
+                stake: holder.id,
+                parts,
+            }),
+        }
+    }
+    Ok(notes)
+}
+
+fn add_parts(sum: &mut [Money; 4], parts: [Money; 4]) -> Result<(), AppError> {
+    for (total, part) in sum.iter_mut().zip(parts) {
+        *total = total.checked_add(part).map_err(AppError::unexpected)?;
+    }
+    Ok(())
+}
+
+/// "Repayments reached your wallet": one email per investor (and currency)
+/// for all the payments written together, each loan in it at most once a
+/// day; linking the investment when one loan paid, the portfolio when
+/// several did. Nothing for shares that net to nothing.
+fn distribution_emails(
+    stakes: &Stakes,
+    notes: impl IntoIterator<Item = Note>,
+    base_url: &Url,
+) -> Result<Vec<outbox::RenderedEmail>, AppError> {
+    let mut per_investor: BTreeMap<(UserId, Currency), (InvestmentId, usize, [Money; 4])> =
+        BTreeMap::new();
+    for note in notes {
+        let currency = note.parts[0].currency();
+        match per_investor.get_mut(&(note.investor, currency)) {
+            Some((_, loans, sum)) => {
+                *loans += 1;
+                add_parts(sum, note.parts)?;
+            }
+            None => {
+                per_investor.insert((note.investor, currency), (note.stake, 1, note.parts));
+            }
         }
     }
     let mut emails = Vec::with_capacity(per_investor.len());
-    for (investor_id, (first, [principal, interest, penalty, fee])) in per_investor {
+    for ((investor_id, _), (stake, loans, [principal, interest, penalty, fee])) in per_investor {
         let net = principal
             .checked_add(interest)
             .and_then(|m| m.checked_add(penalty))
@@ -460,11 +504,17 @@ fn distribution_emails(
             continue;
         }
         let investor = stakes.user(investor_id)?;
+        let url = if loans == 1 {
+            paths::investment(stake)
+        } else {
+            paths::INVESTMENTS.to_owned()
+        };
         emails.push(outbox::render(
             investor.email.as_str(),
             &DistributionReceived {
                 full_name: investor.full_name.clone(),
-                investment_url: outbox::link(base_url, &paths::investment(first)),
+                loans,
+                url: outbox::link(base_url, &url),
                 principal,
                 interest,
                 penalty,
@@ -501,10 +551,11 @@ fn replaced_rows(account: &LoanAccount, allocation: &Allocation) -> serde_json::
     serde_json::Value::Array(replaced)
 }
 
-/// Writes `receipts` (at most one per loan): one ledger post for all their
-/// entries, one statement for all their installments, one multi-row insert
-/// per table; a schedule version and the loan's end where a payment
-/// brings them. Returns what each payment did, in order.
+/// Writes `receipts` (at most one per loan, worked out from `stakes`): one
+/// ledger post for all their entries, one statement for all their
+/// installments, one multi-row insert per table, one email per investor; a
+/// schedule version and the loan's end where a payment brings them.
+/// Returns what each payment did, in order.
 ///
 /// # Errors
 /// `Validation` on `amount` when a payer's wallet no longer holds the
@@ -512,8 +563,9 @@ fn replaced_rows(account: &LoanAccount, allocation: &Allocation) -> serde_json::
 /// database failures.
 pub async fn write(
     txn: &impl ConnectionTrait,
+    stakes: &Stakes,
     receipts: Vec<Receipt>,
-    now: DateTime<Utc>,
+    (now, base_url): (DateTime<Utc>, &Url),
 ) -> Result<Vec<Paid>, AppError> {
     if receipts.is_empty() {
         return Ok(Vec::new());
@@ -543,12 +595,14 @@ pub async fn write(
     let mut paid = Vec::with_capacity(receipts.len());
     let mut versions = Vec::new();
     let mut settled = Vec::new();
+    let mut notes = Vec::new();
     for (receipt, entry_id) in receipts.into_iter().zip(entry_ids) {
         let mut payment = receipt.payment;
         payment.entry_id = Set(entry_id);
         payments.push(payment);
         shares.extend(receipt.distributions);
         emails.extend(receipt.emails);
+        notes.extend(receipt.notes);
         paid.push(receipt.paid);
         if let Some(replaced) = receipt.replaced {
             versions.push((receipt.loan.id, replaced, receipt.paid.payment_id));
@@ -565,6 +619,7 @@ pub async fn write(
     for (loan, stakes) in settled {
         end(txn, &loan, stakes, now).await?;
     }
+    emails.extend(distribution_emails(stakes, notes, base_url)?);
     outbox::queue(txn, now, emails).await?;
     Ok(paid)
 }

@@ -441,7 +441,7 @@ async fn attempt(
         base_url,
     )?;
     let paid = receipt.paid();
-    receipts::write(&txn, vec![receipt], now).await?;
+    receipts::write(&txn, &stakes, vec![receipt], (now, base_url)).await?;
     txn.commit().await?;
     Ok(paid)
 }

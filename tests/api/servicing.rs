@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveTime};
 use crowdlend::{
-    db::entities::{distributions, investments, loan_payments, repayment_schedule},
+    db::entities::{distributions, investments, loan_payments, repayment_schedule, users},
     domain::application::Purpose,
     jobs::due_payments,
 };
@@ -17,7 +17,10 @@ use crowdlend::domain::user::Role;
 
 use crate::{
     helpers::{Browser, TestApp, TestUser, spawn_app},
-    investing::{assert_verified, fund, invest, loan, platform_balance, ready_investor, wallet_of},
+    investing::{
+        assert_verified, emails_of_kind, fund, invest, loan, platform_balance, ready_investor,
+        wallet_of,
+    },
     marketplace::listed_loan_for,
 };
 
@@ -84,7 +87,7 @@ pub async fn repaying_loan(app: &TestApp) -> Repaying {
         (100_000, 12, Purpose::HomeImprovement, 0),
     )
     .await;
-    let (investors, first_investor, a_user) = fund_by_three(app, &loan_id).await;
+    let (investors, [first_investor, _, _], a_user) = fund_by_three(app, &loan_id).await;
     let loan = loan(app, &loan_id).await;
     Repaying {
         id: loan.id,
@@ -98,17 +101,24 @@ pub async fn repaying_loan(app: &TestApp) -> Repaying {
 
 /// Funds the listed 100 000 ₽ loan `loan_id` by three new investors (the
 /// first holding two stakes), which pays it out; returns the investors' ids,
-/// and the first one's browser and account.
-async fn fund_by_three(app: &TestApp, loan_id: &str) -> (Vec<Uuid>, Browser, TestUser) {
+/// browsers and the first one's account.
+async fn fund_by_three(app: &TestApp, loan_id: &str) -> (Vec<Uuid>, [Browser; 3], TestUser) {
     let (a, a_user, a_id) = ready_investor(app, "Анна Кузнецова", 100_000, false).await;
     let (b, _, b_id) = ready_investor(app, "Bob Lender", 100_000, false).await;
     let (c, _, c_id) = ready_investor(app, "Chen Wei", 100_000, false).await;
-    invest(&a, loan_id, "33333,33").await.investment_id();
-    invest(&b, loan_id, "33333,33").await.investment_id();
-    invest(&a, loan_id, "10000").await.investment_id();
-    invest(&c, loan_id, "23333,34").await.investment_id();
+    let investors = [a, b, c];
+    fund_by(app, loan_id, &investors).await;
+    (vec![a_id, b_id, c_id], investors, a_user)
+}
+
+/// Funds the listed 100 000 ₽ loan `loan_id` by `investors` (the first
+/// holding two stakes), which pays it out.
+async fn fund_by(app: &TestApp, loan_id: &str, [a, b, c]: &[Browser; 3]) {
+    invest(a, loan_id, "33333,33").await.investment_id();
+    invest(b, loan_id, "33333,33").await.investment_id();
+    invest(a, loan_id, "10000").await.investment_id();
+    invest(c, loan_id, "23333,34").await.investment_id();
     assert_eq!(loan(app, loan_id).await.status, "active");
-    (vec![a_id, b_id, c_id], a, a_user)
 }
 
 /// Withdraws all but `keep` kopecks of the user's wallet to a new bank account.
@@ -295,15 +305,16 @@ async fn an_installment_the_wallet_cannot_cover_is_collected_in_part_and_becomes
 async fn one_pass_collects_many_loans_at_once_each_as_if_alone_and_a_wallet_pays_its_loans_in_turn()
 {
     let app = spawn_app().await;
-    let first = repaying_loan(&app).await;
-    let second_id = listed_loan_for(
-        &app,
-        &first.borrower,
-        &first.users[0],
-        (100_000, 12, Purpose::HomeImprovement, 0),
-    )
-    .await;
-    fund_by_three(&app, &second_id).await;
+    let user = TestUser::new(Role::Borrower);
+    let borrower = app.browser();
+    borrower.register(&user).await;
+    let terms = (100_000, 12, Purpose::HomeImprovement, 0);
+    let first_id = listed_loan_for(&app, &borrower, &user, terms).await;
+    let (investors, browsers, _) = fund_by_three(&app, &first_id).await;
+    let first = loan(&app, &first_id).await;
+    let second_id = listed_loan_for(&app, &borrower, &user, terms).await;
+    // The same three investors hold both loans of this borrower.
+    fund_by(&app, &second_id, &browsers).await;
     let second = loan(&app, &second_id).await.id;
     let other = repaying_loan(&app).await;
     let rows = schedule(&app, first.id).await;
@@ -353,6 +364,26 @@ async fn one_pass_collects_many_loans_at_once_each_as_if_alone_and_a_wallet_pays
             shares.iter().map(|s| s.principal + s.interest).sum::<i64>(),
             amount
         );
+    }
+    // Each investor is told once of the payments made together: the three
+    // holding both loans in one email about two loans.
+    let notes = emails_of_kind(&app, "distribution_received").await;
+    assert_eq!(notes.len(), 6, "one per investor");
+    for investor in &investors {
+        let email = users::Entity::find_by_id(*investor)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .email;
+        let theirs: Vec<_> = notes.iter().filter(|n| n.to_address == email).collect();
+        assert_eq!(theirs.len(), 1);
+        assert!(
+            theirs[0].subject.contains("from 2 loans"),
+            "{}",
+            theirs[0].subject
+        );
+        assert!(theirs[0].text_body.contains("/investor/investments\n"));
     }
     assert_verified(&app).await;
     // Nothing left to do that day.
