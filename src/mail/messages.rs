@@ -403,16 +403,23 @@ email!(
 #[derive(Debug, Clone)]
 pub struct LoanRepaid {
     pub full_name: String,
+    /// The loan's page (the borrower), the investment's, or the portfolio
+    /// when several loans ended together.
     pub loan_url: String,
     pub to_borrower: bool,
+    /// How many loans ended (the investors are told of those ending
+    /// together in one email).
+    pub loans: usize,
 }
 
 impl LoanRepaid {
     fn subject_line(&self) -> String {
         if self.to_borrower {
             "Your loan is repaid in full".to_owned()
-        } else {
+        } else if self.loans == 1 {
             "A loan you invested in is repaid in full".to_owned()
+        } else {
+            format!("{} loans you invested in are repaid in full", self.loans)
         }
     }
 }
@@ -738,6 +745,13 @@ mod tests {
                 full_name: "Ann Lee".to_owned(),
                 loan_url: "http://x/investor/investments/1".to_owned(),
                 to_borrower: false,
+                loans: 1,
+            }),
+            Box::new(LoanRepaid {
+                full_name: "Ann Lee".to_owned(),
+                loan_url: "http://x/investor/investments".to_owned(),
+                to_borrower: false,
+                loans: 2,
             }),
             Box::new(InstallmentOverdue {
                 full_name: "Ann Lee".to_owned(),

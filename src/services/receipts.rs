@@ -240,8 +240,8 @@ pub struct Receipt {
     distributions: Vec<distributions::ActiveModel>,
     /// The installments the payment replaced, as the schedule's next version.
     replaced: Option<serde_json::Value>,
-    /// How many stakes end with the loan when it settles it.
-    stakes: usize,
+    /// The stakes that end with the loan when the payment settles it.
+    ending: Vec<Investment>,
     /// What each investor not yet told today of a payment on the loan is
     /// told of this one.
     notes: Vec<Note>,
@@ -389,28 +389,13 @@ pub fn receipt(
         },
     )?);
     if repaid {
-        // One email per investor, about their first stake in the loan.
-        let mut told = BTreeSet::new();
-        for holder in holders {
-            if !told.insert(holder.investor_id) {
-                continue;
-            }
-            let investor = stakes.user(holder.investor_id)?;
-            emails.push(outbox::render(
-                investor.email.as_str(),
-                &LoanRepaid {
-                    full_name: investor.full_name.clone(),
-                    loan_url: outbox::link(base_url, &paths::investment(holder.id)),
-                    to_borrower: false,
-                },
-            )?);
-        }
         emails.push(outbox::render(
             borrower.email.as_str(),
             &LoanRepaid {
                 full_name: borrower.full_name.clone(),
                 loan_url,
                 to_borrower: true,
+                loans: 1,
             },
         )?);
     }
@@ -429,7 +414,7 @@ pub fn receipt(
         replaced: allocation
             .reschedules
             .then(|| replaced_rows(account, allocation)),
-        stakes: holders.len(),
+        ending: if repaid { holders.to_vec() } else { Vec::new() },
         notes,
         emails,
     })
@@ -608,7 +593,7 @@ pub async fn write(
             versions.push((receipt.loan.id, replaced, receipt.paid.payment_id));
         }
         if receipt.paid.repaid {
-            settled.push((receipt.loan, receipt.stakes));
+            settled.push((receipt.loan, receipt.ending));
         }
     }
     db::insert_all(txn, payments).await?;
@@ -616,35 +601,71 @@ pub async fn write(
     for (loan_id, replaced, payment_id) in versions {
         keep_version(txn, loan_id, replaced, payment_id, now).await?;
     }
-    for (loan, stakes) in settled {
-        end(txn, &loan, stakes, now).await?;
-    }
+    emails.extend(end(txn, stakes, &settled, (now, base_url)).await?);
     emails.extend(distribution_emails(stakes, notes, base_url)?);
     outbox::queue(txn, now, emails).await?;
     Ok(paid)
 }
 
-/// The loan and its stakes `repaid`.
+/// The loans `settled` and their stakes `repaid`, two statements for all;
+/// returns the investors' emails: one each (and currency) for the loans
+/// ending together, about their first stake in them.
 async fn end(
     txn: &impl ConnectionTrait,
-    loan: &Loan,
-    stakes: usize,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
+    stakes: &Stakes,
+    settled: &[(Loan, Vec<Investment>)],
+    (now, base_url): (DateTime<Utc>, &Url),
+) -> Result<Vec<outbox::RenderedEmail>, AppError> {
+    if settled.is_empty() {
+        return Ok(Vec::new());
+    }
     let closed = loan_requests::ActiveModel {
         closed_at: Set(Some(now)),
         ..Default::default()
     };
-    loans::apply(txn, loan, LoanEvent::RepayInFull, now, closed).await?;
-    investments::apply_to_loan(
+    let loans: Vec<&Loan> = settled.iter().map(|(loan, _)| loan).collect();
+    loans::apply_all(txn, &loans, LoanEvent::RepayInFull, now, closed).await?;
+    let ids: Vec<LoanId> = loans.iter().map(|loan| loan.id).collect();
+    let ending = settled.iter().map(|(_, holders)| holders.len()).sum();
+    investments::apply_to_loans(
         txn,
-        loan.id,
-        InvestmentStatus::Active,
-        InvestmentEvent::RepayInFull,
-        stakes,
+        &ids,
+        (InvestmentStatus::Active, InvestmentEvent::RepayInFull),
+        ending,
         now,
     )
-    .await
+    .await?;
+
+    let mut per_investor: BTreeMap<(UserId, Currency), (InvestmentId, usize)> = BTreeMap::new();
+    for (loan, holders) in settled {
+        let mut told = BTreeSet::new();
+        for holder in holders.iter().filter(|h| told.insert(h.investor_id)) {
+            per_investor
+                .entry((holder.investor_id, loan.currency()))
+                .and_modify(|(_, loans)| *loans += 1)
+                .or_insert((holder.id, 1));
+        }
+    }
+    per_investor
+        .into_iter()
+        .map(|((investor_id, _), (first, loans))| {
+            let investor = stakes.user(investor_id)?;
+            let url = if loans == 1 {
+                paths::investment(first)
+            } else {
+                paths::INVESTMENTS.to_owned()
+            };
+            outbox::render(
+                investor.email.as_str(),
+                &LoanRepaid {
+                    full_name: investor.full_name.clone(),
+                    loan_url: outbox::link(base_url, &url),
+                    to_borrower: false,
+                    loans,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Keeps `replaced` (the installments as they stood before the payment) as

@@ -389,4 +389,37 @@ async fn one_pass_collects_many_loans_at_once_each_as_if_alone_and_a_wallet_pays
     // Nothing left to do that day.
     let again = run_due_payments(&app, rows[0].due_date).await;
     assert_eq!((again.collected, again.overdue), (0, 0));
+
+    // With money enough, all three end on the last due date, in one pass:
+    // each investor is told once of the loans ending together.
+    fund(&app, first.borrower_id, 300_000).await;
+    fund(&app, other.borrower_id, 100_000).await;
+    for row in &rows[1..] {
+        run_due_payments(&app, row.due_date).await;
+    }
+    for loan_id in [first.id, second, other.id] {
+        assert_eq!(loan(&app, &loan_id.to_string()).await.status, "repaid");
+    }
+    let ended = emails_of_kind(&app, "loan_repaid").await;
+    assert_eq!(
+        ended.len(),
+        3 + 3 + 2 + 1,
+        "investors once each, borrowers per loan"
+    );
+    for investor in &investors {
+        let email = users::Entity::find_by_id(*investor)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .email;
+        let theirs: Vec<_> = ended.iter().filter(|n| n.to_address == email).collect();
+        assert_eq!(theirs.len(), 1);
+        assert!(
+            theirs[0].subject.starts_with("2 loans"),
+            "{}",
+            theirs[0].subject
+        );
+    }
+    assert_verified(&app).await;
 }

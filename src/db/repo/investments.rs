@@ -224,11 +224,27 @@ pub async fn apply_to_loan(
     expected: usize,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    apply_to_loans(conn, &[loan_id], (from, event), expected, now).await
+}
+
+/// Moves every investment of `loans` in status `from` by `event`, at once;
+/// `expected` is how many the use case read under its locks, all loans
+/// together.
+///
+/// # Errors
+/// As [`apply_to_loan`].
+pub async fn apply_to_loans(
+    conn: &impl ConnectionTrait,
+    loans: &[LoanId],
+    (from, event): (InvestmentStatus, InvestmentEvent),
+    expected: usize,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     let to = next(from, event)?;
     let result = investments::Entity::update_many()
         .col_expr(investments::Column::Status, Expr::value(to.as_str()))
         .col_expr(investments::Column::UpdatedAt, Expr::value(now))
-        .filter(investments::Column::LoanId.eq(loan_id))
+        .filter(investments::Column::LoanId.is_in(loans.iter().copied()))
         .filter(investments::Column::Status.eq(from.as_str()))
         .exec(conn)
         .await?;

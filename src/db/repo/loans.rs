@@ -2,6 +2,8 @@
 //! use case that changes it, moved only by the lifecycle's `transition` with
 //! a conditional update on the status it read.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
@@ -162,19 +164,56 @@ pub async fn apply(
     changes: loan_requests::ActiveModel,
 ) -> Result<LoanStatus, AppError> {
     let to = transition(loan.status, event).map_err(DomainError::from)?;
-    let mut update = changes;
-    update.status = Set(to.as_str().to_owned());
-    update.updated_at = Set(now);
-    let result = loan_requests::Entity::update_many()
-        .set(update)
-        .filter(loan_requests::Column::Id.eq(loan.id.as_uuid()))
-        .filter(loan_requests::Column::Status.eq(loan.status.as_str()))
-        .exec(conn)
-        .await?;
-    if result.rows_affected != 1 {
-        return Err(AppError::Conflict);
-    }
+    apply_all(conn, &[loan], event, now, changes).await?;
     Ok(to)
+}
+
+/// Loans per statement of [`apply_all`].
+const LOANS_PER_UPDATE: usize = 500;
+
+/// Moves every one of `loans` by `event` with the same `changes`, as
+/// [`apply`] moves one, in a statement per few hundred loans.
+///
+/// # Errors
+/// As [`apply`]: `Conflict` when any of them moved meanwhile.
+pub async fn apply_all(
+    conn: &impl ConnectionTrait,
+    loans: &[&Loan],
+    event: LoanEvent,
+    now: DateTime<Utc>,
+    changes: loan_requests::ActiveModel,
+) -> Result<(), AppError> {
+    use loan_requests::Column;
+    let mut by_move: BTreeMap<(&'static str, &'static str), Vec<(uuid::Uuid, &'static str)>> =
+        BTreeMap::new();
+    for loan in loans {
+        let to = transition(loan.status, event).map_err(DomainError::from)?;
+        by_move
+            .entry((loan.status.as_str(), to.as_str()))
+            .or_default()
+            .push((loan.id.as_uuid(), loan.status.as_str()));
+    }
+    for ((_, to), guards) in by_move {
+        for chunk in guards.chunks(LOANS_PER_UPDATE) {
+            let mut update = changes.clone();
+            update.status = Set(to.to_owned());
+            update.updated_at = Set(now);
+            // The guard as `(id, status) IN (…)`: SQLite would otherwise
+            // read every loan in the status through its index.
+            let result = loan_requests::Entity::update_many()
+                .set(update)
+                .filter(
+                    Expr::tuple([Expr::col(Column::Id), Expr::col(Column::Status)])
+                        .in_tuples(chunk.iter().copied()),
+                )
+                .exec(conn)
+                .await?;
+            if usize::try_from(result.rows_affected).ok() != Some(chunk.len()) {
+                return Err(AppError::Conflict);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds `delta` (negative to take back) to a loan's funded amount, only while
