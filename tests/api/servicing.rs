@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveTime};
 use crowdlend::{
-    db::entities::{distributions, investments, loan_payments, repayment_schedule, users},
+    db::entities::{
+        distributions, investments, loan_payments, outbox_emails, repayment_schedule, users,
+    },
     domain::application::Purpose,
     jobs::due_payments,
 };
@@ -370,20 +372,9 @@ async fn one_pass_collects_many_loans_at_once_each_as_if_alone_and_a_wallet_pays
     let notes = emails_of_kind(&app, "distribution_received").await;
     assert_eq!(notes.len(), 6, "one per investor");
     for investor in &investors {
-        let email = users::Entity::find_by_id(*investor)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .email;
-        let theirs: Vec<_> = notes.iter().filter(|n| n.to_address == email).collect();
-        assert_eq!(theirs.len(), 1);
-        assert!(
-            theirs[0].subject.contains("from 2 loans"),
-            "{}",
-            theirs[0].subject
-        );
-        assert!(theirs[0].text_body.contains("/investor/investments\n"));
+        let note = only_email_to(&app, &notes, *investor).await;
+        assert!(note.subject.contains("from 2 loans"), "{}", note.subject);
+        assert!(note.text_body.contains("/investor/investments\n"));
     }
     assert_verified(&app).await;
     // Nothing left to do that day.
@@ -407,19 +398,25 @@ async fn one_pass_collects_many_loans_at_once_each_as_if_alone_and_a_wallet_pays
         "investors once each, borrowers per loan"
     );
     for investor in &investors {
-        let email = users::Entity::find_by_id(*investor)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .email;
-        let theirs: Vec<_> = ended.iter().filter(|n| n.to_address == email).collect();
-        assert_eq!(theirs.len(), 1);
-        assert!(
-            theirs[0].subject.starts_with("2 loans"),
-            "{}",
-            theirs[0].subject
-        );
+        let note = only_email_to(&app, &ended, *investor).await;
+        assert!(note.subject.starts_with("2 loans"), "{}", note.subject);
     }
     assert_verified(&app).await;
+}
+
+/// The one email among `emails` sent to the account `user`.
+async fn only_email_to<'a>(
+    app: &TestApp,
+    emails: &'a [outbox_emails::Model],
+    user: Uuid,
+) -> &'a outbox_emails::Model {
+    let address = users::Entity::find_by_id(user)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .email;
+    let theirs: Vec<_> = emails.iter().filter(|e| e.to_address == address).collect();
+    assert_eq!(theirs.len(), 1, "one email to {address}");
+    theirs[0]
 }
