@@ -33,6 +33,7 @@ macro_rules! word_enum {
 
 pub mod accrual;
 pub mod application;
+pub mod auto_invest;
 pub mod disbursement;
 pub mod disclosure;
 pub mod distribution;
