@@ -53,6 +53,7 @@ pub mod recovery;
 pub mod repayment;
 pub mod schedule;
 pub mod scoring;
+pub mod secondary;
 pub mod settings;
 pub mod split;
 pub mod user;
