@@ -48,6 +48,7 @@ pub mod journal;
 pub mod lifecycle;
 pub mod loan;
 pub mod money;
+pub mod offers;
 pub mod outbox;
 pub mod recovery;
 pub mod repayment;
