@@ -5,7 +5,9 @@
 //! `jobs::due_payments` pass on the first due date collects every loan's
 //! installment and shares it among its holders: 10 000 payments, 200 000
 //! distributions, 10 000 ledger entries and their postings, and the emails
-//! (a receipt to each borrower, one to each holder). Reports the pass's
+//! (a receipt to each borrower, a note to each holder). With `BENCH_DAYS=N`
+//! the first N−1 due days run first and the figures are day N's, when each
+//! stake has N−1 payments of history. Reports the pass's
 //! wall time, rows written per second, statements and the process's peak
 //! memory during the pass, then runs `verify`.
 //!
@@ -119,8 +121,16 @@ async fn main() -> anyhow::Result<()> {
         start,
     };
     let plan = schedule::annuity(&terms)?;
-    let first = plan.installments[0];
-    let installment = first.principal.minor() + first.interest.minor();
+    // `BENCH_DAYS` due days in a row (default 1; up to the term): each
+    // borrower's wallet holds that many installments, and the figures are
+    // the last day's, when every stake has that much history.
+    let days = count_from_env("BENCH_DAYS", 1).clamp(1, 12);
+    let installment: i64 = plan
+        .installments
+        .iter()
+        .take(usize::try_from(days)?)
+        .map(|row| row.principal.minor() + row.interest.minor())
+        .sum();
 
     let mut loan_rows = Vec::new();
     let mut stake_rows = Vec::new();
@@ -266,13 +276,33 @@ async fn main() -> anyhow::Result<()> {
         slot.1 += info.elapsed;
     });
     let db = target.db.clone();
-    let due = start
-        .checked_add_months(Months::new(1))
-        .ok_or_else(|| anyhow::anyhow!("date"))?;
-    let clock = FixedClock::at(
-        due.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default())
-            .and_utc(),
-    );
+    let base_url = url::Url::parse("http://127.0.0.1:8080")?;
+    let at_nine = |months: u64| -> anyhow::Result<FixedClock> {
+        let due = start
+            .checked_add_months(Months::new(u32::try_from(months)?))
+            .ok_or_else(|| anyhow::anyhow!("date"))?;
+        Ok(FixedClock::at(
+            due.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default())
+                .and_utc(),
+        ))
+    };
+    for month in 1..days {
+        let timer = Instant::now();
+        let report = due_payments::run(&db, &at_nine(month)?, &base_url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        println!(
+            "day {month}: {} payments in {:.2} s",
+            report.collected,
+            timer.elapsed().as_secs_f64()
+        );
+    }
+    statements.store(0, Ordering::Relaxed);
+    by_statement
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
+    let clock = at_nine(days)?;
     let tables = [
         "loan_payments",
         "distributions",
@@ -284,7 +314,6 @@ async fn main() -> anyhow::Result<()> {
     for table in tables {
         before.push(count(&db, table).await?);
     }
-    let base_url = url::Url::parse("http://127.0.0.1:8080")?;
     let resident = peak_mib();
     reset_peak();
     let timer = Instant::now();
@@ -302,7 +331,7 @@ async fn main() -> anyhow::Result<()> {
     // Each installment row is updated too.
     let collected = u64::from(report.collected);
     println!(
-        "RESULT backend={backend} loans={loans} collected={collected} wall_s={:.2} \
+        "RESULT backend={backend} loans={loans} day={days} collected={collected} wall_s={:.2} \
          payments_per_s={:.0} rows_per_s={:.0} statements={} statements_per_loan={:.1} \
          peak_mib={peak:.1} resident_before_mib={resident:.1}",
         elapsed.as_secs_f64(),

@@ -25,6 +25,7 @@ mod m20261130_000015_installment_statuses;
 mod m20261130_000016_create_servicing;
 mod m20261130_000017_index_distributions_loan;
 mod m20261130_000018_compress_outbox_bodies;
+mod m20261130_000019_cover_distributions_principal;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_create_servicing::Migration),
             Box::new(m20261130_000017_index_distributions_loan::Migration),
             Box::new(m20261130_000018_compress_outbox_bodies::Migration),
+            Box::new(m20261130_000019_cover_distributions_principal::Migration),
         ]
     }
 }
