@@ -29,7 +29,7 @@ use crate::{
     db::{
         self,
         entities::{distributions, loan_payments, loan_requests, schedule_versions, wallets},
-        repo::{investments, loans, users},
+        repo::{installments, investments, loans, users},
     },
     domain::{
         distribution::{Received, Share, distribute},
@@ -72,7 +72,7 @@ pub struct Stakes {
 }
 
 impl Stakes {
-    /// Reads what payments on `loans` need, in six statements however many
+    /// Reads what payments on `loans` need, in five statements however many
     /// loans there are.
     ///
     /// # Errors
@@ -572,7 +572,7 @@ pub async fn write(
         .iter()
         .flat_map(|r| r.changes.iter().cloned())
         .collect();
-    crate::db::repo::installments::apply_payments(txn, &changes, now).await?;
+    installments::apply_payments(txn, &changes, now).await?;
 
     let mut payments = Vec::with_capacity(receipts.len());
     let mut shares = Vec::new();
