@@ -11,7 +11,7 @@ use sea_orm::{
     sea_query::{CaseStatement, Expr, ExprTrait},
 };
 
-use super::corrupt;
+use super::{corrupt, moved, read_in_status};
 use crate::{
     db::entities::repayment_schedule,
     domain::{
@@ -172,7 +172,7 @@ pub async fn apply_all(
     use repayment_schedule::Column;
     let mut by_move: BTreeMap<(&'static str, &'static str), Vec<(uuid::Uuid, &'static str)>> =
         BTreeMap::new();
-    let mut moved = Vec::with_capacity(installments.len());
+    let mut statuses = Vec::with_capacity(installments.len());
     for installment in installments {
         let (from, to) = (
             installment.status,
@@ -183,28 +183,23 @@ pub async fn apply_all(
             .entry((from.as_str(), to.as_str()))
             .or_default()
             .push((installment.id.as_uuid(), from.as_str()));
-        moved.push(to);
+        statuses.push(to);
     }
     for ((_, to), guards) in by_move {
         for chunk in guards.chunks(ROWS_PER_STATEMENT) {
-            // `(id, status) IN (…)` rather than `id IN (…) AND status = ?`:
-            // SQLite would otherwise pick the index on status and scan every
-            // scheduled installment.
             let result = repayment_schedule::Entity::update_many()
                 .col_expr(Column::Status, Expr::value(to))
                 .col_expr(Column::UpdatedAt, Expr::value(now))
-                .filter(
-                    Expr::tuple([Expr::col(Column::Id), Expr::col(Column::Status)])
-                        .in_tuples(chunk.iter().copied()),
-                )
+                .filter(read_in_status(
+                    (Column::Id, Column::Status),
+                    chunk.iter().copied(),
+                ))
                 .exec(conn)
                 .await?;
-            if usize::try_from(result.rows_affected).ok() != Some(chunk.len()) {
-                return Err(AppError::Conflict);
-            }
+            moved(&result, chunk.len())?;
         }
     }
-    Ok(moved)
+    Ok(statuses)
 }
 
 /// Rows per statement when many change at once: well under SQLite's limit
@@ -256,7 +251,7 @@ pub async fn apply_payments(
                 paid_at = paid_at.case(this(), Expr::value(Some(now)));
                 settled = true;
             }
-            guards.push((change.id.as_uuid(), change.from.as_str().to_owned()));
+            guards.push((change.id.as_uuid(), change.from.as_str()));
         }
         let added = |column: Column, case: CaseStatement| -> Expr {
             let case: Expr = case.finally(Expr::value(0_i64)).into();
@@ -299,14 +294,10 @@ pub async fn apply_payments(
             );
         }
         let result = update
-            .filter(
-                Expr::tuple([Expr::col(Column::Id), Expr::col(Column::Status)]).in_tuples(guards),
-            )
+            .filter(read_in_status((Column::Id, Column::Status), guards))
             .exec(conn)
             .await?;
-        if usize::try_from(result.rows_affected).ok() != Some(chunk.len()) {
-            return Err(AppError::Conflict);
-        }
+        moved(&result, chunk.len())?;
     }
     Ok(())
 }

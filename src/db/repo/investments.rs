@@ -10,7 +10,7 @@ use sea_orm::{
     QueryOrder, sea_query::Expr,
 };
 
-use super::{corrupt, loans};
+use super::{corrupt, loans, moved};
 use crate::{
     db::entities::{investments, loan_requests},
     domain::{
@@ -248,11 +248,7 @@ pub async fn apply_to_loans(
         .filter(investments::Column::Status.eq(from.as_str()))
         .exec(conn)
         .await?;
-    if usize::try_from(result.rows_affected).ok() == Some(expected) {
-        Ok(())
-    } else {
-        Err(AppError::Conflict)
-    }
+    moved(&result, expected)
 }
 
 /// Pays out an open commitment: it becomes `active` with its agreement's

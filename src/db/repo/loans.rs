@@ -11,7 +11,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::corrupt;
+use super::{corrupt, moved, read_in_status};
 use crate::{
     db::entities::loan_requests,
     domain::{
@@ -198,19 +198,15 @@ pub async fn apply_all(
             let mut update = changes.clone();
             update.status = Set(to.to_owned());
             update.updated_at = Set(now);
-            // The guard as `(id, status) IN (…)`: SQLite would otherwise
-            // read every loan in the status through its index.
             let result = loan_requests::Entity::update_many()
                 .set(update)
-                .filter(
-                    Expr::tuple([Expr::col(Column::Id), Expr::col(Column::Status)])
-                        .in_tuples(chunk.iter().copied()),
-                )
+                .filter(read_in_status(
+                    (Column::Id, Column::Status),
+                    chunk.iter().copied(),
+                ))
                 .exec(conn)
                 .await?;
-            if usize::try_from(result.rows_affected).ok() != Some(chunk.len()) {
-                return Err(AppError::Conflict);
-            }
+            moved(&result, chunk.len())?;
         }
     }
     Ok(())
