@@ -6,10 +6,12 @@
 # time, rows written per second, statements per loan and peak memory, on
 # SQLite and on PostgreSQL; on PostgreSQL the payments per second are also
 # compared with pgbench's TPC-B-like transaction (one client), run right
-# before and right after.
+# before and right after. BENCH_DAYS=N runs the first N-1 due days first
+# and measures day N (12: the day every loan is repaid and ends).
 #
 #   scripts/bench/due_day.sh
 #   BENCH_LOANS=1000 PGBENCH_SECONDS=10 scripts/bench/due_day.sh
+#   BENCH_DAYS=12 scripts/bench/due_day.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/crowdlend-target}-bench"
