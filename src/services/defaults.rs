@@ -13,8 +13,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
+    sea_query::{Expr, Query},
 };
 use url::Url;
 
@@ -44,10 +47,7 @@ use crate::{
     mail::messages::{LoanDefaulted, RecoveryReceived},
     paths,
     services::{
-        RequestMeta, audit,
-        funding::short_id,
-        outbox, penalties,
-        repayment::{Paid, principal_returned},
+        RequestMeta, audit, funding::short_id, outbox, penalties, receipts, repayment::Paid,
         settings,
     },
 };
@@ -148,7 +148,7 @@ pub async fn declare(
         installments::apply(&txn, row, InstallmentEvent::WriteOff, now).await?;
     }
     let holders = investments::of_loan(&txn, &loan, &[InvestmentStatus::Active]).await?;
-    let returned = principal_returned(&txn, loan.id).await?;
+    let returned = receipts::returned_principal(&txn, &[loan.id]).await?;
     let outstanding: Vec<(Investment, Money)> = holders
         .iter()
         .map(|h| {
@@ -459,25 +459,18 @@ async fn principal_by_kind(
     loan_id: LoanId,
     recoveries: bool,
 ) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
-    let condition = format!(
-        "payment_id {} (SELECT id FROM loan_payments WHERE kind = '{}')",
-        if recoveries { "IN" } else { "NOT IN" },
-        LoanPaymentKind::Recovery.as_str()
-    );
-    let sums: Vec<(uuid::Uuid, i64)> = distributions::Entity::find()
-        .select_only()
-        .column(distributions::Column::InvestmentId)
-        .column_as(Expr::cust("CAST(SUM(principal) AS BIGINT)"), "principal")
-        .filter(distributions::Column::LoanId.eq(loan_id))
-        .filter(Expr::cust(condition))
-        .group_by(distributions::Column::InvestmentId)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(sums
-        .into_iter()
-        .map(|(id, sum)| (InvestmentId::from_uuid(id), sum))
-        .collect())
+    let recovery_payments = Query::select()
+        .column(loan_payments::Column::Id)
+        .from(loan_payments::Entity)
+        .and_where(loan_payments::Column::Kind.eq(LoanPaymentKind::Recovery.as_str()))
+        .to_owned();
+    let payment = distributions::Column::PaymentId;
+    let only = if recoveries {
+        payment.in_subquery(recovery_payments)
+    } else {
+        payment.not_in_subquery(recovery_payments)
+    };
+    receipts::returned_principal_where(conn, &[loan_id], Condition::all().add(only)).await
 }
 
 /// What the reserve fund paid (covered) and had back (repaid) per stake.

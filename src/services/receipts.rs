@@ -163,11 +163,25 @@ pub async fn returned_principal(
     conn: &impl ConnectionTrait,
     loans: &[LoanId],
 ) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
+    returned_principal_where(conn, loans, sea_orm::Condition::all()).await
+}
+
+/// The principal each stake in `loans` has received from the distributions
+/// `only` admits (e.g. those of recoveries).
+///
+/// # Errors
+/// Database failures.
+pub async fn returned_principal_where(
+    conn: &impl ConnectionTrait,
+    loans: &[LoanId],
+    only: sea_orm::Condition,
+) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
     let sums: Vec<(uuid::Uuid, i64)> = distributions::Entity::find()
         .select_only()
         .column(distributions::Column::InvestmentId)
         .column_as(Expr::cust("CAST(SUM(principal) AS BIGINT)"), "principal")
         .filter(distributions::Column::LoanId.is_in(loans.iter().copied()))
+        .filter(only)
         .group_by(distributions::Column::InvestmentId)
         .into_tuple()
         .all(conn)

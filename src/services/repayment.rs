@@ -13,8 +13,6 @@
 //! the loan's lock, so two payments to one loan are serialised and the
 //! second sees the first.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use url::Url;
@@ -29,7 +27,7 @@ use crate::{
     },
     domain::{
         error::DomainError,
-        ids::{InvestmentId, LoanId, PaymentId, UserId},
+        ids::{LoanId, PaymentId, UserId},
         installment::Installment,
         lifecycle::LoanStatus,
         loan::Loan,
@@ -470,12 +468,4 @@ pub fn collection(
     repayment::allocate(&account.installments, &account.terms, today, amount)
         .map(Some)
         .map_err(|err| AppError::unexpected(anyhow::anyhow!("loan {}: {err}", account.loan.id)))
-}
-
-/// The principal each of the loan's investments has received so far.
-pub(crate) async fn principal_returned(
-    txn: &impl ConnectionTrait,
-    loan_id: LoanId,
-) -> Result<BTreeMap<InvestmentId, i64>, AppError> {
-    receipts::returned_principal(txn, &[loan_id]).await
 }
