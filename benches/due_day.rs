@@ -30,9 +30,14 @@ use std::{
 use chrono::{Months, NaiveTime};
 use crowdlend::{
     clock::{Clock, FixedClock, SystemClock},
-    db::entities::{investments, loan_requests, repayment_schedule, wallets},
+    db::{
+        entities::{investments, loan_requests, wallets},
+        repo::installments,
+    },
     domain::{
+        ids::LoanId,
         journal::EntryKind,
+        lifecycle::LoanStatus,
         money::{Currency, Money, Rate},
         schedule::{self, LoanTerms},
         wallet::WalletKind,
@@ -47,7 +52,7 @@ use uuid::Uuid;
 
 mod support;
 
-use support::{Target, bench_user, count_from_env, database_from_env, rate};
+use support::{Target, bench_user, count_from_env, database_from_env, loan_row, rate};
 
 /// Rows per multi-row insert (well under SQLite's bound-parameter limit).
 const CHUNK: usize = 500;
@@ -139,30 +144,12 @@ async fn main() -> anyhow::Result<()> {
     for (n, borrower) in borrowers.iter().enumerate() {
         let loan_id = Uuid::now_v7();
         loan_rows.push(loan_requests::ActiveModel {
-            id: Set(loan_id),
-            borrower_id: Set((*borrower).into()),
-            amount: Set(amount.minor()),
-            currency: Set("RUB".to_owned()),
-            term_months: Set(12),
-            rate_annual: Set(Some(1_500)),
-            requested_amount: Set(amount.minor()),
-            requested_term_months: Set(12),
-            purpose: Set("business".to_owned()),
-            description: Set("A benchmark loan.".to_owned()),
-            status: Set("active".to_owned()),
             funded_amount: Set(amount.minor()),
-            risk_grade: Set(Some("A".to_owned())),
-            scoring_score: Set(Some(800)),
-            listing_mode: Set("fixed".to_owned()),
             funding_deadline: Set(Some(disbursed)),
             listed_at: Set(Some(disbursed)),
             funded_at: Set(Some(disbursed)),
             disbursed_at: Set(Some(disbursed)),
-            closed_at: Set(None),
-            rejection_reason: Set(None),
-            default_reason: Set(None),
-            created_at: Set(disbursed),
-            updated_at: Set(disbursed),
+            ..loan_row(loan_id, *borrower, amount, LoanStatus::Active, disbursed)
         });
         for h in 0..holders {
             let investor = investors[(n as u64 * 7 + h * 13) as usize % investors.len()];
@@ -180,25 +167,10 @@ async fn main() -> anyhow::Result<()> {
                 updated_at: Set(disbursed),
             });
         }
-        for row in &plan.installments {
-            schedule_rows.push(repayment_schedule::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                loan_id: Set(loan_id),
-                payment_num: Set(row.number.cast_signed()),
-                due_date: Set(row.due_date),
-                principal: Set(row.principal.minor()),
-                interest: Set(row.interest.minor()),
-                paid_principal: Set(0),
-                paid_interest: Set(0),
-                penalty_accrued: Set(0),
-                penalty_paid: Set(0),
-                status: Set("scheduled".to_owned()),
-                paid_at: Set(None),
-                reminded_on: Set(None),
-                created_at: Set(disbursed),
-                updated_at: Set(disbursed),
-            });
-        }
+        schedule_rows.extend(
+            installments::schedule_rows(LoanId::from_uuid(loan_id), &plan.installments, disbursed)
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        );
     }
     insert_chunks(&db, loan_rows).await?;
     insert_chunks(&db, stake_rows).await?;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use crowdlend::{
     clock::{Clock, SystemClock},
     db::{
@@ -147,6 +147,45 @@ pub fn rub(roubles: i64) -> anyhow::Result<Money> {
     Ok(Money::from_minor(roubles * 100, Currency::Rub)?)
 }
 
+/// A benchmark loan's row: `amount` at 15 % over 12 months, grade A, in
+/// `status`, made `at`, nothing funded yet: a fixture, not how loans are
+/// made. Callers set the dates and amounts their status has.
+#[allow(dead_code)]
+pub fn loan_row(
+    id: Uuid,
+    borrower: UserId,
+    amount: Money,
+    status: LoanStatus,
+    at: DateTime<Utc>,
+) -> loan_requests::ActiveModel {
+    loan_requests::ActiveModel {
+        id: Set(id),
+        borrower_id: Set(borrower.into()),
+        amount: Set(amount.minor()),
+        currency: Set(amount.currency().code().to_owned()),
+        term_months: Set(12),
+        rate_annual: Set(Some(1_500)),
+        requested_amount: Set(amount.minor()),
+        requested_term_months: Set(12),
+        purpose: Set("business".to_owned()),
+        description: Set("A benchmark loan.".to_owned()),
+        status: Set(status.as_str().to_owned()),
+        funded_amount: Set(0),
+        risk_grade: Set(Some("A".to_owned())),
+        scoring_score: Set(Some(800)),
+        listing_mode: Set("fixed".to_owned()),
+        funding_deadline: Set(None),
+        listed_at: Set(None),
+        funded_at: Set(None),
+        disbursed_at: Set(None),
+        closed_at: Set(None),
+        rejection_reason: Set(None),
+        default_reason: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
 /// A loan of `amount` open for funding (grade A, 15 %, 12 months), inserted
 /// directly: a fixture, not how loans are made.
 #[allow(dead_code)]
@@ -158,30 +197,9 @@ pub async fn open_loan(
     let id = Uuid::now_v7();
     let now = SystemClock.now();
     loan_requests::ActiveModel {
-        id: Set(id),
-        borrower_id: Set(borrower.into()),
-        amount: Set(amount.minor()),
-        currency: Set("RUB".to_owned()),
-        term_months: Set(12),
-        rate_annual: Set(Some(1_500)),
-        requested_amount: Set(amount.minor()),
-        requested_term_months: Set(12),
-        purpose: Set("business".to_owned()),
-        description: Set("A benchmark loan.".to_owned()),
-        status: Set(LoanStatus::Funding.as_str().to_owned()),
-        funded_amount: Set(0),
-        risk_grade: Set(Some("A".to_owned())),
-        scoring_score: Set(Some(800)),
-        listing_mode: Set("fixed".to_owned()),
         funding_deadline: Set(Some(now + TimeDelta::days(14))),
         listed_at: Set(Some(now)),
-        funded_at: Set(None),
-        disbursed_at: Set(None),
-        closed_at: Set(None),
-        rejection_reason: Set(None),
-        default_reason: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..loan_row(id, borrower, amount, LoanStatus::Funding, now)
     }
     .insert(db)
     .await?;

@@ -193,11 +193,14 @@ async fn service(
         .flatten()
         .filter(|row| falls_due(row))
         .collect();
-    installments::apply_all(&txn, &falling, InstallmentEvent::FallDue, now).await?;
-    for row in schedules.values_mut().flatten() {
-        if falls_due(row) {
-            row.status = InstallmentStatus::Due;
-        }
+    let fallen = installments::apply_all(&txn, &falling, InstallmentEvent::FallDue, now).await?;
+    for (row, status) in schedules
+        .values_mut()
+        .flatten()
+        .filter(|row| falls_due(row))
+        .zip(fallen)
+    {
+        row.status = status;
     }
 
     let mut accounts = Vec::with_capacity(loans.len());

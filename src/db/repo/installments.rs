@@ -96,18 +96,16 @@ pub async fn of_loans(
     Ok(schedules)
 }
 
-/// Stores a new schedule for `loan_id`, every row `scheduled`, in one statement.
+/// The rows of a new schedule for `loan_id`, every one `scheduled`.
 ///
 /// # Errors
-/// Database failures (a schedule stored twice breaks the unique key).
-pub async fn insert_schedule(
-    conn: &impl ConnectionTrait,
+/// `Unexpected` for an installment number beyond the column's range.
+pub fn schedule_rows(
     loan_id: LoanId,
     rows: &[schedule::Installment],
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let models = rows
-        .iter()
+) -> Result<Vec<repayment_schedule::ActiveModel>, AppError> {
+    rows.iter()
         .map(|row| {
             Ok(repayment_schedule::ActiveModel {
                 id: Set(InstallmentId::new().into()),
@@ -128,7 +126,20 @@ pub async fn insert_schedule(
                 updated_at: Set(now),
             })
         })
-        .collect::<Result<Vec<_>, AppError>>()?;
+        .collect()
+}
+
+/// Stores a new schedule for `loan_id`, every row `scheduled`, in one statement.
+///
+/// # Errors
+/// Database failures (a schedule stored twice breaks the unique key).
+pub async fn insert_schedule(
+    conn: &impl ConnectionTrait,
+    loan_id: LoanId,
+    rows: &[schedule::Installment],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let models = schedule_rows(loan_id, rows, now)?;
     if models.is_empty() {
         return Ok(());
     }
