@@ -265,6 +265,7 @@ async fn serve(
     jobs::spawn_outbox_worker(db.clone(), mailer, clock.clone());
     jobs::spawn_funding_expiry_worker(db.clone(), clock.clone(), settings.base_url.clone());
     jobs::spawn_payouts_worker(db.clone(), clock.clone(), settings.base_url.clone());
+    jobs::spawn_auto_invest_worker(db.clone(), clock.clone(), settings.base_url.clone());
     jobs::spawn_servicing_worker(db.clone(), clock.clone(), settings.base_url.clone());
     let base_url = settings.base_url.clone();
     let app = Application::build(settings, db, clock)?;

@@ -3,7 +3,7 @@
 //! links emails carry. The route table in `web` serves them; this is the one
 //! place that spells them with their ids.
 
-use crate::domain::ids::{InvestmentId, LoanId};
+use crate::domain::ids::{InvestmentId, LoanId, RuleId};
 
 /// The marketplace of loans open for investment.
 pub const MARKETPLACE: &str = "/marketplace";
@@ -16,6 +16,15 @@ pub const IDENTITY: &str = "/account/identity";
 
 /// The investor's portfolio: every investment.
 pub const INVESTMENTS: &str = "/investor/investments";
+
+/// The investor's auto-invest rules, and the form for a new one.
+pub const AUTO_INVEST: &str = "/investor/auto-invest";
+
+/// One of the investor's auto-invest rules: what it invested, what it passed over.
+#[must_use]
+pub fn auto_invest_rule(id: RuleId) -> String {
+    format!("/investor/auto-invest/{id}")
+}
 
 /// One of the investor's investments.
 #[must_use]

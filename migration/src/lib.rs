@@ -26,6 +26,7 @@ mod m20261130_000016_create_servicing;
 mod m20261130_000017_index_distributions_loan;
 mod m20261130_000018_compress_outbox_bodies;
 mod m20261130_000019_cover_distributions_principal;
+mod m20261130_000020_create_auto_invest;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_index_distributions_loan::Migration),
             Box::new(m20261130_000018_compress_outbox_bodies::Migration),
             Box::new(m20261130_000019_cover_distributions_principal::Migration),
+            Box::new(m20261130_000020_create_auto_invest::Migration),
         ]
     }
 }

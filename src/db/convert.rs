@@ -6,7 +6,8 @@
 use sea_orm::Value;
 
 use crate::domain::ids::{
-    BankAccountId, DocumentId, EmailId, InstallmentId, InvestmentId, LoanId, UserId, WalletId,
+    BankAccountId, DocumentId, EmailId, InstallmentId, InvestmentId, LoanId, RuleId, UserId,
+    WalletId,
 };
 
 macro_rules! id_values {
@@ -27,5 +28,6 @@ id_values!(
     InstallmentId,
     BankAccountId,
     DocumentId,
-    EmailId
+    EmailId,
+    RuleId
 );

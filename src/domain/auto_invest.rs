@@ -20,12 +20,85 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{
-    application::Purpose,
+    application::{Problem, Purpose},
+    ids::{RuleId, UserId},
     investing::{CommitmentLimits, YearlyLimit, check_commitment},
     money::{Money, Rate},
     scoring::Grade,
 };
+
+/// An investor's standing rule as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub id: RuleId,
+    pub investor_id: UserId,
+    pub active: bool,
+    pub criteria: Criteria,
+    /// Whether principal that comes back makes room under the exposure cap
+    /// again; without it the cap is a budget for the rule's whole life.
+    pub reinvest: bool,
+    /// What the rule has put into loans in all.
+    pub placed_total: Money,
+    pub last_served: Option<u64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Rule {
+    /// What the exposure cap is measured against: what is still
+    /// outstanding of the rule's investments, or, for a rule that does not
+    /// reinvest, everything it ever placed.
+    #[must_use]
+    pub fn exposure(&self, outstanding: Money) -> Money {
+        if self.reinvest {
+            outstanding
+        } else {
+            self.placed_total
+        }
+    }
+}
+
+/// What is wrong with a rule as an investor set it, field by field: the
+/// amount per loan must reach the platform's minimum ticket, the loan
+/// amount range must not be empty, a cap must allow at least one ticket,
+/// and a rule that does not reinvest needs a cap (its whole budget).
+#[must_use]
+pub fn check_rule(criteria: &Criteria, reinvest: bool, min_ticket: Money) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if criteria.max_per_loan.minor() < min_ticket.minor() {
+        problems.push(Problem::new(
+            "max_per_loan",
+            format!("Put at least the minimum ticket of {min_ticket} into each loan."),
+        ));
+    }
+    if let (Some(min), Some(max)) = (criteria.min_loan_amount, criteria.max_loan_amount)
+        && min.minor() > max.minor()
+    {
+        problems.push(Problem::new(
+            "max_loan_amount",
+            "The largest loan amount must not be below the smallest.",
+        ));
+    }
+    match criteria.exposure_cap {
+        Some(cap) if cap.minor() < criteria.max_per_loan.minor() => {
+            problems.push(Problem::new(
+                "exposure_cap",
+                format!(
+                    "The cap must allow at least one loan's amount ({}).",
+                    criteria.max_per_loan
+                ),
+            ));
+        }
+        None if !reinvest => problems.push(Problem::new(
+            "exposure_cap",
+            "A rule that does not reinvest needs a cap: the most it may ever place.",
+        )),
+        _ => {}
+    }
+    problems
+}
 
 /// What a rule looks for and how much it may put in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,33 +131,44 @@ pub struct Listed {
     pub purpose: Purpose,
 }
 
-/// Why a rule passes over a loan, as the rule's page says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Skip {
-    #[error("the rule is switched off")]
-    Off,
-    #[error("its grade is not one the rule accepts")]
-    Grade,
-    #[error("its rate is below the rule's minimum")]
-    Rate,
-    #[error("its term is longer than the rule allows")]
-    Term,
-    #[error("its purpose is not one the rule accepts")]
-    Purpose,
-    #[error("its amount is outside the rule's range")]
-    LoanAmount,
-    #[error("the rule has already invested in it")]
-    AlreadyIn,
-    #[error("the rule's amount per loan is below the platform's minimum ticket")]
-    TicketBelowMinimum,
-    #[error("nothing is left to fund")]
-    NothingLeft,
-    #[error("the rule's exposure cap is reached")]
-    CapReached,
-    #[error("the cash available above the rule's reserve is less than a ticket")]
-    NoCash,
-    #[error("this year's limit for unqualified investors is reached")]
-    YearlyLimit,
+word_enum!(
+    /// Why a rule passes over a loan: the word stored with the decision, and
+    /// the reason as the rule's page says it.
+    Skip {
+        Off => "off", "the rule is switched off";
+        Grade => "grade", "its grade is not one the rule accepts";
+        Rate => "rate", "its rate is below the rule's minimum";
+        Term => "term", "its term is longer than the rule allows";
+        Purpose => "purpose", "its purpose is not one the rule accepts";
+        LoanAmount => "loan_amount", "its amount is outside the rule's range";
+        AlreadyIn => "already_in", "the rule has already invested in it";
+        TicketBelowMinimum => "ticket_below_minimum", "the rule's amount per loan is below the platform's minimum ticket";
+        NothingLeft => "nothing_left", "nothing was left to fund";
+        CapReached => "cap_reached", "the rule's exposure cap was reached";
+        NoCash => "no_cash", "the cash available above the rule's reserve was less than a ticket";
+        YearlyLimit => "yearly_limit", "this year's limit for unqualified investors was reached";
+        InvestorBlocked => "investor_blocked", "the identity check or the risk declaration was missing";
+    }
+);
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl Skip {
+    /// Whether the skip depends on the loan alone (its terms against the
+    /// rule's criteria): such a loan is one the rule does not look for,
+    /// and nothing is recorded. The others depend on the moment (cash,
+    /// cap, limits) and are kept for the rule's page.
+    #[must_use]
+    pub fn is_criterion(self) -> bool {
+        matches!(
+            self,
+            Self::Off | Self::Grade | Self::Rate | Self::Term | Self::Purpose | Self::LoanAmount
+        )
+    }
 }
 
 /// Whether `loan` is one `criteria` look for.
@@ -270,6 +354,86 @@ pub fn allocate<R: Clone + Ord, I: Clone + Ord>(
         }
     }
     Allocation { placed, skipped }
+}
+
+/// What a rule would have done with a run of listed loans: how many it
+/// looks for, how much it would put in (in all and by grade), why it would
+/// pass over the others it looks for, and the cash left idle afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simulation {
+    pub loans: u32,
+    pub matched: u32,
+    pub invested_in: u32,
+    pub invested: Money,
+    /// Each grade the rule would invest in: loans and amount, A first.
+    pub by_grade: Vec<(Grade, u32, Money)>,
+    /// Loans it looks for but would pass over, by reason.
+    pub passed_over: Vec<(Skip, u32)>,
+    /// The cash that would stay in the wallet, uninvested.
+    pub idle: Money,
+}
+
+/// Runs a rule with `criteria` over `loans` in order, as if each came to
+/// it with the rule's money as `purse` and `placed` holds now: each amount
+/// is taken from the purse and added to what the rule has placed before
+/// the next loan comes.
+#[must_use]
+pub fn simulate(
+    criteria: &Criteria,
+    placed: Money,
+    mut purse: Purse,
+    loans: &[Listed],
+    min_ticket: Money,
+) -> Simulation {
+    let currency = purse.available.currency();
+    let mut by_grade: BTreeMap<Grade, (u32, i64)> = BTreeMap::new();
+    let mut passed_over: BTreeMap<&'static str, (Skip, u32)> = BTreeMap::new();
+    let (mut matched, mut invested_in, mut invested, mut placed) = (0, 0, 0_i64, placed.minor());
+    for loan in loans {
+        let standing = Standing {
+            placed: Money::from_minor(placed, currency).unwrap_or(Money::zero(currency)),
+            in_loan: false,
+        };
+        match amount(criteria, standing, purse, loan, min_ticket) {
+            Ok(put) => {
+                matched += 1;
+                invested_in += 1;
+                invested += put.minor();
+                placed += put.minor();
+                purse.available =
+                    Money::from_minor(purse.available.minor() - put.minor(), currency)
+                        .unwrap_or(Money::zero(currency));
+                if let Some(yearly) = purse.yearly.as_mut()
+                    && let Ok(used) = yearly.used.checked_add(put)
+                {
+                    yearly.used = used;
+                }
+                if let Some(grade) = loan.grade {
+                    let entry = by_grade.entry(grade).or_default();
+                    entry.0 += 1;
+                    entry.1 += put.minor();
+                }
+            }
+            Err(skip) if skip.is_criterion() => {}
+            Err(skip) => {
+                matched += 1;
+                passed_over.entry(skip.as_str()).or_insert((skip, 0)).1 += 1;
+            }
+        }
+    }
+    let money = |minor: i64| Money::from_minor(minor, currency).unwrap_or(Money::zero(currency));
+    Simulation {
+        loans: u32::try_from(loans.len()).unwrap_or(u32::MAX),
+        matched,
+        invested_in,
+        invested: money(invested),
+        by_grade: by_grade
+            .into_iter()
+            .map(|(grade, (count, minor))| (grade, count, money(minor)))
+            .collect(),
+        passed_over: passed_over.into_values().collect(),
+        idle: purse.available,
+    }
 }
 
 #[cfg(test)]
@@ -615,6 +779,93 @@ mod tests {
         let shared = allocate(&loan(100_000, 100_000), rules, &mut purses, rub(1_000));
         assert_eq!(shared.placed, vec![(0, rub(5_000)), (1, rub(1_000))]);
         assert_eq!(purses[&0].available, rub(0));
+    }
+
+    #[test]
+    fn a_rule_is_refused_with_a_message_for_each_field_it_gets_wrong() {
+        let fine = open_criteria(5_000);
+        assert!(check_rule(&fine, true, rub(1_000)).is_empty());
+        let fields = |criteria: &Criteria, reinvest| -> Vec<String> {
+            check_rule(criteria, reinvest, rub(1_000))
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        assert_eq!(fields(&open_criteria(999), true), ["max_per_loan"]);
+        let empty_range = Criteria {
+            min_loan_amount: Some(rub(50_000)),
+            max_loan_amount: Some(rub(40_000)),
+            ..fine.clone()
+        };
+        assert_eq!(fields(&empty_range, true), ["max_loan_amount"]);
+        let small_cap = Criteria {
+            exposure_cap: Some(rub(4_999)),
+            ..fine.clone()
+        };
+        assert_eq!(fields(&small_cap, true), ["exposure_cap"]);
+        assert_eq!(fields(&fine, false), ["exposure_cap"]);
+        let budget = Criteria {
+            exposure_cap: Some(rub(5_000)),
+            ..fine
+        };
+        assert!(fields(&budget, false).is_empty());
+    }
+
+    #[test]
+    fn a_simulation_invests_in_order_until_the_cash_above_the_reserve_runs_out() {
+        let criteria = Criteria {
+            grades: vec![Grade::B, Grade::C],
+            cash_reserve: rub(2_000),
+            ..open_criteria(5_000)
+        };
+        let graded = |grade, amount| Listed {
+            grade: Some(grade),
+            ..loan(amount, amount)
+        };
+        let loans = [
+            graded(Grade::B, 100_000),
+            graded(Grade::A, 100_000),
+            graded(Grade::C, 3_000),
+            graded(Grade::B, 50_000),
+            graded(Grade::C, 50_000),
+        ];
+        let run = simulate(&criteria, rub(0), purse(12_500), &loans, rub(1_000));
+        assert_eq!(run.loans, 5);
+        // A is not looked for; B 5 000, C 3 000 (all it needs), B 2 500
+        // (what is left above the reserve), then C finds no cash.
+        assert_eq!(run.matched, 4);
+        assert_eq!(run.invested_in, 3);
+        assert_eq!(run.invested, rub(10_500));
+        assert_eq!(
+            run.by_grade,
+            vec![(Grade::B, 2, rub(7_500)), (Grade::C, 1, rub(3_000))]
+        );
+        assert_eq!(run.passed_over, vec![(Skip::NoCash, 1)]);
+        assert_eq!(run.idle, rub(2_000));
+    }
+
+    #[test]
+    fn a_rule_that_does_not_reinvest_measures_its_cap_against_all_it_placed() {
+        let rule = |reinvest| Rule {
+            id: RuleId::new(),
+            investor_id: UserId::new(),
+            active: true,
+            criteria: open_criteria(5_000),
+            reinvest,
+            placed_total: rub(40_000),
+            last_served: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        assert_eq!(rule(true).exposure(rub(10_000)), rub(10_000));
+        assert_eq!(rule(false).exposure(rub(10_000)), rub(40_000));
+    }
+
+    #[test]
+    fn every_skip_has_a_stored_word_that_reads_back() {
+        for skip in Skip::ALL {
+            assert_eq!(Skip::parse(skip.as_str()), Some(*skip));
+            assert!(!skip.to_string().is_empty());
+        }
     }
 
     proptest! {

@@ -129,6 +129,8 @@ typed_ids! {
     EmailId => "email";
     /// An amount received for a loan (`loan_payments.id`).
     PaymentId => "payment";
+    /// An investor's auto-invest rule (`auto_invest_rules.id`).
+    RuleId => "auto-invest rule";
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub struct Settings {
     pub kyc_required: bool,
     /// Whether a fully funded loan is paid out at once, or waits for staff.
     pub disbursement_automatic: bool,
+    /// Whether a loan is offered whole to the auto-invest rules when it is
+    /// listed, and funded at once if they cover all of it (otherwise it is
+    /// listed as usual).
+    pub auto_invest_instant: bool,
     /// The most one user may withdraw to their bank accounts in a calendar
     /// day (UTC).
     pub daily_withdrawal_limit: Money,
@@ -55,7 +59,11 @@ pub struct Settings {
 }
 
 /// The settings that are yes/no (a checkbox on the settings form).
-pub const SWITCHES: [&str; 2] = ["kyc_required", "disbursement_automatic"];
+pub const SWITCHES: [&str; 3] = [
+    "kyc_required",
+    "disbursement_automatic",
+    "auto_invest_instant",
+];
 
 fn rub(roubles: i64) -> Money {
     Money::from_minor(roubles * 100, Currency::Rub).unwrap_or_else(|_| Money::zero(Currency::Rub))
@@ -96,6 +104,7 @@ impl Default for Settings {
             unqualified_annual_limit: rub(600_000),
             kyc_required: true,
             disbursement_automatic: true,
+            auto_invest_instant: false,
             daily_withdrawal_limit: rub(1_000_000),
             reminder_days: 3,
             penalty_daily: rate(10),
@@ -210,6 +219,10 @@ impl Settings {
                 "disbursement_automatic".to_owned(),
                 self.disbursement_automatic.to_string(),
             ),
+            (
+                "auto_invest_instant".to_owned(),
+                self.auto_invest_instant.to_string(),
+            ),
         ]);
         pairs
     }
@@ -258,16 +271,16 @@ impl Settings {
             "servicing_penalty_cap_percent" => self.penalty_cap = percent()?,
             "servicing_late_fee" => self.late_fee = money()?,
             "servicing_default_after_days" => self.default_after_days = count(3_650)?,
-            "kyc_required" | "disbursement_automatic" => {
+            "kyc_required" | "disbursement_automatic" | "auto_invest_instant" => {
                 let on = match value.trim() {
                     "true" | "on" => true,
                     "false" | "off" | "" => false,
                     _ => return Err(err("Choose yes or no.")),
                 };
-                if key == "kyc_required" {
-                    self.kyc_required = on;
-                } else {
-                    self.disbursement_automatic = on;
+                match key {
+                    "kyc_required" => self.kyc_required = on,
+                    "disbursement_automatic" => self.disbursement_automatic = on,
+                    _ => self.auto_invest_instant = on,
                 }
             }
             _ => {
@@ -421,7 +434,7 @@ mod tests {
         let defaults = Settings::default();
         assert_eq!(defaults.validate(), Ok(()));
         let pairs = defaults.to_pairs();
-        assert_eq!(pairs.len(), 7 + 6 * 4 + 13);
+        assert_eq!(pairs.len(), 7 + 6 * 4 + 14);
         let (read, problems) =
             Settings::from_stored(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert!(problems.is_empty(), "{problems:?}");

@@ -15,7 +15,13 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use url::Url;
 
-use crate::{clock::SharedClock, db, error::AppError, mail::Mailer, services::funding};
+use crate::{
+    clock::SharedClock,
+    db,
+    error::AppError,
+    mail::Mailer,
+    services::{auto_invest, funding},
+};
 
 /// How often `serve` looks for emails to send.
 pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(5);
@@ -27,6 +33,11 @@ pub const OPTIMIZE_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 /// loan's page shows such a loan as closed, and commitments to it are
 /// refused, until this job releases it).
 pub const FUNDING_EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often `serve` offers the loans open for investment to the
+/// investors' auto-invest rules (a loan is also offered the moment it is
+/// listed).
+pub const AUTO_INVEST_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// How often `serve` looks for fully funded loans still to pay out.
 pub const PAYOUTS_INTERVAL: Duration = Duration::from_secs(60);
@@ -89,6 +100,28 @@ pub fn spawn_payouts_worker(
                 Ok(0) => {}
                 Ok(paid) => tracing::info!(paid, "payouts pass"),
                 Err(err) => tracing::warn!(error = ?err, "the payouts pass failed"),
+            }
+        }
+    })
+}
+
+/// Starts the `auto-invest` worker beside the server: every
+/// [`AUTO_INVEST_INTERVAL`], a recorded pass of the job.
+pub fn spawn_auto_invest_worker(
+    db: DatabaseConnection,
+    clock: SharedClock,
+    base_url: Url,
+) -> tokio::task::JoinHandle<()> {
+    every(AUTO_INVEST_INTERVAL, move || {
+        let (db, clock, base_url) = (db.clone(), clock.clone(), base_url.clone());
+        async move {
+            let name = JobName::AutoInvest;
+            let pass = run_named(name, &db, clock.as_ref(), &base_url, None);
+            match runs::recorded_with_summary(&db, name.as_str(), clock.as_ref(), pass).await {
+                Ok(summary) => tracing::info!(job = name.as_str(), %summary, "job pass"),
+                Err(err) => {
+                    tracing::warn!(job = name.as_str(), error = %err, "the job pass failed")
+                }
             }
         }
     })
@@ -162,6 +195,8 @@ pub enum JobName {
     Outbox,
     /// Expire loans whose funding deadline passed unfunded, releasing every reservation.
     FundingExpiry,
+    /// Offer the loans open for investment to investors' auto-invest rules.
+    AutoInvest,
     /// Pay out fully funded loans still waiting (a failed payout), when payout is automatic.
     Payouts,
     /// Make installments due, collect them from borrowers' wallets, mark the unpaid overdue.
@@ -178,8 +213,9 @@ pub enum JobName {
 
 impl JobName {
     /// Every job `all` runs, in the order it runs them each day.
-    pub const DAILY: [Self; 7] = [
+    pub const DAILY: [Self; 8] = [
         Self::FundingExpiry,
+        Self::AutoInvest,
         Self::Payouts,
         Self::DuePayments,
         Self::Penalties,
@@ -202,6 +238,7 @@ impl JobName {
         match self {
             Self::Outbox => "outbox",
             Self::FundingExpiry => "funding-expiry",
+            Self::AutoInvest => "auto-invest",
             Self::Payouts => "payouts",
             Self::DuePayments => "due-payments",
             Self::Penalties => "penalties",
@@ -218,6 +255,9 @@ impl JobName {
             Self::Outbox => "Sends the queued emails that are due (also every few seconds).",
             Self::FundingExpiry => {
                 "Closes listings past their funding deadline and releases every reservation."
+            }
+            Self::AutoInvest => {
+                "Offers the loans open for investment to investors' auto-invest rules (also every few minutes)."
             }
             Self::Payouts => "Pays out fully funded loans still waiting, when payout is automatic.",
             Self::DuePayments => {
@@ -304,6 +344,16 @@ pub async fn run_named(
             (
                 count(expired),
                 format!("funding-expiry: {expired} loan(s) expired, their reservations released"),
+            )
+        }
+        JobName::AutoInvest => {
+            let report = auto_invest::run(db, clock, base_url).await?;
+            (
+                count(u64::try_from(report.investments).unwrap_or(u64::MAX)),
+                format!(
+                    "auto-invest: {} loan(s) offered, {} investment(s) made, {} filled",
+                    report.loans, report.investments, report.filled
+                ),
             )
         }
         JobName::Payouts => {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{CaseStatement, Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -254,6 +254,45 @@ pub async fn reserve(
         .into_iter()
         .next()
         .ok_or(LedgerError::InsufficientFunds { wallet_id }.into())
+}
+
+/// Earmarks, as [`reserve`] does, each `(wallet, amount)` of `reservations`
+/// at once (amounts above zero, one entry per wallet), one statement per
+/// [`db::repo::ROWS_PER_STATEMENT`] wallets, each conditional on its own
+/// available money.
+///
+/// # Errors
+/// `InsufficientFunds` (naming the first wallet) when any wallet has less
+/// available than its amount: the caller rolls back.
+pub async fn reserve_all(
+    txn: &impl ConnectionTrait,
+    reservations: &[(Uuid, i64)],
+) -> Result<(), PostError> {
+    for chunk in reservations.chunks(db::repo::ROWS_PER_STATEMENT) {
+        let mut amounts = CaseStatement::new();
+        for (wallet_id, amount) in chunk {
+            amounts = amounts.case(wallets::Column::Id.eq(*wallet_id), Expr::value(*amount));
+        }
+        let amount: Expr = amounts.finally(Expr::value(0_i64)).into();
+        let result = wallets::Entity::update_many()
+            .col_expr(
+                wallets::Column::Reserved,
+                Expr::col(wallets::Column::Reserved).add(amount.clone()),
+            )
+            .filter(wallets::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .filter(
+                Expr::col(wallets::Column::Balance)
+                    .sub(Expr::col(wallets::Column::Reserved))
+                    .gte(amount),
+            )
+            .exec(txn)
+            .await?;
+        if usize::try_from(result.rows_affected).ok() != Some(chunk.len()) {
+            let wallet_id = chunk.first().map_or(Uuid::nil(), |(id, _)| *id);
+            return Err(LedgerError::InsufficientFunds { wallet_id }.into());
+        }
+    }
+    Ok(())
 }
 
 /// Gives back `amount` of a reservation (a cancelled or expired commitment),

@@ -219,11 +219,17 @@ pub struct InvestmentConfirmed {
     pub grade: String,
     pub funded_percent: u32,
     pub funding_deadline: Option<DateTime<Utc>>,
+    /// The auto-invest rule's page, when a rule made the investment.
+    pub rule_url: Option<String>,
 }
 
 impl InvestmentConfirmed {
     fn subject_line(&self) -> String {
-        "Your investment is reserved".to_owned()
+        if self.rule_url.is_some() {
+            "Your auto-invest rule invested for you".to_owned()
+        } else {
+            "Your investment is reserved".to_owned()
+        }
     }
 
     fn deadline(&self) -> String {
@@ -698,6 +704,19 @@ mod tests {
                 grade: "B".to_owned(),
                 funded_percent: 40,
                 funding_deadline: Some(deadline()),
+                rule_url: None,
+            }),
+            Box::new(InvestmentConfirmed {
+                full_name: "Ann Lee".to_owned(),
+                investment_url: "http://x/investor/investments/2".to_owned(),
+                amount: rub(100_000),
+                loan_amount: rub(10_000_000),
+                rate: Rate::from_bps(1550).unwrap(),
+                term_months: 12,
+                grade: "B".to_owned(),
+                funded_percent: 41,
+                funding_deadline: Some(deadline()),
+                rule_url: Some("http://x/investor/auto-invest/1".to_owned()),
             }),
             Box::new(LoanFunded {
                 full_name: "Ann Lee".to_owned(),

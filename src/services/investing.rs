@@ -205,6 +205,7 @@ async fn attempt(
                 .unwrap_or_default(),
             funded_percent: funded_percent(funded, loan.amount),
             funding_deadline: loan.funding_deadline,
+            rule_url: None,
         },
     )
     .await?;
@@ -364,7 +365,10 @@ pub async fn preview(
 }
 
 /// The identity check and the risk declaration come before any investment.
-fn may_invest(investor: &InvestorStanding, kyc_required: bool) -> Result<(), DomainError> {
+pub(crate) fn may_invest(
+    investor: &InvestorStanding,
+    kyc_required: bool,
+) -> Result<(), DomainError> {
     if kyc_required && investor.user.kyc_status != KycStatus::Verified {
         return Err(DomainError::IdentityNotVerified);
     }
@@ -375,7 +379,7 @@ fn may_invest(investor: &InvestorStanding, kyc_required: bool) -> Result<(), Dom
 }
 
 /// The first instant of the calendar year (UTC) and of the next.
-fn calendar_year(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+pub(crate) fn calendar_year(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = |year| {
         NaiveDate::from_ymd_opt(year, 1, 1)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -385,7 +389,7 @@ fn calendar_year(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// Tells the borrower and every investor that the loan is fully funded.
-async fn tell_funded(
+pub(crate) async fn tell_funded(
     conn: &impl ConnectionTrait,
     loan: &Loan,
     automatic: bool,

@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod auto_invest;
 pub mod books;
 pub mod defaults;
 pub mod demo;

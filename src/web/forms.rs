@@ -39,18 +39,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
 /// # Errors
 /// `BadRequest` naming the repeated or unexpected field.
 pub fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
-    let mut seen = HashSet::new();
     let mut kept = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in url::form_urlencoded::parse(body) {
-        if !seen.insert(key.clone()) {
-            return Err(WebError::BadRequest(format!(
-                "The field \u{201c}{}\u{201d} was sent more than once.",
-                printable(&key)
-            )));
-        }
-        if key != csrf::FIELD {
-            kept.append_pair(&key, &value);
-        }
+    for (key, value) in fields(body, &[])? {
+        kept.append_pair(&key, &value);
     }
     serde_urlencoded::from_str(&kept.finish()).map_err(|err| {
         WebError::BadRequest(format!(
@@ -59,6 +50,38 @@ pub fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
         ))
     })
 }
+
+/// The fields of an urlencoded body (or query string) in order, the CSRF
+/// token dropped: only the fields named in `repeatable` (a group of
+/// checkboxes) may come more than once, and at most
+/// [`MAX_REPEATS`] times.
+///
+/// # Errors
+/// `BadRequest` naming a field sent more than once that may not be.
+pub fn fields(body: &[u8], repeatable: &[&str]) -> Result<Vec<(String, String)>, WebError> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut repeats = 0;
+    let mut out = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        let again = !seen.insert(key.to_string());
+        if again && (!repeatable.contains(&key.as_ref()) || repeats >= MAX_REPEATS) {
+            return Err(WebError::BadRequest(format!(
+                "The field \u{201c}{}\u{201d} was sent more than once.",
+                printable(&key)
+            )));
+        }
+        if again {
+            repeats += 1;
+        }
+        if key != csrf::FIELD {
+            out.push((key.into_owned(), value.into_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// The most repeats a form's checkbox groups may send together.
+pub const MAX_REPEATS: usize = 32;
 
 fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(80).collect()

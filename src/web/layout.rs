@@ -9,6 +9,7 @@ use std::future::{Ready, ready};
 use crate::{
     domain::user::Role,
     error::FieldErrors,
+    paths,
     web::{
         csrf,
         error::WebError,
@@ -58,7 +59,9 @@ impl BaseCtx {
         // its pages that have no navigation link of their own.
         let matches = if prefix == "/" {
             here == "/"
-        } else if prefix == "/investor" && here.starts_with("/investor/investments") {
+        } else if prefix == "/investor"
+            && (here.starts_with("/investor/investments") || here.starts_with(paths::AUTO_INVEST))
+        {
             false
         } else {
             here == prefix || here.starts_with(&format!("{prefix}/"))

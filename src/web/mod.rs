@@ -121,6 +121,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/investments/{id}/cancel",
                     post().to(investor::investments::cancel),
+                )
+                .service(
+                    resource("/auto-invest")
+                        .route(get().to(investor::auto_invest::index))
+                        .route(post().to(investor::auto_invest::create)),
+                )
+                .route("/auto-invest/{id}", get().to(investor::auto_invest::show))
+                .route(
+                    "/auto-invest/{id}/switch",
+                    post().to(investor::auto_invest::switch),
                 ),
         )
         .service(

@@ -253,7 +253,7 @@ async fn jobs_run_outbox_sends_what_is_due_as_of_the_date_given() {
         .collect();
     assert_eq!(files.len(), 1);
 
-    let unknown = crowdlend(dir.path(), &["jobs", "run", "auto-invest"], &[]);
+    let unknown = crowdlend(dir.path(), &["jobs", "run", "secondary-market"], &[]);
     assert!(!unknown.status.success());
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(stderr.contains("possible values: outbox"), "{stderr}");
@@ -318,6 +318,7 @@ async fn jobs_run_all_runs_every_job_for_each_day_of_a_range_and_records_the_run
     for day in ["2099-01-30", "2099-01-31", "2099-02-01"] {
         for job in [
             "funding-expiry",
+            "auto-invest",
             "payouts",
             "due-payments",
             "penalties",

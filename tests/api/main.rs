@@ -8,6 +8,7 @@ mod application_emails;
 mod applications;
 mod audit;
 mod auth;
+mod auto_invest;
 mod browser;
 mod calculator;
 mod cli;

@@ -9,6 +9,8 @@
 pub mod prelude;
 
 pub mod audit_log;
+pub mod auto_invest_decisions;
+pub mod auto_invest_rules;
 pub mod bank_accounts;
 pub mod bank_transfers;
 pub mod borrower_assets;

@@ -1,6 +1,8 @@
 //! `use crate::db::entities::prelude::*;` brings every entity in as `Users`, `Wallets`, ...
 
 pub use super::audit_log::Entity as AuditLog;
+pub use super::auto_invest_decisions::Entity as AutoInvestDecisions;
+pub use super::auto_invest_rules::Entity as AutoInvestRules;
 pub use super::bank_accounts::Entity as BankAccounts;
 pub use super::bank_transfers::Entity as BankTransfers;
 pub use super::borrower_assets::Entity as BorrowerAssets;

@@ -84,6 +84,42 @@ pub async fn committed_between(
     Ok(row.and_then(|r| r.total).unwrap_or(0))
 }
 
+/// What each of `investors` committed from `from` (inclusive) to `to`
+/// (exclusive), as [`committed_between`] counts it; an investor who
+/// committed nothing is absent.
+///
+/// # Errors
+/// On database failure.
+pub async fn committed_between_by(
+    conn: &impl ConnectionTrait,
+    investors: &[UserId],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<std::collections::BTreeMap<UserId, i64>, AppError> {
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in investors.chunks(crate::db::ROWS_PER_INSERT) {
+        let rows: Vec<(uuid::Uuid, i64)> = investments::Entity::find()
+            .select_only()
+            .column(investments::Column::InvestorId)
+            .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "total")
+            .filter(investments::Column::InvestorId.is_in(chunk.iter().copied()))
+            .filter(investments::Column::Status.is_in(InvestmentStatus::words(
+                &InvestmentStatus::COUNTED_FOR_LIMIT,
+            )))
+            .filter(investments::Column::AcceptedAt.gte(from))
+            .filter(investments::Column::AcceptedAt.lt(to))
+            .group_by(investments::Column::InvestorId)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, total)| (UserId::from_uuid(id), total)),
+        );
+    }
+    Ok(out)
+}
+
 /// The investor's investments, newest first, with their loans.
 ///
 /// # Errors

@@ -9,6 +9,7 @@ use sea_orm::{
 
 pub mod applications;
 pub mod audit;
+pub mod auto_invest;
 pub mod investments;
 pub mod investor;
 pub mod marketplace;

@@ -11,7 +11,7 @@ use sea_orm::{
     sea_query::{CaseStatement, Expr, ExprTrait},
 };
 
-use super::{corrupt, moved, read_in_status};
+use super::{ROWS_PER_STATEMENT, corrupt, moved, read_in_status};
 use crate::{
     db::entities::repayment_schedule,
     domain::{
@@ -212,10 +212,6 @@ pub async fn apply_all(
     }
     Ok(statuses)
 }
-
-/// Rows per statement when many change at once: well under SQLite's limit
-/// of bound parameters, and of expression depth for the guards below.
-const ROWS_PER_STATEMENT: usize = 500;
 
 /// Stores what payments do to installments: adds what each paid, replaces
 /// amounts where an allocation recomputed them, and moves each by its

@@ -149,7 +149,29 @@ pub async fn insert(
     conn: &impl ConnectionTrait,
     new: NewCommitment,
 ) -> Result<Investment, AppError> {
-    let row = investments::ActiveModel {
+    let currency = new.amount.currency();
+    let stored = row(new).insert(conn).await?;
+    parse(stored, currency)
+}
+
+/// Records many commitments at once (e.g. an auto-invest allocation).
+///
+/// # Errors
+/// Database failures.
+pub async fn insert_all(
+    conn: &impl ConnectionTrait,
+    commitments: &[NewCommitment],
+) -> Result<(), AppError> {
+    let rows = commitments
+        .iter()
+        .map(|new| row(new.clone()))
+        .collect::<Vec<_>>();
+    crate::db::insert_all(conn, rows).await?;
+    Ok(())
+}
+
+fn row(new: NewCommitment) -> investments::ActiveModel {
+    investments::ActiveModel {
         id: Set(new.id.into()),
         investor_id: Set(new.investor_id.into()),
         loan_id: Set(new.loan_id.into()),
@@ -162,9 +184,6 @@ pub async fn insert(
         created_at: Set(new.at),
         updated_at: Set(new.at),
     }
-    .insert(conn)
-    .await?;
-    parse(row, new.amount.currency())
 }
 
 /// Lowers an open commitment to `to`.

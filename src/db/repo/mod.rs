@@ -4,6 +4,7 @@
 //! updates that check the rows affected. Everything takes the use case's
 //! connection or transaction; nothing here opens one.
 
+pub mod auto_invest;
 pub mod documents;
 pub mod installments;
 pub mod investments;
@@ -18,6 +19,10 @@ use sea_orm::{
 };
 
 use crate::error::AppError;
+
+/// Rows per statement when many change at once: well under SQLite's limit
+/// of bound parameters, and of expression depth for `CASE` and the guards.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// The guard of a conditional update of rows read in a status:
 /// `(id, status) IN ((…), …)`, each row with the status it was read in.

@@ -91,6 +91,30 @@ pub async fn investor(
     standing(user, profile)
 }
 
+/// As [`investor`], for each of `ids` that exists, in one query per
+/// [`db::ROWS_PER_INSERT`] ids.
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn investors(
+    conn: &impl ConnectionTrait,
+    ids: &[UserId],
+) -> Result<BTreeMap<UserId, InvestorStanding>, AppError> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(crate::db::ROWS_PER_INSERT) {
+        for (user, profile) in users::Entity::find()
+            .find_also_related(investor_profiles::Entity)
+            .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            let standing = standing(user, profile)?;
+            out.insert(standing.user.id, standing);
+        }
+    }
+    Ok(out)
+}
+
 fn standing(
     user: users::Model,
     profile: Option<investor_profiles::Model>,

@@ -114,3 +114,24 @@ pub async fn of_user(
         .map(parse)
         .transpose()
 }
+
+/// The wallets in `currency` of each of `users` that has one (a plain read).
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn of_users(
+    conn: &impl ConnectionTrait,
+    users: &[UserId],
+    currency: Currency,
+) -> Result<Vec<Wallet>, AppError> {
+    let mut out = Vec::with_capacity(users.len());
+    for chunk in users.chunks(crate::db::ROWS_PER_INSERT) {
+        let rows = wallets::Entity::find()
+            .filter(wallets::Column::UserId.is_in(chunk.iter().copied()))
+            .filter(wallets::Column::Currency.eq(currency.code()))
+            .all(conn)
+            .await?;
+        out.extend(parse_all(rows)?);
+    }
+    Ok(out)
+}

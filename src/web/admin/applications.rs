@@ -30,6 +30,7 @@ use crate::{
     error::{AppError, FieldErrors},
     format,
     services::{
+        auto_invest::{self, Allocated},
         review::{self, ApprovedTerms, Decision, Review},
         settings,
     },
@@ -458,9 +459,35 @@ pub async fn decide(
     let errors = match result {
         Ok(status) => {
             let message = if status == LoanStatus::Rejected {
-                "Application rejected. The borrower is told the reason by email."
+                "Application rejected. The borrower is told the reason by email.".to_owned()
             } else {
-                "Application approved and listed on the marketplace. The borrower is told the terms by email."
+                let placed = auto_invest::offer_listed(
+                    &state.db,
+                    state.clock.as_ref(),
+                    loan_id,
+                    &state.settings.base_url,
+                )
+                .await;
+                let listed = "Application approved and listed on the marketplace. The borrower is told the terms by email.";
+                match placed {
+                    Allocated {
+                        filled: true,
+                        investments,
+                        ..
+                    } => format!(
+                        "{listed} Investors' auto-invest rules funded it at once ({investments} investment(s))."
+                    ),
+                    Allocated { investments: 0, .. } => listed.to_owned(),
+                    Allocated {
+                        investments,
+                        amount,
+                        ..
+                    } => format!(
+                        "{listed} Investors' auto-invest rules invested {} ({investments} investment(s)).",
+                        Money::from_minor(amount, Currency::Rub)
+                            .unwrap_or(Money::zero(Currency::Rub))
+                    ),
+                }
             };
             session::flash(&session, FlashLevel::Success, message);
             return Ok(see_other(&format!("/admin/applications/{loan_id}")));

@@ -47,6 +47,7 @@ struct SettingsPage {
     bands: Vec<BandRow>,
     kyc_required: bool,
     disbursement_automatic: bool,
+    auto_invest_instant: bool,
     errors: FieldErrors,
 }
 
@@ -202,6 +203,7 @@ fn settings_page(
         bands,
         kyc_required: matches!(value("kyc_required").as_str(), "true" | "on"),
         disbursement_automatic: matches!(value("disbursement_automatic").as_str(), "true" | "on"),
+        auto_invest_instant: matches!(value("auto_invest_instant").as_str(), "true" | "on"),
         errors,
     }
 }

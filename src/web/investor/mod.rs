@@ -1,3 +1,4 @@
+pub mod auto_invest;
 pub mod dashboard;
 pub mod investments;
 pub mod profile;
