@@ -760,3 +760,65 @@ async fn a_borrower_pays_the_next_installment_after_seeing_where_the_money_goes(
     assert_verified(&app).await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_investor_sets_an_auto_invest_rule_and_sees_it_fund_a_new_loan() {
+    use crate::{
+        applications::{apply, approval, borrower_with_profile, decision, set_kyc},
+        investing::{assert_verified, loan, ready_investor},
+    };
+
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let (_, me, _) = ready_investor(&app, "Мария Автоматова", 100_000, false).await;
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(&client, "email", &me.email).await;
+    fill(&client, "password", &me.password).await;
+    submit(&client).await;
+    wait_for_path(&client, "/investor").await;
+
+    // A rule for grade A loans, 5 000 ₽ each: previewed before it is saved.
+    follow(&client, "Auto-invest", "/investor/auto-invest").await;
+    wait_for(&client, Locator::Id("no-rules")).await;
+    fill(&client, "max_per_loan", "5 000").await;
+    click(&client, "input[name=grades][value=A]").await;
+    click(&client, "#preview-rule").await;
+    wait_for(&client, Locator::Id("preview")).await;
+    assert!(
+        text(&client)
+            .await
+            .contains("Loans listed in the last 90 days")
+    );
+    screenshot(&client, "60-auto-invest-preview").await;
+    // Switched on only by ticking the box.
+    click(&client, "#active").await;
+    click(&client, "#save").await;
+    assert_eq!(text_of(&client, "rule-state").await, "On");
+    assert!(text(&client).await.contains("saved and switched on"));
+    let rule_page = client.current_url().await.unwrap();
+
+    // Staff list a new loan: the rule invests in it at once.
+    let (borrower, user) = borrower_with_profile(&app).await;
+    set_kyc(&app, &user.email, "verified").await;
+    let id = apply(&borrower, "150000", "12").await;
+    let (staff, _) = app.signed_in(Role::Staff).await;
+    decision(&staff, &id, &approval("A", "150000", "12", "14", "Fine.")).await;
+    assert_eq!(loan(&app, &id).await.funded_amount, 500_000);
+
+    client.goto(rule_page.as_str()).await.unwrap();
+    let invested = text_of(&client, "invested").await;
+    assert!(invested.contains("5 000,00 ₽"), "{invested}");
+    assert_eq!(text_of(&client, "outstanding").await, "5 000,00 ₽");
+    screenshot(&client, "61-auto-invest-rule-invested").await;
+    click(&client, "#invested a[href^='/investor/investments/']").await;
+    let status = wait_for(&client, Locator::Id("investment-status")).await;
+    assert_eq!(status.text().await.unwrap(), "Reserved");
+    assert!(text_of(&client, "committed").await.contains("5 000,00 ₽"));
+    assert_verified(&app).await;
+    client.close().await.unwrap();
+}
