@@ -27,6 +27,7 @@ mod m20261130_000017_index_distributions_loan;
 mod m20261130_000018_compress_outbox_bodies;
 mod m20261130_000019_cover_distributions_principal;
 mod m20261130_000020_create_auto_invest;
+mod m20261130_000021_create_offers;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000018_compress_outbox_bodies::Migration),
             Box::new(m20261130_000019_cover_distributions_principal::Migration),
             Box::new(m20261130_000020_create_auto_invest::Migration),
+            Box::new(m20261130_000021_create_offers::Migration),
         ]
     }
 }

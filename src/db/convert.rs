@@ -6,8 +6,8 @@
 use sea_orm::Value;
 
 use crate::domain::ids::{
-    BankAccountId, DocumentId, EmailId, InstallmentId, InvestmentId, LoanId, RuleId, UserId,
-    WalletId,
+    BankAccountId, DocumentId, EmailId, InstallmentId, InvestmentId, LoanId, OfferId, RuleId,
+    UserId, WalletId,
 };
 
 macro_rules! id_values {
@@ -29,5 +29,6 @@ id_values!(
     BankAccountId,
     DocumentId,
     EmailId,
-    RuleId
+    RuleId,
+    OfferId
 );

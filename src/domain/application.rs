@@ -308,12 +308,6 @@ impl LoanRequest {
                 ),
             ));
         }
-        if self.listing_mode == ListingMode::Offers {
-            problems.push(Problem::new(
-                "listing_mode",
-                "Loans priced by lenders' offers are not open yet; choose the platform's rate.",
-            ));
-        }
         problems
     }
 }
@@ -610,7 +604,10 @@ mod tests {
         assert_eq!(fields(short), ["description"]);
         let mut offers = request(300_000, 24);
         offers.listing_mode = ListingMode::Offers;
-        assert_eq!(fields(offers), ["listing_mode"]);
+        assert!(
+            fields(offers).is_empty(),
+            "a loan priced by offers is a request like any other"
+        );
     }
 
     #[test]

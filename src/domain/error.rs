@@ -54,6 +54,15 @@ pub enum DomainError {
     /// Money has moved through the bank account, so it is kept.
     #[error("the bank account has been used")]
     BankAccountUsed,
+    /// The loan is funded at the platform's rate: it takes investments, not offers.
+    #[error("the loan takes investments, not offers")]
+    LoanAtPlatformRate,
+    /// The loan is priced by lenders' offers: it takes offers, not investments.
+    #[error("the loan takes offers, not investments")]
+    LoanTakesOffers,
+    /// The offer is no longer waiting for the borrower.
+    #[error("the offer is no longer pending")]
+    OfferClosed,
     /// A stored agreement no longer matches its fingerprint.
     #[error("the agreement failed its integrity check")]
     AgreementAltered,

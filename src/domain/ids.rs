@@ -131,6 +131,8 @@ typed_ids! {
     PaymentId => "payment";
     /// An investor's auto-invest rule (`auto_invest_rules.id`).
     RuleId => "auto-invest rule";
+    /// A lender's offer for a loan in listing mode `offers` (`offers.id`).
+    OfferId => "offer";
 }
 
 #[cfg(test)]

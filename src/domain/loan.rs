@@ -77,12 +77,26 @@ impl Loan {
             .is_some_and(|deadline| deadline <= now)
     }
 
-    /// Whether it takes commitments at `now`.
+    /// Whether it takes commitments (at the platform's rate) at `now`.
+    ///
+    /// # Errors
+    /// As [`Loan::open_for_funding`]; `LoanTakesOffers` for a loan priced
+    /// by lenders' offers.
+    pub fn open_for_investment(&self, now: DateTime<Utc>) -> Result<(), DomainError> {
+        self.open_for_funding(now)?;
+        if self.listing_mode == ListingMode::Offers {
+            return Err(DomainError::LoanTakesOffers);
+        }
+        Ok(())
+    }
+
+    /// Whether it is listed and in time at `now` (for commitments or
+    /// offers, as its listing mode says).
     ///
     /// # Errors
     /// `LoanNotOpen` unless it is in funding; `FundingClosed` once its
     /// deadline has passed.
-    pub fn open_for_investment(&self, now: DateTime<Utc>) -> Result<(), DomainError> {
+    pub fn open_for_funding(&self, now: DateTime<Utc>) -> Result<(), DomainError> {
         if self.status != LoanStatus::Funding {
             return Err(DomainError::LoanNotOpen);
         }

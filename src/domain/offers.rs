@@ -19,7 +19,37 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::money::{Money, Rate};
+use crate::domain::{
+    ids::{LoanId, OfferId, UserId},
+    money::{Money, Rate},
+};
+
+/// A lender's offer as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub id: OfferId,
+    pub loan_id: LoanId,
+    pub lender_id: UserId,
+    pub rate: Rate,
+    /// The loan's whole amount, reserved while the offer is pending.
+    pub amount: Money,
+    pub status: OfferStatus,
+    pub made_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Offer {
+    /// The offer as [`ranked`] orders offers.
+    #[must_use]
+    pub fn standing(&self) -> Standing<OfferId> {
+        Standing {
+            key: self.id,
+            rate: self.rate,
+            status: self.status,
+            made_at: self.made_at,
+        }
+    }
+}
 
 word_enum!(
     /// Where an offer stands; stored in `offers.status`.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::{ledger_entries, ledger_head, wallet_transactions},
-    domain::{investment::InvestmentStatus, wallet::WalletKind},
+    domain::{investment::InvestmentStatus, offers::OfferStatus, wallet::WalletKind},
     error::AppError,
     ledger::{HashInput, entry_hash},
 };
@@ -79,6 +79,11 @@ fn sql_words(words: &[&'static str]) -> String {
 fn queries() -> Vec<(&'static str, String)> {
     let user = sql_words(&[WalletKind::User.as_str()]);
     let open = sql_words(&[InvestmentStatus::Pending.as_str()]);
+    let offered = format!(
+        "(SELECT COALESCE(SUM(o.amount), 0) FROM offers o WHERE o.lender_id = w.user_id \
+         AND o.currency = w.currency AND o.status = '{}')",
+        OfferStatus::Pending.as_str()
+    );
     let live = sql_words(&InvestmentStatus::words(&InvestmentStatus::LIVE));
     vec![
         (
@@ -108,12 +113,13 @@ fn queries() -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "reserved equals the sum of open commitments",
+            "reserved equals the sum of open commitments and pending offers",
             format!(
                 "SELECT 'user wallet ' || w.currency || ': reserved ' || w.reserved || ' but open commitments ' \
-                 || COALESCE(SUM(i.amount), 0) FROM wallets w LEFT JOIN investments i ON i.investor_id = w.user_id \
-                 AND i.status IN ({open}) WHERE w.kind IN ({user}) GROUP BY w.id, w.currency, w.reserved \
-                 HAVING w.reserved <> COALESCE(SUM(i.amount), 0)"
+                 || COALESCE(SUM(i.amount), 0) || ' and pending offers ' || {offered} \
+                 FROM wallets w LEFT JOIN investments i ON i.investor_id = w.user_id \
+                 AND i.status IN ({open}) WHERE w.kind IN ({user}) GROUP BY w.id, w.user_id, w.currency, w.reserved \
+                 HAVING w.reserved <> COALESCE(SUM(i.amount), 0) + {offered}"
             ),
         ),
         (

@@ -718,6 +718,27 @@ mod tests {
                 funding_deadline: Some(deadline()),
                 rule_url: Some("http://x/investor/auto-invest/1".to_owned()),
             }),
+            Box::new(OfferReceived {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/borrower/loans/1".to_owned(),
+                loan_amount: rub(10_000_000),
+                rate: Rate::from_bps(1_700).unwrap(),
+                pending: 2,
+            }),
+            Box::new(OfferDecided {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/marketplace/1".to_owned(),
+                loan_amount: rub(10_000_000),
+                rate: Rate::from_bps(1_700).unwrap(),
+                outcome: OfferOutcome::Accepted,
+            }),
+            Box::new(OfferDecided {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/marketplace/1".to_owned(),
+                loan_amount: rub(10_000_000),
+                rate: Rate::from_bps(1_800).unwrap(),
+                outcome: OfferOutcome::Expired,
+            }),
             Box::new(LoanFunded {
                 full_name: "Ann Lee".to_owned(),
                 url: "http://x/borrower/loans/1".to_owned(),
@@ -956,3 +977,93 @@ mod tests {
         assert!(rejected.text.contains("The document has expired"));
     }
 }
+
+/// To a borrower whose loan received a lender's offer.
+#[derive(Debug, Clone)]
+pub struct OfferReceived {
+    pub full_name: String,
+    pub url: String,
+    pub loan_amount: Money,
+    pub rate: Rate,
+    /// Offers pending on the loan now, this one included.
+    pub pending: u32,
+}
+
+impl OfferReceived {
+    fn subject_line(&self) -> String {
+        format!("A lender offers {} for your loan", self.rate)
+    }
+}
+
+email!(
+    OfferReceived,
+    "offer_received",
+    OfferReceivedText = "email/offer_received.txt",
+    OfferReceivedHtml = "email/offer_received.html"
+);
+
+/// What became of a lender's offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferOutcome {
+    /// The borrower accepted it: the loan is funded from it.
+    Accepted,
+    /// The borrower accepted another offer.
+    NotChosen,
+    /// The listing ended unfunded (its deadline passed).
+    Expired,
+    /// The borrower withdrew the loan.
+    Withdrawn,
+}
+
+/// To a lender whose offer was decided: accepted, not chosen, or ended
+/// with the listing.
+#[derive(Debug, Clone)]
+pub struct OfferDecided {
+    pub full_name: String,
+    pub url: String,
+    pub loan_amount: Money,
+    pub rate: Rate,
+    pub outcome: OfferOutcome,
+}
+
+impl OfferDecided {
+    fn subject_line(&self) -> String {
+        match self.outcome {
+            OfferOutcome::Accepted => "Your offer was accepted".to_owned(),
+            _ => "Your offer was not taken; your money is released".to_owned(),
+        }
+    }
+
+    fn accepted(&self) -> bool {
+        self.outcome == OfferOutcome::Accepted
+    }
+
+    /// What happened, in a sentence.
+    fn what(&self) -> String {
+        match self.outcome {
+            OfferOutcome::Accepted => format!(
+                "The borrower accepted your offer of {} a year for the whole loan of {}.",
+                self.rate, self.loan_amount
+            ),
+            OfferOutcome::NotChosen => format!(
+                "The borrower accepted another lender's offer for the loan of {}, so your offer of {} a year was not taken.",
+                self.loan_amount, self.rate
+            ),
+            OfferOutcome::Expired => format!(
+                "The listing of the loan of {} ended before the borrower accepted an offer, so your offer of {} a year has expired.",
+                self.loan_amount, self.rate
+            ),
+            OfferOutcome::Withdrawn => format!(
+                "The borrower withdrew the loan of {}, so your offer of {} a year has ended.",
+                self.loan_amount, self.rate
+            ),
+        }
+    }
+}
+
+email!(
+    OfferDecided,
+    "offer_decided",
+    OfferDecidedText = "email/offer_decided.txt",
+    OfferDecidedHtml = "email/offer_decided.html"
+);

@@ -32,7 +32,9 @@ use crate::{
         entities::loan_requests,
         repo::{
             documents::{self, Agreement},
-            installments, investments, loans, users, wallets,
+            installments, investments, loans,
+            offers::{self as offer_rows},
+            users, wallets,
         },
     },
     domain::{
@@ -43,18 +45,20 @@ use crate::{
         lifecycle::{LoanEvent, LoanStatus},
         loan::Loan,
         money::{Currency, Money},
+        offers::{Offer, OfferEvent, OfferStatus},
         schedule::Installment,
         user::User,
         wallet::{self, Wallet, WalletKind},
     },
     error::AppError,
     ledger::{EntryKind, JournalEntry, store},
-    mail::messages::{FundingEnd, FundingEnded, LoanDisbursed, ScheduleLine},
+    mail::messages::{FundingEnd, FundingEnded, LoanDisbursed, OfferOutcome, ScheduleLine},
     paths,
     pdf::{self, AgreementData, ShareRow},
     services::{
         RequestMeta,
         applications::{LoanChange, record_loan_event},
+        offers,
         outbox::{self, RenderedEmail},
         settings,
     },
@@ -68,6 +72,8 @@ struct Locked {
     loan: Loan,
     /// Open commitments, earliest first.
     commitments: Vec<Investment>,
+    /// Pending offers (listing mode `offers`), earliest first.
+    offers: Vec<Offer>,
     /// The locked wallets, in id order.
     wallets: Vec<Wallet>,
 }
@@ -122,27 +128,35 @@ async fn lock_with_commitments(
 ) -> Result<Locked, AppError> {
     let listed = loans::get(conn, loan_id).await?;
     let before = investments::of_loan(conn, &listed, &[InvestmentStatus::Pending]).await?;
+    let offered = offer_rows::of_loan(conn, loan_id, &[OfferStatus::Pending]).await?;
     let mut owners: Vec<UserId> = before.iter().map(|i| i.investor_id).collect();
+    owners.extend(offered.iter().map(|o| o.lender_id));
     owners.extend(also);
     owners.sort_unstable();
     owners.dedup();
     let wallets = wallets::lock(conn, &owners, platform, listed.currency()).await?;
     let loan = loans::lock(conn, loan_id).await?;
     let commitments = investments::of_loan(conn, &loan, &[InvestmentStatus::Pending]).await?;
+    let offers = offer_rows::of_loan(conn, loan_id, &[OfferStatus::Pending]).await?;
     let locked = Locked {
         loan,
         commitments,
+        offers,
         wallets,
     };
     for c in &locked.commitments {
         locked.wallet_of(c.investor_id)?;
     }
+    for o in &locked.offers {
+        locked.wallet_of(o.lender_id)?;
+    }
     Ok(locked)
 }
 
-/// Releases every open commitment of the locked loan: each investor's
-/// reservation goes back, and the commitments move by `event`. The caller
-/// moves the loan (with `funded_amount` back to 0) in the same transaction.
+/// Releases every open commitment and pending offer of the locked loan:
+/// each reservation goes back, the commitments move by `event`, the offers
+/// expire (or, withdrawn, are rejected). The caller moves the loan (with
+/// `funded_amount` back to 0) in the same transaction.
 async fn release_all(
     conn: &impl ConnectionTrait,
     locked: &Locked,
@@ -150,6 +164,20 @@ async fn release_all(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     locked.release_reservations(conn).await?;
+    for offer in &locked.offers {
+        store::release(
+            conn,
+            locked.wallet_of(offer.lender_id)?.id.as_uuid(),
+            offer.amount.minor(),
+        )
+        .await?;
+    }
+    let offer_event = if event == InvestmentEvent::Expire {
+        OfferEvent::Expire
+    } else {
+        OfferEvent::Reject
+    };
+    offer_rows::apply_all(conn, &locked.offers, offer_event, now).await?;
     investments::apply_to_loan(
         conn,
         locked.loan.id,
@@ -222,6 +250,8 @@ pub async fn withdraw(
     release_all(&txn, &locked, InvestmentEvent::LoanWithdrawn, now).await?;
     loans::apply(&txn, &locked.loan, LoanEvent::Withdraw, now, closed(now)).await?;
     tell_released(&txn, &locked, FundingEnd::Withdrawn, base_url, now).await?;
+    let withdrawn = locked.offers.iter().map(|o| (o, OfferOutcome::Withdrawn));
+    offers::tell_lenders(&txn, &locked.loan, withdrawn, base_url, now).await?;
     let after = loans::get(&txn, loan_id).await?;
     record_loan_event(
         &txn,
@@ -268,6 +298,8 @@ pub async fn expire_if_due(
         deadline: locked.loan.funding_deadline,
     };
     tell_released(&txn, &locked, why, base_url, now).await?;
+    let expired = locked.offers.iter().map(|o| (o, OfferOutcome::Expired));
+    offers::tell_lenders(&txn, &locked.loan, expired, base_url, now).await?;
     let borrower = users::get(&txn, locked.loan.borrower_id).await?;
     outbox::enqueue(
         &txn,

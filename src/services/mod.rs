@@ -16,6 +16,7 @@ pub mod investing;
 pub mod investor;
 pub mod kyc;
 pub mod marketplace;
+pub mod offers;
 pub mod outbox;
 pub mod password;
 pub mod penalties;

@@ -87,6 +87,18 @@ pub fn refusal(reason: &DomainError) -> String {
                 .to_owned()
         }
         DomainError::LoanNotOpen => "This loan is no longer open for investment.".to_owned(),
+        DomainError::LoanAtPlatformRate => {
+            "This loan is funded at the platform's rate: invest in it from its page instead of making an offer."
+                .to_owned()
+        }
+        DomainError::LoanTakesOffers => {
+            "The borrower takes lenders' offers for this loan: make an offer for the whole loan from its page instead."
+                .to_owned()
+        }
+        DomainError::OfferClosed => {
+            "This offer is no longer waiting for the borrower: it was accepted, declined, withdrawn or has expired."
+                .to_owned()
+        }
         DomainError::FundingClosed => "Funding for this loan has closed.".to_owned(),
         DomainError::InvestmentNotChangeable => {
             "This investment can no longer be changed: it is not a reservation any more.".to_owned()

@@ -34,6 +34,8 @@ pub struct LoanFacts {
     pub funding_deadline: Option<String>,
     pub rejection_reason: Option<String>,
     pub funded_percent: u32,
+    /// Priced by lenders' offers (listing mode `offers`).
+    pub by_offers: bool,
 }
 
 impl LoanFacts {
@@ -56,6 +58,7 @@ impl LoanFacts {
             funding_deadline: loan.funding_deadline.as_ref().map(format::datetime),
             rejection_reason: loan.rejection_reason.clone(),
             funded_percent: loan.funded_percent(),
+            by_offers: loan.listing_mode == crate::domain::application::ListingMode::Offers,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod loan_facts;
 pub mod marketplace;
 pub mod money_limit;
 pub mod observe;
+pub mod offer;
 pub mod public;
 pub mod repayment_view;
 pub mod scorecard;
@@ -46,6 +47,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(guards::investors))
                 .route(get().to(invest::confirm))
                 .route(post().to(invest::submit)),
+        )
+        .service(
+            resource("/marketplace/{loan_id}/offers")
+                .wrap(from_fn(guards::investors))
+                .route(get().to(offer::confirm))
+                .route(post().to(offer::submit)),
         )
         .route("/healthz", get().to(public::health::healthz))
         .route("/metrics", get().to(public::health::metrics))
@@ -94,7 +101,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(get().to(borrower::repayment::confirm))
                         .route(post().to(borrower::repayment::pay)),
                 )
-                .route("/loans/{id}/payoff", post().to(borrower::repayment::payoff)),
+                .route("/loans/{id}/payoff", post().to(borrower::repayment::payoff))
+                .service(
+                    resource("/loans/{id}/offers/{offer_id}/accept")
+                        .route(get().to(borrower::offers::confirm))
+                        .route(post().to(borrower::offers::accept)),
+                ),
         )
         // For the investor, the loan's borrower and staff: outside the
         // investors' scope, the service checks who is a party.
@@ -131,7 +143,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/auto-invest/{id}/switch",
                     post().to(investor::auto_invest::switch),
-                ),
+                )
+                .route("/offers/{id}/cancel", post().to(offer::cancel)),
         )
         .service(
             scope("/wallet")

@@ -73,6 +73,11 @@ async fn set_rule(
         .to_owned()
 }
 
+/// Sets up and switches on a wide-open rule of `max_per_loan` a loan.
+pub async fn switched_on_rule(investor: &Browser, max_per_loan: &str) -> String {
+    set_rule(investor, max_per_loan, &[("reinvest", "on")], true).await
+}
+
 async fn auto_investments(app: &TestApp, loan_id: &str) -> Vec<investments::Model> {
     investments::Entity::find()
         .filter(investments::Column::LoanId.eq(Uuid::parse_str(loan_id).unwrap()))

@@ -21,6 +21,7 @@ mod investor_profile;
 mod layering;
 mod ledger;
 mod marketplace;
+mod offers;
 mod pg_wire;
 mod repaying;
 mod round_trips;

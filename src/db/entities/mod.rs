@@ -29,6 +29,7 @@ pub mod loan_payments;
 pub mod loan_requests;
 pub mod login_devices;
 pub mod nominees;
+pub mod offers;
 pub mod outbox_emails;
 pub mod penalty_accruals;
 pub mod platform_settings;

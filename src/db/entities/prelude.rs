@@ -18,6 +18,7 @@ pub use super::ledger_head::Entity as LedgerHead;
 pub use super::loan_requests::Entity as LoanRequests;
 pub use super::login_devices::Entity as LoginDevices;
 pub use super::nominees::Entity as Nominees;
+pub use super::offers::Entity as Offers;
 pub use super::outbox_emails::Entity as OutboxEmails;
 pub use super::platform_settings::Entity as PlatformSettings;
 pub use super::repayment_schedule::Entity as RepaymentSchedule;

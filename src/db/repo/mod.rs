@@ -9,6 +9,7 @@ pub mod documents;
 pub mod installments;
 pub mod investments;
 pub mod loans;
+pub mod offers;
 pub mod penalties;
 pub mod users;
 pub mod wallets;

@@ -19,11 +19,12 @@ use crate::{
         application::{DESCRIPTION_LENGTH, ListingMode, LoanRequest, Purpose},
         lifecycle::LoanStatus,
         money::{Currency, Money},
+        schedule::{self, LoanTerms},
         user::KycStatus,
     },
     error::{AppError, FieldErrors},
-    paths,
-    services::{applications, funding, repayment, settings},
+    format, paths,
+    services::{applications, funding, offers, repayment, settings},
     state::AppState,
     web::{
         error::{WebError, refusal},
@@ -201,11 +202,21 @@ pub async fn create(
     }
 }
 
+/// A pending offer as the borrower compares them.
+struct OfferLine {
+    id: String,
+    rate: String,
+    monthly_payment: String,
+    made: String,
+}
+
 #[derive(Template)]
 #[template(path = "borrower/loans/show.html")]
 struct LoanPage {
     base: BaseCtx,
     loan: LoanFacts,
+    /// Lenders' pending offers, cheapest first (listing mode `offers`).
+    offers: Vec<OfferLine>,
     card: Option<ScorecardView>,
     /// Staff can approve only once the borrower's identity is verified.
     identity_needed: bool,
@@ -228,6 +239,28 @@ pub async fn show(
         .map(|card| ScorecardView::new(&card, loan.currency()));
     let servicing = Servicing::new(&investment_queries::servicing(&state.db, &loan).await?);
     let facts = LoanFacts::new(&loan);
+    let offers = if facts.by_offers && loan.status == LoanStatus::Funding {
+        let (_, ranked) = offers::for_borrower(&state.db, user.id, id).await?;
+        ranked
+            .iter()
+            .map(|offer| OfferLine {
+                id: offer.id.to_string(),
+                rate: offer.rate.to_string(),
+                monthly_payment: loan
+                    .terms_for(loan.amount, state.clock.today())
+                    .map(|terms| LoanTerms {
+                        rate: offer.rate,
+                        ..terms
+                    })
+                    .and_then(|terms| schedule::annuity(&terms).ok())
+                    .map(|plan| plan.payment.to_string())
+                    .unwrap_or_default(),
+                made: format::datetime(&offer.made_at),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let repayment = repayment::overview(&state.db, state.clock.as_ref(), loan)
         .await?
         .map(|overview| RepaymentView::new(&overview));
@@ -240,6 +273,7 @@ pub async fn show(
     page(&LoanPage {
         base,
         loan,
+        offers,
         card,
         identity_needed,
         servicing,

@@ -1,4 +1,5 @@
 pub mod dashboard;
 pub mod loans;
+pub mod offers;
 pub mod profile;
 pub mod repayment;
