@@ -28,8 +28,8 @@ use crowdlend::{
         self,
         entities::{auto_invest_rules, investor_profiles, loan_requests, users, wallets},
     },
-    domain::{journal::EntryKind, user::KycStatus, wallet::WalletKind},
-    ledger::{JournalEntry, Posting, store, verify::verify},
+    domain::{user::KycStatus, wallet::WalletKind},
+    ledger::verify::verify,
     services::auto_invest::{self, Mode},
 };
 use sea_orm::{
@@ -39,7 +39,9 @@ use uuid::Uuid;
 
 mod support;
 
-use support::{Target, bench_user, count_from_env, database_from_env, open_loan, rate, rub};
+use support::{
+    Target, bench_user, count_from_env, database_from_env, deposit_each, open_loan, rate, rub,
+};
 
 /// What each investor has in the wallet, in kopecks.
 const CASH: i64 = 10_000_000;
@@ -123,30 +125,7 @@ async fn main() -> anyhow::Result<()> {
     db::insert_all(&db, profile_rows).await?;
     db::insert_all(&db, rule_rows).await?;
 
-    // Every investor's money, in one deposit entry.
-    let settlement = wallets::Entity::find()
-        .filter(wallets::Column::Kind.eq(WalletKind::Settlement.as_str()))
-        .filter(wallets::Column::Currency.eq("RUB"))
-        .one(&db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no settlement wallet"))?;
-    let mut postings: Vec<Posting> = wallet_ids
-        .iter()
-        .map(|id| Posting {
-            wallet_id: *id,
-            amount: CASH,
-        })
-        .collect();
-    postings.push(Posting {
-        wallet_id: settlement.id,
-        amount: -CASH * i64::try_from(wallet_ids.len())?,
-    });
-    let entry = JournalEntry::new(EntryKind::Deposit, "Benchmark deposits", postings)?;
-    let txn = db::begin_write(&db).await?;
-    store::post(&txn, &entry, None, now)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    txn.commit().await?;
+    deposit_each(&db, &wallet_ids, CASH).await?;
     let borrower = bench_user(&db, "borrower", 0).await?;
     let mut listed = Vec::new();
     for _ in 0..=loans {

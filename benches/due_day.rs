@@ -36,14 +36,12 @@ use crowdlend::{
     },
     domain::{
         ids::LoanId,
-        journal::EntryKind,
         lifecycle::LoanStatus,
         money::{Currency, Money, Rate},
         schedule::{self, LoanTerms},
-        wallet::WalletKind,
     },
     jobs::due_payments,
-    ledger::{JournalEntry, Posting, store, verify::verify},
+    ledger::verify::verify,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -52,7 +50,9 @@ use uuid::Uuid;
 
 mod support;
 
-use support::{Target, bench_user, count_from_env, database_from_env, loan_row, rate};
+use support::{
+    Target, bench_user, count_from_env, database_from_env, deposit_each, loan_row, rate,
+};
 
 /// Rows per multi-row insert (well under SQLite's bound-parameter limit).
 const CHUNK: usize = 500;
@@ -177,12 +177,6 @@ async fn main() -> anyhow::Result<()> {
     insert_chunks(&db, schedule_rows).await?;
 
     // Each borrower's wallet gets the first installment, in one deposit.
-    let settlement = wallets::Entity::find()
-        .filter(wallets::Column::Kind.eq(WalletKind::Settlement.as_str()))
-        .filter(wallets::Column::Currency.eq("RUB"))
-        .one(&db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no settlement wallet"))?;
     let borrower_wallets: Vec<Uuid> = wallets::Entity::find()
         .filter(
             wallets::Column::UserId
@@ -193,23 +187,7 @@ async fn main() -> anyhow::Result<()> {
         .into_iter()
         .map(|w| w.id)
         .collect();
-    let mut postings: Vec<Posting> = borrower_wallets
-        .iter()
-        .map(|id| Posting {
-            wallet_id: *id,
-            amount: installment,
-        })
-        .collect();
-    postings.push(Posting {
-        wallet_id: settlement.id,
-        amount: -installment * i64::try_from(borrower_wallets.len())?,
-    });
-    let entry = JournalEntry::new(EntryKind::Deposit, "Benchmark deposits", postings)?;
-    let txn = crowdlend::db::begin_write(&db).await?;
-    store::post(&txn, &entry, None, now)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    txn.commit().await?;
+    deposit_each(&db, &borrower_wallets, installment).await?;
     // A platform that grew to this size has planner statistics on the
     // tables the fixture filled in one go (the app runs `PRAGMA optimize` on
     // SQLite, autovacuum analyzes on PostgreSQL). The tables the day fills

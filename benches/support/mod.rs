@@ -263,3 +263,36 @@ pub fn typed(roubles: i64) -> anyhow::Result<TypedAmount> {
 pub fn new_key() -> anyhow::Result<IdempotencyKey> {
     IdempotencyKey::parse(&IdempotencyKey::generate()).map_err(|e| anyhow::anyhow!("{e:?}"))
 }
+
+/// Puts `minor` into each of `wallets`, in one deposit entry from the
+/// settlement wallet through the ledger (so `verify` holds): a fixture.
+#[allow(dead_code)]
+pub async fn deposit_each(
+    db: &DatabaseConnection,
+    wallets: &[Uuid],
+    minor: i64,
+) -> anyhow::Result<()> {
+    use crowdlend::{
+        domain::journal::EntryKind,
+        ledger::{JournalEntry, Posting, store},
+    };
+    let settlement = store::platform_wallet(db, WalletKind::Settlement.as_str(), "RUB").await?;
+    let mut postings: Vec<Posting> = wallets
+        .iter()
+        .map(|id| Posting {
+            wallet_id: *id,
+            amount: minor,
+        })
+        .collect();
+    postings.push(Posting {
+        wallet_id: settlement.id,
+        amount: -minor * i64::try_from(wallets.len())?,
+    });
+    let entry = JournalEntry::new(EntryKind::Deposit, "Benchmark deposits", postings)?;
+    let txn = db::begin_write(db).await?;
+    store::post(&txn, &entry, None, SystemClock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -16,14 +16,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use url::Url;
 
 use crate::{
     clock::Clock,
     db::{
         self,
-        entities::loan_requests,
         queries::{auto_invest as queries, investments as investment_queries},
         repo::{
             auto_invest as rules,
@@ -39,7 +38,6 @@ use crate::{
         ids::{InvestmentId, LoanId, RuleId, UserId},
         investing::YearlyLimit,
         investment::InvestmentSource,
-        lifecycle::LoanEvent,
         loan::{Loan, funded_percent},
         money::{Currency, Money},
         settings::Settings,
@@ -50,7 +48,7 @@ use crate::{
     paths,
     services::{
         funding,
-        investing::{calendar_year, may_invest, tell_funded},
+        investing::{calendar_year, fully_subscribed, may_invest},
         outbox, receipts, settings,
     },
 };
@@ -534,16 +532,19 @@ async fn write(
         .map_err(AppError::unexpected)?;
     let filled = total > 0 && funded == loan.amount;
     if filled {
-        let funded_at = loan_requests::ActiveModel {
-            funded_at: Set(Some(now)),
-            ..Default::default()
-        };
         let raised = Loan {
             funded,
             ..loan.clone()
         };
-        loans::apply(txn, &raised, LoanEvent::FullySubscribe, now, funded_at).await?;
-        tell_funded(txn, &raised, automatic_payout, base_url, now).await?;
+        fully_subscribed(
+            txn,
+            &raised,
+            Default::default(),
+            automatic_payout,
+            base_url,
+            now,
+        )
+        .await?;
     } else if total > 0 {
         tell_invested(txn, loan, funded, (&commitments, &placed), base_url, now).await?;
     }

@@ -211,20 +211,9 @@ async fn attempt(
     .await?;
     let filled = funded == loan.amount;
     if filled {
-        let funded_at = loan_requests::ActiveModel {
-            funded_at: Set(Some(now)),
-            ..Default::default()
-        };
         let raised = Loan { funded, ..loan };
-        loans::apply(&txn, &raised, LoanEvent::FullySubscribe, now, funded_at).await?;
-        tell_funded(
-            &txn,
-            &raised,
-            settings.disbursement_automatic,
-            base_url,
-            now,
-        )
-        .await?;
+        let automatic = settings.disbursement_automatic;
+        fully_subscribed(&txn, &raised, Default::default(), automatic, base_url, now).await?;
     }
     txn.commit().await?;
     Ok(Invested {
@@ -388,8 +377,30 @@ pub(crate) fn calendar_year(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>
     (start(now.year()), start(now.year() + 1))
 }
 
+/// Moves a loan its commitments now cover whole (`raised`, with its new
+/// funded amount) to `funded`, storing `also` (e.g. the rate of an accepted
+/// offer) with the time, and tells the borrower and every investor.
+///
+/// # Errors
+/// `Conflict` when the loan moved meanwhile; database failures.
+pub(crate) async fn fully_subscribed(
+    conn: &impl ConnectionTrait,
+    raised: &Loan,
+    also: loan_requests::ActiveModel,
+    automatic_payout: bool,
+    base_url: &Url,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let funded_at = loan_requests::ActiveModel {
+        funded_at: Set(Some(now)),
+        ..also
+    };
+    loans::apply(conn, raised, LoanEvent::FullySubscribe, now, funded_at).await?;
+    tell_funded(conn, raised, automatic_payout, base_url, now).await
+}
+
 /// Tells the borrower and every investor that the loan is fully funded.
-pub(crate) async fn tell_funded(
+async fn tell_funded(
     conn: &impl ConnectionTrait,
     loan: &Loan,
     automatic: bool,

@@ -33,7 +33,6 @@ use crate::{
         error::DomainError,
         ids::{InvestmentId, LoanId, OfferId, UserId},
         investment::InvestmentSource,
-        lifecycle::LoanEvent,
         loan::Loan,
         money::{Money, Rate},
         offers::{Offer, OfferEvent, OfferStatus, check_offer, ranked},
@@ -46,7 +45,7 @@ use crate::{
     paths,
     services::{
         idempotency::{self, IdempotencyKey},
-        investing::{calendar_year, may_invest, tell_funded},
+        investing::{calendar_year, fully_subscribed, may_invest},
         outbox, settings,
     },
 };
@@ -441,20 +440,12 @@ async fn attempt_accept(
         rate: Some(chosen.rate),
         ..loan
     };
-    let terms = loan_requests::ActiveModel {
-        funded_at: Set(Some(now)),
+    let rate = loan_requests::ActiveModel {
         rate_annual: Set(Some(i32::try_from(chosen.rate.bps()).unwrap_or(i32::MAX))),
         ..Default::default()
     };
-    loans::apply(&txn, &funded, LoanEvent::FullySubscribe, now, terms).await?;
-    tell_funded(
-        &txn,
-        &funded,
-        settings.disbursement_automatic,
-        base_url,
-        now,
-    )
-    .await?;
+    let automatic = settings.disbursement_automatic;
+    fully_subscribed(&txn, &funded, rate, automatic, base_url, now).await?;
     let decided = std::iter::once((&chosen, Outcome::Accepted))
         .chain(others.iter().map(|o| (o, Outcome::NotChosen)));
     tell_lenders(&txn, &funded, decided, base_url, now).await?;
