@@ -310,6 +310,26 @@ pub async fn cancel(
     Ok(offer.loan_id)
 }
 
+/// How many of a lender's latest offers their portfolio lists.
+pub const OFFERS_SHOWN: u64 = 50;
+
+/// `lender_id`'s latest offers, newest first, each with its loan.
+///
+/// # Errors
+/// Database failures.
+pub async fn of_lender(
+    db: &DatabaseConnection,
+    lender_id: UserId,
+) -> Result<Vec<(Offer, Loan)>, AppError> {
+    let mine = offer_rows::of_lender(db, lender_id, OFFERS_SHOWN).await?;
+    let mut out = Vec::with_capacity(mine.len());
+    for offer in mine {
+        let loan = loans::get(db, offer.loan_id).await?;
+        out.push((offer, loan));
+    }
+    Ok(out)
+}
+
 /// The loan's pending offers as its borrower sees them, cheapest first
 /// (the first is the one chosen unless they pick another).
 ///

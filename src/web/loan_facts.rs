@@ -89,6 +89,9 @@ impl LoanFacts {
             LoanStatus::Pending | LoanStatus::Scoring => {
                 "Staff are reviewing your application. You will get an email with their decision."
             }
+            LoanStatus::Approved | LoanStatus::Funding if self.by_offers => {
+                "Your loan is on the marketplace. Lenders offer their rates for the whole loan; accept the offer you want before funding closes, and the money reaches your wallet."
+            }
             LoanStatus::Approved | LoanStatus::Funding => {
                 "Your loan is on the marketplace. Investors are funding it; the money reaches your wallet when it is fully funded."
             }
@@ -110,6 +113,9 @@ impl LoanFacts {
         match self.status {
             LoanStatus::Pending | LoanStatus::Scoring | LoanStatus::Rejected => {
                 "Suggested annual rate"
+            }
+            LoanStatus::Approved | LoanStatus::Funding if self.by_offers => {
+                "Guide rate (the accepted offer sets yours)"
             }
             _ => "Annual rate",
         }

@@ -822,3 +822,58 @@ async fn an_investor_sets_an_auto_invest_rule_and_sees_it_fund_a_new_loan() {
     assert_verified(&app).await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_borrower_compares_lenders_offers_and_accepts_the_cheapest() {
+    use crate::{
+        investing::{assert_verified, loan, ready_investor},
+        offers::{offer, offers_loan},
+    };
+
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = crate::helpers::spawn_app_without_money_limit().await;
+    let (loan_id, _, borrower) = offers_loan(&app, "120000").await;
+    let (dear, _, _) = ready_investor(&app, "Дорогой Кредитор", 200_000, true).await;
+    let (cheap, _, cheap_id) = ready_investor(&app, "Cheap Lender", 200_000, true).await;
+    offer(&dear, &loan_id, "15.5").await.unwrap();
+    offer(&cheap, &loan_id, "13").await.unwrap();
+
+    client
+        .goto(&format!("{}/login", app.address))
+        .await
+        .unwrap();
+    fill(&client, "email", &borrower.email).await;
+    fill(&client, "password", &borrower.password).await;
+    submit(&client).await;
+    wait_for_path(&client, "/borrower").await;
+    client
+        .goto(&format!("{}/borrower/loans/{loan_id}", app.address))
+        .await
+        .unwrap();
+    let best = text_of(&client, "best-offer").await;
+    assert!(
+        best.contains("13.00 %") && best.contains("cheapest"),
+        "{best}"
+    );
+    screenshot(&client, "70-offers-compared").await;
+    click(&client, "#best-offer a.button").await;
+    let rate = text_of(&client, "offer-rate").await;
+    assert!(rate.contains("13.00 %"), "{rate}");
+    screenshot(&client, "71-offer-accept-confirmation").await;
+    click(&client, "#accept-offer").await;
+    wait_for_path(&client, &format!("/borrower/loans/{loan_id}")).await;
+    assert!(text(&client).await.contains("You accepted the offer"));
+    assert!(text_of(&client, "rate").await.contains("13.00 %"));
+    screenshot(&client, "72-offer-accepted").await;
+    let accepted = loan(&app, &loan_id).await;
+    assert_eq!(accepted.status, "active");
+    assert_eq!(accepted.rate_annual, Some(1_300));
+    assert_eq!(
+        crate::investing::wallet_of(&app, cheap_id).await,
+        (8_000_000, 0)
+    );
+    assert_verified(&app).await;
+    client.close().await.unwrap();
+}

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     applications::{DESCRIPTION, approval, borrower_with_profile, decision, set_kyc},
     helpers::{
-        Browser, TestApp, assert_redirects_to, field_error, input_value,
+        Browser, TestApp, TestUser, assert_redirects_to, field_error, input_value,
         spawn_app_without_money_limit, text_at,
     },
     investing::{assert_verified, emails_of_kind, loan, ready_investor, wallet_of},
@@ -24,8 +24,8 @@ use crate::{
 
 /// A borrower's loan of `amount` roubles over 12 months priced by offers,
 /// applied for on the form and approved by staff at grade A (rates 12 to
-/// 16 %). Returns the loan's id and the borrower's browser.
-async fn offers_loan(app: &TestApp, amount: &str) -> (String, Browser) {
+/// 16 %). Returns the loan's id, the borrower's browser and account.
+pub async fn offers_loan(app: &TestApp, amount: &str) -> (String, Browser, TestUser) {
     let (borrower, user) = borrower_with_profile(app).await;
     set_kyc(app, &user.email, "verified").await;
     let response = borrower
@@ -53,12 +53,12 @@ async fn offers_loan(app: &TestApp, amount: &str) -> (String, Browser) {
     let response = decision(&staff, &id, &approval("A", amount, "12", "14", "Fine.")).await;
     assert_redirects_to(&response, &format!("/admin/applications/{id}"));
     assert_eq!(loan(app, &id).await.status, "funding");
-    (id, borrower)
+    (id, borrower, user)
 }
 
 /// Opens the confirmation for `rate` and confirms it, as the browser does;
 /// returns the confirmation page when the rate is refused there.
-async fn offer(
+pub async fn offer(
     lender: &Browser,
     loan_id: &str,
     rate: &str,
@@ -101,7 +101,7 @@ fn status_of(rows: &[offers::Model], lender: Uuid) -> &str {
 #[tokio::test]
 async fn lenders_offer_change_and_withdraw_and_the_borrower_accepts_the_cheapest() {
     let app = spawn_app_without_money_limit().await;
-    let (loan_id, borrower) = offers_loan(&app, "100000").await;
+    let (loan_id, borrower, _) = offers_loan(&app, "100000").await;
     let (first, _, first_id) = ready_investor(&app, "Offer First", 150_000, true).await;
     let (second, _, second_id) = ready_investor(&app, "Offer Second", 150_000, true).await;
     let (third, _, third_id) = ready_investor(&app, "Offer Third", 150_000, true).await;
@@ -140,6 +140,12 @@ async fn lenders_offer_change_and_withdraw_and_the_borrower_accepts_the_cheapest
         .get_html(&format!("/marketplace/{loan_id}/offers"))
         .await;
     assert!(text_at(&page, "#my-offer").unwrap().contains("12.50"));
+    let portfolio = first.get_html("/investor/investments").await;
+    let listed = text_at(&portfolio, "#my-offers").unwrap();
+    assert!(
+        listed.contains("12.50") && listed.contains("Waiting for the borrower"),
+        "{listed}"
+    );
     // The third withdraws.
     let token = crate::helpers::csrf_token_in(
         &third
@@ -243,7 +249,7 @@ async fn lenders_offer_change_and_withdraw_and_the_borrower_accepts_the_cheapest
 #[tokio::test]
 async fn each_side_reaches_only_its_own_steps() {
     let app = spawn_app_without_money_limit().await;
-    let (loan_id, borrower) = offers_loan(&app, "50000").await;
+    let (loan_id, borrower, _) = offers_loan(&app, "50000").await;
     let (lender, _, lender_id) = ready_investor(&app, "Offer Lender", 100_000, true).await;
     assert_redirects_to(
         &offer(&lender, &loan_id, "14").await.unwrap(),
@@ -317,8 +323,8 @@ async fn each_side_reaches_only_its_own_steps() {
 #[tokio::test]
 async fn offers_end_with_the_listing_and_every_reservation_is_released() {
     let app = spawn_app_without_money_limit().await;
-    let (expiring, _) = offers_loan(&app, "30000").await;
-    let (withdrawn, borrower) = offers_loan(&app, "40000").await;
+    let (expiring, _, _) = offers_loan(&app, "30000").await;
+    let (withdrawn, borrower, _) = offers_loan(&app, "40000").await;
     let (lender, _, lender_id) = ready_investor(&app, "Offer Patient", 100_000, true).await;
     offer(&lender, &expiring, "15").await.unwrap();
     offer(&lender, &withdrawn, "13").await.unwrap();

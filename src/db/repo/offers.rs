@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use super::{corrupt, moved};
@@ -85,18 +85,20 @@ pub async fn of_loan(
         .collect()
 }
 
-/// `lender`'s offers, newest first.
+/// `lender`'s latest `limit` offers, newest first.
 ///
 /// # Errors
 /// Database failures; a row that does not parse.
 pub async fn of_lender(
     conn: &impl ConnectionTrait,
     lender: UserId,
+    limit: u64,
 ) -> Result<Vec<Offer>, AppError> {
     offers::Entity::find()
         .filter(offers::Column::LenderId.eq(lender))
         .order_by_desc(offers::Column::CreatedAt)
         .order_by_desc(offers::Column::Id)
+        .limit(limit)
         .all(conn)
         .await?
         .into_iter()

@@ -245,7 +245,21 @@ struct RuleSummary {
 
 fn summary(view: &RuleView) -> RuleSummary {
     let rule: &Rule = &view.rule;
-    let c = &rule.criteria;
+    let (looks_for, keeps) = describe(&rule.criteria, rule.reinvest);
+    RuleSummary {
+        id: rule.id.to_string(),
+        active: rule.active,
+        max_per_loan: rule.criteria.max_per_loan.to_string(),
+        looks_for,
+        keeps,
+        outstanding: view.outstanding.to_string(),
+        placed_total: rule.placed_total.to_string(),
+        created: format::datetime(&rule.created_at),
+    }
+}
+
+/// A rule's criteria in words: what loans it looks for, and what it keeps to.
+fn describe(c: &Criteria, reinvest: bool) -> (Vec<String>, Vec<String>) {
     let mut looks_for = Vec::new();
     if !c.grades.is_empty() {
         let grades: Vec<&str> = c.grades.iter().map(|g| g.as_str()).collect();
@@ -272,7 +286,7 @@ fn summary(view: &RuleView) -> RuleSummary {
     }
     let mut keeps = Vec::new();
     if let Some(cap) = c.exposure_cap {
-        keeps.push(if rule.reinvest {
+        keeps.push(if reinvest {
             format!("at most {cap} outstanding at a time")
         } else {
             format!("at most {cap} in all (repayments are not reinvested)")
@@ -283,16 +297,7 @@ fn summary(view: &RuleView) -> RuleSummary {
     if c.cash_reserve.minor() > 0 {
         keeps.push(format!("leaves {} in the wallet", c.cash_reserve));
     }
-    RuleSummary {
-        id: rule.id.to_string(),
-        active: rule.active,
-        max_per_loan: c.max_per_loan.to_string(),
-        looks_for,
-        keeps,
-        outstanding: view.outstanding.to_string(),
-        placed_total: rule.placed_total.to_string(),
-        created: format::datetime(&rule.created_at),
-    }
+    (looks_for, keeps)
 }
 
 /// A simulation as the preview shows it.
@@ -327,14 +332,23 @@ fn simulation(run: &Simulation) -> SimulationView {
 }
 
 struct PreviewView {
+    /// The rule previewed, in words: its amount per loan, what it looks
+    /// for, what it keeps to.
+    max_per_loan: String,
+    looks_for: Vec<String>,
+    keeps: Vec<String>,
     available: String,
     now: SimulationView,
     past: SimulationView,
     days: i64,
 }
 
-fn preview_view(preview: &Preview) -> PreviewView {
+fn preview_view((draft, preview): (&Draft, &Preview)) -> PreviewView {
+    let (looks_for, keeps) = describe(&draft.criteria, draft.reinvest);
     PreviewView {
+        max_per_loan: draft.criteria.max_per_loan.to_string(),
+        looks_for,
+        keeps,
         available: preview.available.to_string(),
         now: simulation(&preview.now),
         past: simulation(&preview.past),
@@ -362,7 +376,7 @@ async fn rules_page(
     investor: crate::domain::ids::UserId,
     form: RuleForm,
     errors: FieldErrors,
-    preview: Option<&Preview>,
+    preview: Option<(&Draft, &Preview)>,
 ) -> Result<HttpResponse, WebError> {
     let rules = auto_invest::rules_of(&state.db, investor).await?;
     render(
@@ -422,7 +436,7 @@ pub async fn index(
                 user.id,
                 form,
                 FieldErrors::new(),
-                Some(&preview),
+                Some((&draft, &preview)),
             )
             .await
         }

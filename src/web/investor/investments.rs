@@ -27,6 +27,7 @@ use crate::{
         investment::{Investment, InvestmentStatus},
         loan::Loan,
         money::TypedAmount,
+        offers::OfferStatus,
         recovery::ReserveEventKind,
         repayment::LoanPaymentKind,
         schedule::Installment,
@@ -36,7 +37,7 @@ use crate::{
     services::{
         documents::{self, Viewer},
         investing::{self, Change},
-        portfolio,
+        offers, portfolio,
     },
     state::AppState,
     web::{
@@ -95,11 +96,24 @@ pub struct ListQuery {
     page: Option<u64>,
 }
 
+/// One of the investor's offers (listing mode `offers`).
+struct OfferLine {
+    id: String,
+    loan_id: String,
+    purpose: String,
+    amount: String,
+    rate: String,
+    status: &'static str,
+    pending: bool,
+    made: String,
+}
+
 #[derive(Template)]
 #[template(path = "investor/investments.html")]
 struct ListPage {
     base: BaseCtx,
     lines: Page<Line>,
+    offers: Vec<OfferLine>,
 }
 
 pub async fn index(
@@ -119,7 +133,25 @@ pub async fn index(
         pages: rows.pages,
         total: rows.total,
     };
-    page(&ListPage { base, lines })
+    let offers = offers::of_lender(&state.db, user.id)
+        .await?
+        .iter()
+        .map(|(offer, loan)| OfferLine {
+            id: offer.id.to_string(),
+            loan_id: loan.id.to_string(),
+            purpose: loan.purpose.label().to_owned(),
+            amount: offer.amount.to_string(),
+            rate: offer.rate.to_string(),
+            status: offer.status.label(),
+            pending: offer.status == OfferStatus::Pending,
+            made: format::datetime(&offer.made_at),
+        })
+        .collect();
+    page(&ListPage {
+        base,
+        lines,
+        offers,
+    })
 }
 
 struct ShareLine {
