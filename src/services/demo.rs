@@ -24,10 +24,11 @@ use crate::{
             Asset, AssetKind, Education, Liability, LiabilityKind, ListingMode, LoanRequest,
             Profile, Purpose,
         },
+        auto_invest::Criteria,
         ids::{LoanId, UserId},
         investor::{InvestorProfile, TaxId},
         money::{Currency, Money, TypedAmount},
-        scoring::Employment,
+        scoring::{Employment, Grade},
         user::{Email, KycStatus, NewPassword, PersonName, Role},
     },
     error::AppError,
@@ -36,8 +37,10 @@ use crate::{
         auth::{self, NewAccount},
         funding,
         idempotency::IdempotencyKey,
+        auto_invest::{self, Draft},
         investing::{self, Commitment},
         investor,
+        offers::{self, OfferRequest},
         review::{self, ApprovedTerms, Decision, Review},
         settings,
         wallet::{self, BankTransferRequest, Direction, NewBankAccount},
@@ -62,6 +65,7 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, Role)] = &[
     ("borrower3@demo.local", "Pavel Smirnov", Role::Borrower),
     ("borrower4@demo.local", "Elena Volkova", Role::Borrower),
     ("borrower5@demo.local", "Maxim Orlov", Role::Borrower),
+    ("borrower6@demo.local", "Olga Sokolova", Role::Borrower),
     ("investor@demo.local", "Irina Investor", Role::Investor),
     ("investor2@demo.local", "Ivan Petrov", Role::Investor),
 ];
@@ -162,8 +166,9 @@ fn steady_profile(income: i64, defaults_12m: u32) -> Result<Profile, AppError> {
 /// Profiles and applications for the demo borrowers, and the demo investors'
 /// profiles and commitments, through the same use cases people use: Boris's
 /// application waits for review, Daria's was approved by the demo analyst and
-/// is open for investment, Pavel's was declined at once, Elena's was funded
-/// by both investors and paid out.
+/// is open for investment, Pavel's was declined at once, Elena's and
+/// Maxim's were funded by both investors and paid out, Olga's is priced by
+/// lenders' offers and has Ivan's; Irina has an auto-invest rule, off.
 async fn seed_applications(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -301,6 +306,36 @@ async fn seed_applications(
     )
     .await?;
 
+    // Olga's loan is priced by lenders' offers; Ivan has made one.
+    let olga = id_of("borrower6@demo.local")?;
+    applications::save_profile(db, clock, olga, &steady_profile(170_000, 0)?, meta).await?;
+    let by_offers = applications::submit(
+        db,
+        clock,
+        olga,
+        &LoanRequest {
+            listing_mode: ListingMode::Offers,
+            ..request(
+                150_000,
+                12,
+                Purpose::HomeImprovement,
+                "A new kitchen for the flat I own; I would like lenders to offer their rates.",
+            )?
+        },
+        base_url,
+        meta,
+    )
+    .await?;
+    approve_as_scored(
+        db,
+        clock,
+        (analyst, by_offers.loan_id),
+        (150_000, 12),
+        "Steady salary and no debts; listed for lenders' offers as the borrower asked.",
+        (base_url, meta),
+    )
+    .await?;
+
     let irina = id_of("investor@demo.local")?;
     let ivan = id_of("investor2@demo.local")?;
     for (investor, qualified) in [(irina, false), (ivan, true)] {
@@ -332,6 +367,45 @@ async fn seed_applications(
             funding::pay_out_if_automatic(db, clock, loan_id, base_url).await;
         }
     }
+    // Ivan offers the guide rate for Olga's loan; Irina has an auto-invest
+    // rule set up but off, to preview and switch on.
+    let guide = loans::get(db, by_offers.loan_id)
+        .await?
+        .rate
+        .ok_or_else(|| anyhow::anyhow!("demo: the offers loan has no rate"))?;
+    offers::make(
+        db,
+        clock,
+        ivan,
+        &OfferRequest {
+            loan_id: by_offers.loan_id,
+            rate: guide,
+            key: IdempotencyKey::parse(&IdempotencyKey::generate())?,
+        },
+        base_url,
+    )
+    .await?;
+    auto_invest::create(
+        db,
+        clock,
+        irina,
+        &Draft {
+            criteria: Criteria {
+                max_per_loan: rub(5_000)?,
+                min_loan_amount: None,
+                max_loan_amount: None,
+                grades: vec![Grade::A, Grade::B],
+                min_rate: None,
+                max_term_months: Some(36),
+                purposes: Vec::new(),
+                exposure_cap: Some(rub(100_000)?),
+                cash_reserve: rub(20_000)?,
+            },
+            reinvest: true,
+            active: false,
+        },
+    )
+    .await?;
     Ok(())
 }
 
