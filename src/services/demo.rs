@@ -35,9 +35,9 @@ use crate::{
     services::{
         RequestMeta, applications,
         auth::{self, NewAccount},
+        auto_invest::{self, Draft},
         funding,
         idempotency::IdempotencyKey,
-        auto_invest::{self, Draft},
         investing::{self, Commitment},
         investor,
         offers::{self, OfferRequest},

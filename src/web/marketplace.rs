@@ -81,6 +81,7 @@ struct ListingLine {
     purpose: &'static str,
     funded_percent: u32,
     time_left: String,
+    by_offers: bool,
 }
 
 impl ListingLine {
@@ -94,6 +95,7 @@ impl ListingLine {
             purpose: loan.purpose.label(),
             funded_percent: loan.funded_percent(),
             time_left: time_left(loan.funding_deadline, now),
+            by_offers: loan.by_offers,
         }
     }
 }

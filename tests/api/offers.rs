@@ -107,7 +107,10 @@ async fn lenders_offer_change_and_withdraw_and_the_borrower_accepts_the_cheapest
     let (third, _, third_id) = ready_investor(&app, "Offer Third", 150_000, true).await;
     let (poor, _, _) = ready_investor(&app, "Offer Poor", 50_000, true).await;
 
-    // The loan's page asks for offers, not investments.
+    // The marketplace lists it as priced by offers; its page asks for
+    // offers, not investments.
+    let list = first.get_html("/marketplace").await;
+    assert!(text_at(&list, "#listings").unwrap().contains("offers"));
     let page = first.get_html(&format!("/marketplace/{loan_id}")).await;
     assert!(text_at(&page, "#offers").is_some());
     assert!(text_at(&page, "#invest").is_none());

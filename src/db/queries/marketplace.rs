@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::{
     db::{self, entities::loan_requests, repo::corrupt},
     domain::{
-        application::Purpose,
+        application::{ListingMode, Purpose},
         ids::LoanId,
         lifecycle::LoanStatus,
         loan,
@@ -174,6 +174,8 @@ pub struct Listing {
     pub funded: Money,
     pub purpose: Purpose,
     pub funding_deadline: DateTime<Utc>,
+    /// Priced by lenders' offers (the rate is then the staff's guide).
+    pub by_offers: bool,
 }
 
 impl Listing {
@@ -195,6 +197,7 @@ struct ListingRow {
     currency: String,
     purpose: String,
     funding_deadline: Option<DateTime<Utc>>,
+    listing_mode: String,
 }
 
 impl ListingRow {
@@ -222,6 +225,8 @@ impl ListingRow {
             funding_deadline: self
                 .funding_deadline
                 .ok_or_else(|| bad("funding deadline"))?,
+            by_offers: ListingMode::parse(&self.listing_mode).ok_or_else(|| bad("listing mode"))?
+                == ListingMode::Offers,
         })
     }
 }
@@ -294,6 +299,7 @@ pub fn listings_query(
             Column::Currency,
             Column::Purpose,
             Column::FundingDeadline,
+            Column::ListingMode,
         ])
         .filter(loan_requests::Column::Status.eq(LoanStatus::Funding.as_str()))
         .filter(deadline.gt(now));
