@@ -11,7 +11,20 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, Entity
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{db::entities::idempotency_keys, domain::error::DomainError, error::AppError};
+use crate::{
+    db::entities::idempotency_keys,
+    domain::error::DomainError,
+    error::{AppError, is_unique_violation},
+};
+
+/// Whether a use case failed because a concurrent request committed first
+/// a row it was about to write (the same key's claim, or another unique
+/// row): the caller then answers with [`replay`].
+#[must_use]
+pub fn lost_race(err: &AppError) -> bool {
+    matches!(err, AppError::Unexpected(inner)
+        if inner.downcast_ref::<DbErr>().is_some_and(is_unique_violation))
+}
 
 /// A key as the form sent it: 8 to 64 characters of letters, digits and dashes.
 #[derive(Debug, Clone, PartialEq, Eq)]

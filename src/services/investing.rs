@@ -41,7 +41,7 @@ use crate::{
         user::KycStatus,
         wallet::Wallet,
     },
-    error::{AppError, FieldErrors, is_unique_violation},
+    error::{AppError, FieldErrors},
     ledger::{LedgerError, store},
     mail::messages::{InvestmentConfirmed, LoanFunded},
     paths,
@@ -95,14 +95,10 @@ pub async fn invest(
     ]);
     match attempt(db, clock, investor_id, commitment, &hash, base_url).await {
         // A concurrent submission with the same key committed first: answer as it did.
-        Err(AppError::Unexpected(err))
-            if err
-                .downcast_ref::<sea_orm::DbErr>()
-                .is_some_and(is_unique_violation) =>
-        {
+        Err(lost) if idempotency::lost_race(&lost) => {
             let first = idempotency::replay(db, investor_id, &commitment.key, &hash)
                 .await?
-                .ok_or(AppError::Unexpected(err))?;
+                .ok_or(lost)?;
             replayed(db, &first).await
         }
         other => other,

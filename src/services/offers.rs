@@ -39,7 +39,7 @@ use crate::{
         settings::Settings,
         wallet::Wallet,
     },
-    error::{AppError, FieldErrors, is_unique_violation},
+    error::{AppError, FieldErrors},
     ledger::{LedgerError, store},
     mail::messages::{OfferDecided, OfferReceived},
     paths,
@@ -158,11 +158,7 @@ pub async fn make(
         &request.rate.bps().to_string(),
     ]);
     match attempt_make(db, clock, lender_id, request, &hash, base_url).await {
-        Err(AppError::Unexpected(err))
-            if err
-                .downcast_ref::<sea_orm::DbErr>()
-                .is_some_and(is_unique_violation) =>
-        {
+        Err(lost) if idempotency::lost_race(&lost) => {
             // The same confirmation committed first (answer as it did), or
             // another offer of this lender on the loan did (try again).
             match idempotency::replay(db, lender_id, &request.key, &hash).await? {
@@ -382,15 +378,11 @@ pub async fn accept(
     )
     .await
     {
-        Err(AppError::Unexpected(err))
-            if err
-                .downcast_ref::<sea_orm::DbErr>()
-                .is_some_and(is_unique_violation) =>
-        {
+        Err(lost) if idempotency::lost_race(&lost) => {
             idempotency::replay(db, borrower_id, key, &hash)
                 .await?
                 .map(|_| ())
-                .ok_or(AppError::Unexpected(err))
+                .ok_or(lost)
         }
         other => other,
     }

@@ -37,7 +37,7 @@ use crate::{
         settings::Settings,
         wallet::Wallet,
     },
-    error::{AppError, FieldErrors, is_unique_violation},
+    error::{AppError, FieldErrors},
     services::{
         defaults::{self, Claim},
         idempotency::{self, IdempotencyKey},
@@ -342,14 +342,10 @@ pub async fn pay(
         &payment.amount.minor().to_string(),
     ]);
     match attempt(db, clock, borrower, payment, &hash, base_url).await {
-        Err(AppError::Unexpected(err))
-            if err
-                .downcast_ref::<sea_orm::DbErr>()
-                .is_some_and(is_unique_violation) =>
-        {
+        Err(lost) if idempotency::lost_race(&lost) => {
             let first = idempotency::replay(db, borrower, &payment.key, &hash)
                 .await?
-                .ok_or(AppError::Unexpected(err))?;
+                .ok_or(lost)?;
             replayed(db, &first).await
         }
         other => other,

@@ -27,7 +27,7 @@ use crate::{
         money::{MAX_MINOR, Money},
         user::PersonName,
     },
-    error::{AppError, FieldErrors, is_unique_violation},
+    error::{AppError, FieldErrors},
     ledger::{EntryKind, JournalEntry, LedgerError, store},
     services::{
         RequestMeta,
@@ -280,14 +280,10 @@ pub async fn transfer(
     ]);
     match attempt(db, clock, user_id, request, &hash).await {
         // A concurrent submission with the same key committed first: answer as it did.
-        Err(AppError::Unexpected(err))
-            if err
-                .downcast_ref::<sea_orm::DbErr>()
-                .is_some_and(is_unique_violation) =>
-        {
+        Err(lost) if idempotency::lost_race(&lost) => {
             idempotency::replay(db, user_id, &request.key, &hash)
                 .await?
-                .ok_or(AppError::Unexpected(err))
+                .ok_or(lost)
         }
         other => other,
     }

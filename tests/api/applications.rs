@@ -934,7 +934,18 @@ async fn the_demo_has_a_loan_in_each_state_so_far() {
         format!("SELECT COUNT(*) FROM loan_requests WHERE status = '{status}'")
     };
     assert_eq!(app.count(&states("scoring")).await, 1);
-    assert_eq!(app.count(&states("funding")).await, 1);
+    // Daria's at the platform's rate, Olga's priced by offers (Ivan's).
+    assert_eq!(app.count(&states("funding")).await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM offers WHERE status = 'pending'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM auto_invest_rules WHERE active = false")
+            .await,
+        1
+    );
     assert_eq!(app.count(&states("rejected")).await, 1);
     assert_eq!(app.count(&states("active")).await, 2);
     assert_eq!(
@@ -970,6 +981,21 @@ async fn the_demo_has_a_loan_in_each_state_so_far() {
             .unwrap()
             .contains("Open for investment")
     );
+    let olga = app.browser();
+    olga.login("borrower6@demo.local", "demo-password").await;
+    let dashboard = olga.get_html("/borrower").await;
+    let loan_link = scraper::Html::parse_document(&dashboard)
+        .select(&scraper::Selector::parse("#applications a[href^='/borrower/loans/']").unwrap())
+        .next()
+        .and_then(|a| a.value().attr("href").map(str::to_owned))
+        .unwrap();
+    let page = olga.get_html(&loan_link).await;
+    assert!(
+        text_at(&page, "#best-offer").is_some(),
+        "Ivan's offer is shown"
+    );
+    let rules = irina.get_html("/investor/auto-invest").await;
+    assert!(text_at(&rules, "#rules").unwrap().contains("Off"));
 }
 
 #[tokio::test]
