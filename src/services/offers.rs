@@ -41,7 +41,7 @@ use crate::{
     },
     error::{AppError, FieldErrors},
     ledger::{LedgerError, store},
-    mail::messages::{OfferDecided, OfferReceived},
+    mail::messages::{OfferDecided, OfferOutcome as Outcome, OfferReceived},
     paths,
     services::{
         idempotency::{self, IdempotencyKey},
@@ -464,8 +464,6 @@ async fn attempt_accept(
     txn.commit().await?;
     Ok(())
 }
-
-pub use crate::mail::messages::OfferOutcome as Outcome;
 
 /// Tells each lender what became of their offer.
 pub(crate) async fn tell_lenders<'a>(
