@@ -28,6 +28,7 @@ mod m20261130_000018_compress_outbox_bodies;
 mod m20261130_000019_cover_distributions_principal;
 mod m20261130_000020_create_auto_invest;
 mod m20261130_000021_create_offers;
+mod m20261130_000022_create_secondary_listings;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000019_cover_distributions_principal::Migration),
             Box::new(m20261130_000020_create_auto_invest::Migration),
             Box::new(m20261130_000021_create_offers::Migration),
+            Box::new(m20261130_000022_create_secondary_listings::Migration),
         ]
     }
 }

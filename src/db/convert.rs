@@ -6,8 +6,8 @@
 use sea_orm::Value;
 
 use crate::domain::ids::{
-    BankAccountId, DocumentId, EmailId, InstallmentId, InvestmentId, LoanId, OfferId, RuleId,
-    UserId, WalletId,
+    BankAccountId, DocumentId, EmailId, InstallmentId, InvestmentId, ListingId, LoanId, OfferId,
+    RuleId, UserId, WalletId,
 };
 
 macro_rules! id_values {
@@ -30,5 +30,6 @@ id_values!(
     DocumentId,
     EmailId,
     RuleId,
-    OfferId
+    OfferId,
+    ListingId
 );

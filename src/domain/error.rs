@@ -63,6 +63,15 @@ pub enum DomainError {
     /// The offer is no longer waiting for the borrower.
     #[error("the offer is no longer pending")]
     OfferClosed,
+    /// The investment has an open listing already.
+    #[error("the investment is listed already")]
+    AlreadyListed,
+    /// The listing is no longer on sale.
+    #[error("the listing is no longer on sale")]
+    ListingClosed,
+    /// A buyer cannot buy their own listing.
+    #[error("the buyer listed it")]
+    OwnListing,
     /// A stored agreement no longer matches its fingerprint.
     #[error("the agreement failed its integrity check")]
     AgreementAltered,

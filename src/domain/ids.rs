@@ -133,6 +133,8 @@ typed_ids! {
     RuleId => "auto-invest rule";
     /// A lender's offer for a loan in listing mode `offers` (`offers.id`).
     OfferId => "offer";
+    /// Principal offered on the secondary market (`secondary_listings.id`).
+    ListingId => "listing";
 }
 
 #[cfg(test)]

@@ -12,5 +12,6 @@ word_enum!(
         Repayment => "repayment", "Loan repayment";
         Recovery => "recovery", "Recovery after a default";
         ReservePayout => "reserve_payout", "Reserve fund payout";
+        SecondarySale => "secondary_sale", "Secondary market sale";
     }
 );

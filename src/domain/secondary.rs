@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::domain::{
+    ids::{InvestmentId, ListingId, LoanId, UserId},
     investment::InvestmentStatus,
     money::{Money, MoneyError, Rate},
     scoring::Grade,
@@ -289,6 +290,41 @@ pub fn place_in_queue<K: Ord + Copy>(listings: &[Queued<K>], key: K) -> Option<u
             })
             .count(),
     )
+}
+
+word_enum!(
+    /// Where a listing stands; stored in `secondary_listings.status`.
+    ListingStatus {
+        Open => "open", "On sale";
+        Sold => "sold", "Sold";
+        Withdrawn => "withdrawn", "Withdrawn";
+    }
+);
+
+/// A listing as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub id: ListingId,
+    pub loan_id: LoanId,
+    pub investment_id: InvestmentId,
+    pub seller_id: UserId,
+    /// The principal on sale.
+    pub principal: Money,
+    pub markup: Markup,
+    pub status: ListingStatus,
+    pub listed_at: DateTime<Utc>,
+}
+
+impl Listing {
+    /// Its place in its loan's queue, as [`place_in_queue`] reads it.
+    #[must_use]
+    pub fn queued(&self) -> Queued<ListingId> {
+        Queued {
+            key: self.id,
+            markup: self.markup,
+            listed_at: self.listed_at,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,13 @@
 //! that knows each key's meaning, its default, how it is written and what
 //! values are sensible.
 
+use rust_decimal::Decimal;
+
 use crate::domain::{
     money::{Currency, Money, Rate},
     schedule::MAX_TERM_MONTHS,
     scoring::{Grade, GradeBand, Policy},
+    secondary::{Markup, MarkupBand},
 };
 
 /// Everything tunable, typed. Amounts are in roubles (the platform's
@@ -37,6 +40,10 @@ pub struct Settings {
     pub kyc_required: bool,
     /// Whether a fully funded loan is paid out at once, or waits for staff.
     pub disbursement_automatic: bool,
+    /// The markups a secondary-market listing may have.
+    pub secondary_band: MarkupBand,
+    /// Kept from a secondary-market sale's price, paid by the seller.
+    pub secondary_fee: Rate,
     /// Whether a loan is offered whole to the auto-invest rules when it is
     /// listed, and funded at once if they cover all of it (otherwise it is
     /// listed as usual).
@@ -105,6 +112,8 @@ impl Default for Settings {
             kyc_required: true,
             disbursement_automatic: true,
             auto_invest_instant: false,
+            secondary_band: MarkupBand::default(),
+            secondary_fee: rate(100),
             daily_withdrawal_limit: rub(1_000_000),
             reminder_days: 3,
             penalty_daily: rate(10),
@@ -140,6 +149,7 @@ impl Settings {
     pub fn to_pairs(&self) -> Vec<(String, String)> {
         let money = |m: Money| m.amount().to_string();
         let percent = |r: Rate| r.percent().normalize().to_string();
+        let markup = |m: Markup| Decimal::new(i64::from(m.bps()), 2).normalize().to_string();
         let mut pairs = vec![
             ("loan_min_amount".to_owned(), money(self.min_loan_amount)),
             ("loan_max_amount".to_owned(), money(self.max_loan_amount)),
@@ -223,6 +233,18 @@ impl Settings {
                 "auto_invest_instant".to_owned(),
                 self.auto_invest_instant.to_string(),
             ),
+            (
+                "secondary_markup_min_percent".to_owned(),
+                markup(self.secondary_band.min),
+            ),
+            (
+                "secondary_markup_max_percent".to_owned(),
+                markup(self.secondary_band.max),
+            ),
+            (
+                "secondary_fee_percent".to_owned(),
+                percent(self.secondary_fee),
+            ),
         ]);
         pairs
     }
@@ -271,6 +293,16 @@ impl Settings {
             "servicing_penalty_cap_percent" => self.penalty_cap = percent()?,
             "servicing_late_fee" => self.late_fee = money()?,
             "servicing_default_after_days" => self.default_after_days = count(3_650)?,
+            "secondary_markup_min_percent" | "secondary_markup_max_percent" => {
+                let markup = Markup::parse_percent(value)
+                    .map_err(|_| err("Enter a percentage, like -20 or 5."))?;
+                if key == "secondary_markup_min_percent" {
+                    self.secondary_band.min = markup;
+                } else {
+                    self.secondary_band.max = markup;
+                }
+            }
+            "secondary_fee_percent" => self.secondary_fee = percent()?,
             "kyc_required" | "disbursement_automatic" | "auto_invest_instant" => {
                 let on = match value.trim() {
                     "true" | "on" => true,
@@ -342,6 +374,15 @@ impl Settings {
             errors.push(SettingError::new(
                 "funding_days",
                 "Give investors at least one day.",
+            ));
+        }
+        if self.secondary_band.min.bps() > 0
+            || self.secondary_band.max.bps() < 0
+            || self.secondary_band.min.bps() <= -10_000
+        {
+            errors.push(SettingError::new(
+                "secondary_markup_min_percent",
+                "The band must include 0 %: a discount (above -100 %) up to a premium.",
             ));
         }
         if !self.min_investment.is_positive() {
@@ -434,7 +475,7 @@ mod tests {
         let defaults = Settings::default();
         assert_eq!(defaults.validate(), Ok(()));
         let pairs = defaults.to_pairs();
-        assert_eq!(pairs.len(), 7 + 6 * 4 + 14);
+        assert_eq!(pairs.len(), 7 + 6 * 4 + 17);
         let (read, problems) =
             Settings::from_stored(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert!(problems.is_empty(), "{problems:?}");

@@ -20,7 +20,7 @@ use crate::{
     db,
     error::AppError,
     mail::Mailer,
-    services::{auto_invest, funding},
+    services::{auto_invest, funding, secondary},
 };
 
 /// How often `serve` looks for emails to send.
@@ -261,7 +261,7 @@ impl JobName {
             }
             Self::Payouts => "Pays out fully funded loans still waiting, when payout is automatic.",
             Self::DuePayments => {
-                "Installments due today fall due, are taken from borrowers' wallets, and the unpaid become overdue."
+                "Installments due today fall due, are taken from borrowers' wallets, and the unpaid become overdue (their loans' secondary-market listings are withdrawn)."
             }
             Self::Penalties => "Charges penalty interest and the late fee on overdue installments.",
             Self::Defaults => {
@@ -301,10 +301,11 @@ pub async fn run_named(
         }
         JobName::DuePayments => {
             let report = due_payments::run(db, clock, base_url).await?;
+            let withdrawn = secondary::withdraw_unsellable(db, clock).await?;
             (
                 report.loans,
                 format!(
-                    "due-payments {day}: {} loan(s), {} payment(s) collected, {} installment(s) overdue",
+                    "due-payments {day}: {} loan(s), {} payment(s) collected, {} installment(s) overdue, {withdrawn} secondary listing(s) withdrawn",
                     report.loans, report.collected, report.overdue
                 ),
             )
@@ -321,9 +322,12 @@ pub async fn run_named(
         }
         JobName::Defaults => {
             let defaulted = defaults::run(db, clock, base_url).await?;
+            let withdrawn = secondary::withdraw_unsellable(db, clock).await?;
             (
                 defaulted,
-                format!("defaults {day}: {defaulted} loan(s) defaulted"),
+                format!(
+                    "defaults {day}: {defaulted} loan(s) defaulted, {withdrawn} secondary listing(s) withdrawn"
+                ),
             )
         }
         JobName::Reminders => {

@@ -24,6 +24,7 @@ pub mod portfolio;
 pub mod receipts;
 pub mod repayment;
 pub mod review;
+pub mod secondary;
 pub mod settings;
 pub mod wallet;
 

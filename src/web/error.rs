@@ -95,6 +95,15 @@ pub fn refusal(reason: &DomainError) -> String {
             "The borrower takes lenders' offers for this loan: make an offer for the whole loan from its page instead."
                 .to_owned()
         }
+        DomainError::AlreadyListed => {
+            "This investment is on sale already: withdraw that listing first to list it differently."
+                .to_owned()
+        }
+        DomainError::ListingClosed => {
+            "This listing is no longer on sale: it was sold or withdrawn, or its loan is overdue or has ended."
+                .to_owned()
+        }
+        DomainError::OwnListing => "This is your own listing: you cannot buy it.".to_owned(),
         DomainError::OfferClosed => {
             "This offer is no longer waiting for the borrower: it was accepted, declined, withdrawn or has expired."
                 .to_owned()

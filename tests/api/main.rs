@@ -26,6 +26,7 @@ mod pg_wire;
 mod repaying;
 mod round_trips;
 mod schema;
+mod secondary;
 mod security;
 mod servicing;
 mod settings;

@@ -37,6 +37,7 @@ pub mod repayment_schedule;
 pub mod reserve_fund_events;
 pub mod schedule_versions;
 pub mod scoring_results;
+pub mod secondary_listings;
 pub mod sessions;
 pub mod users;
 pub mod wallet_transactions;

@@ -23,6 +23,7 @@ pub use super::outbox_emails::Entity as OutboxEmails;
 pub use super::platform_settings::Entity as PlatformSettings;
 pub use super::repayment_schedule::Entity as RepaymentSchedule;
 pub use super::scoring_results::Entity as ScoringResults;
+pub use super::secondary_listings::Entity as SecondaryListings;
 pub use super::sessions::Entity as Sessions;
 pub use super::users::Entity as Users;
 pub use super::wallet_transactions::Entity as WalletTransactions;

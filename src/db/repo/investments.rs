@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::{corrupt, loans, moved};
@@ -298,6 +300,87 @@ pub async fn disburse(
         .exec(conn)
         .await?;
     one_row(result.rows_affected)
+}
+
+/// Hands a whole active stake to `buyer` (a sale of all it holds): the
+/// stake, its history of distributions (each row keeps who received it)
+/// and its place in the loan stay; it is now the buyer's, bought on the
+/// secondary market, without the seller's agreement.
+///
+/// # Errors
+/// `Conflict` when it is no longer the seller's active stake; database
+/// failures.
+pub async fn transfer(
+    conn: &impl ConnectionTrait,
+    investment: &Investment,
+    buyer: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let result = investments::Entity::update_many()
+        .col_expr(
+            investments::Column::InvestorId,
+            Expr::value(buyer.as_uuid()),
+        )
+        .col_expr(
+            investments::Column::Source,
+            Expr::value(InvestmentSource::Secondary.as_str()),
+        )
+        .col_expr(
+            investments::Column::AgreementHash,
+            Expr::value(None::<String>),
+        )
+        .col_expr(
+            investments::Column::AgreementPath,
+            Expr::value(None::<String>),
+        )
+        .col_expr(investments::Column::AcceptedAt, Expr::value(now))
+        .col_expr(investments::Column::UpdatedAt, Expr::value(now))
+        .filter(investments::Column::Id.eq(investment.id))
+        .filter(investments::Column::InvestorId.eq(investment.investor_id))
+        .filter(investments::Column::Status.eq(InvestmentStatus::Active.as_str()))
+        .exec(conn)
+        .await?;
+    one_row(result.rows_affected)
+}
+
+/// Takes `principal` out of an active stake (a partial sale): its amount
+/// falls by it, so what it holds (amount less principal returned) falls by
+/// it too, and the buyer's new stake ([`insert_bought`]) holds it.
+///
+/// # Errors
+/// `Conflict` when it is no longer that active stake; database failures.
+pub async fn sell_part(
+    conn: &impl ConnectionTrait,
+    investment: &Investment,
+    principal: Money,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let result = investments::Entity::update_many()
+        .col_expr(
+            investments::Column::Amount,
+            Expr::col(investments::Column::Amount).sub(principal.minor()),
+        )
+        .col_expr(investments::Column::UpdatedAt, Expr::value(now))
+        .filter(investments::Column::Id.eq(investment.id))
+        .filter(investments::Column::Amount.eq(investment.amount.minor()))
+        .filter(investments::Column::Status.eq(InvestmentStatus::Active.as_str()))
+        .exec(conn)
+        .await?;
+    one_row(result.rows_affected)
+}
+
+/// Records a stake bought on the secondary market: active at once.
+///
+/// # Errors
+/// Database failures.
+pub async fn insert_bought(
+    conn: &impl ConnectionTrait,
+    new: NewCommitment,
+) -> Result<(), AppError> {
+    let mut bought = row(new);
+    bought.status = Set(InvestmentStatus::Active.as_str().to_owned());
+    bought.insert(conn).await?;
+    Ok(())
 }
 
 fn next(from: InvestmentStatus, event: InvestmentEvent) -> Result<InvestmentStatus, AppError> {

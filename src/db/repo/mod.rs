@@ -8,6 +8,7 @@ pub mod auto_invest;
 pub mod documents;
 pub mod installments;
 pub mod investments;
+pub mod listings;
 pub mod loans;
 pub mod offers;
 pub mod penalties;

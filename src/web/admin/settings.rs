@@ -112,6 +112,26 @@ const SECTIONS: &[(&str, &[InputSpec])] = &[
         ],
     ),
     (
+        "Secondary market",
+        &[
+            (
+                "secondary_markup_min_percent",
+                "Largest discount, %",
+                "A negative percentage, like -20: a listing's price may be that far below its principal.",
+            ),
+            (
+                "secondary_markup_max_percent",
+                "Largest premium, %",
+                "Like 5: a listing's price may be that far above its principal.",
+            ),
+            (
+                "secondary_fee_percent",
+                "Fee, % of the price",
+                "Kept from what the seller receives.",
+            ),
+        ],
+    ),
+    (
         "Wallets",
         &[(
             "wallet_daily_withdrawal_limit",
