@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::{
     ids::{InvestmentId, ListingId, LoanId, UserId},
+    installment::{Installment, InstallmentStatus},
     investment::InvestmentStatus,
     money::{Money, MoneyError, Rate},
     scoring::Grade,
@@ -325,6 +326,67 @@ impl Listing {
             listed_at: self.listed_at,
         }
     }
+}
+
+/// What a buyer of `principal` of a loan with `schedule` may expect: their
+/// share of each installment not yet paid (dated), and the interest of the
+/// current period accrued on that principal by `today` (for the fair-value
+/// hint). The share is `principal` over the principal still unpaid.
+#[must_use]
+pub fn buyer_view(
+    principal: Money,
+    schedule: &[Installment],
+    today: NaiveDate,
+) -> (Vec<(NaiveDate, Money)>, Money) {
+    let currency = principal.currency();
+    let zero = Money::zero(currency);
+    let unpaid: Vec<&Installment> = schedule
+        .iter()
+        .filter(|i| {
+            i.status != InstallmentStatus::Paid && i.status != InstallmentStatus::WrittenOff
+        })
+        .collect();
+    let held: i64 = unpaid
+        .iter()
+        .map(|i| i.principal.minor() - i.paid_principal.minor())
+        .sum();
+    if held <= 0 {
+        return (Vec::new(), zero);
+    }
+    let share = |m: i64| {
+        Money::from_minor(m, currency)
+            .and_then(|m| m.mul_ratio(i128::from(principal.minor()), i128::from(held)))
+            .unwrap_or(zero)
+    };
+    let flows = unpaid
+        .iter()
+        .map(|i| {
+            let left = i.principal.minor() - i.paid_principal.minor() + i.interest.minor()
+                - i.paid_interest.minor();
+            (i.due_date, share(left))
+        })
+        .collect();
+    let accrued = unpaid
+        .iter()
+        .find(|i| i.due_date >= today)
+        .map_or(zero, |next| {
+            let start = schedule
+                .iter()
+                .filter(|i| i.due_date < next.due_date)
+                .map(|i| i.due_date)
+                .max()
+                .unwrap_or_else(|| {
+                    next.due_date
+                        .checked_sub_months(chrono::Months::new(1))
+                        .unwrap_or(next.due_date)
+                });
+            let period = (next.due_date - start).num_days().max(1);
+            let elapsed = (today - start).num_days().clamp(0, period);
+            share(next.interest.minor())
+                .mul_ratio(i128::from(elapsed), i128::from(period))
+                .unwrap_or(zero)
+        });
+    (flows, accrued)
 }
 
 #[cfg(test)]

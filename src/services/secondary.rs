@@ -18,7 +18,10 @@ use crate::{
     clock::Clock,
     db::{
         self,
-        queries::investments as investment_queries,
+        queries::{
+            Page, investments as investment_queries,
+            secondary::{self as queries, SecondaryFilter},
+        },
         repo::{
             installments,
             investments::{self, NewCommitment},
@@ -28,15 +31,19 @@ use crate::{
     },
     domain::{
         error::DomainError,
-        ids::{InvestmentId, ListingId, UserId},
+        ids::{InvestmentId, ListingId, LoanId, UserId},
         installment::InstallmentStatus,
         investment::{Investment, InvestmentSource},
         journal::EntryKind,
         lifecycle::LoanStatus,
         loan::Loan,
-        money::{Money, TypedAmount},
-        secondary::{Listing, ListingStatus, Markup, Stake, check_listing, proceeds},
+        money::{Currency, Money, Rate, TypedAmount},
+        secondary::{
+            Listing, ListingStatus, Markup, MarkupBand, Stake, buyer_view, check_listing,
+            fair_value, place_in_queue, proceeds, yield_to_maturity,
+        },
         wallet::WalletKind,
+        xirr::Xirr,
     },
     error::{AppError, FieldErrors},
     ledger::{JournalEntry, LedgerError, Posting, store},
@@ -171,7 +178,7 @@ async fn attempt_list(
     Ok(id)
 }
 
-/// The seller takes their listing back.
+/// The seller takes their listing back; returns the investment it was of.
 ///
 /// # Errors
 /// `NotFound` for someone else's listing; `Domain` once it is sold or
@@ -181,7 +188,7 @@ pub async fn cancel(
     clock: &dyn Clock,
     seller_id: UserId,
     listing_id: ListingId,
-) -> Result<(), AppError> {
+) -> Result<InvestmentId, AppError> {
     let txn = db::begin_write(db).await?;
     let withdrawn = listings::withdraw(
         &txn,
@@ -198,8 +205,12 @@ pub async fn cancel(
             _ => Err(AppError::NotFound),
         };
     }
+    let investment = listings::find(&txn, listing_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .investment_id;
     txn.commit().await?;
-    Ok(())
+    Ok(investment)
 }
 
 /// What a purchase bought.
@@ -235,7 +246,7 @@ pub async fn buy(
             let (investment_id, principal, price) = listings::bought_with(db, listing_id)
                 .await?
                 .ok_or(AppError::Conflict)?;
-            let currency = crate::domain::money::Currency::Rub;
+            let currency = Currency::Rub;
             let money = |minor| Money::from_minor(minor, currency).map_err(AppError::unexpected);
             Ok(Bought {
                 investment_id,
@@ -418,4 +429,134 @@ pub async fn withdraw_unsellable(
     .await?;
     txn.commit().await?;
     Ok(withdrawn)
+}
+
+/// A listing as buyers see it.
+#[derive(Debug, Clone)]
+pub struct Offered {
+    pub listing: Listing,
+    pub loan: Loan,
+    pub price: Money,
+    /// The buyer's yield a year at this price, if it can be worked out.
+    pub yield_to_maturity: Option<rust_decimal::Decimal>,
+    /// The principal and its accrued interest less the grade's expected loss.
+    pub fair_value: Option<Money>,
+}
+
+fn offered(
+    listing: Listing,
+    loan: Loan,
+    schedule: &[crate::domain::installment::Installment],
+    today: chrono::NaiveDate,
+) -> Result<Offered, AppError> {
+    let price = crate::domain::secondary::price(listing.principal, listing.markup)
+        .map_err(AppError::unexpected)?;
+    let (flows, accrued) = buyer_view(listing.principal, schedule, today);
+    let yield_to_maturity = match yield_to_maturity(price, today, &flows) {
+        Xirr::Rate(rate) => Some(rate),
+        _ => None,
+    };
+    let fair_value = loan
+        .grade
+        .map(|grade| fair_value(listing.principal, accrued, grade))
+        .transpose()
+        .map_err(AppError::unexpected)?;
+    Ok(Offered {
+        listing,
+        loan,
+        price,
+        yield_to_maturity,
+        fair_value,
+    })
+}
+
+/// One page of the listings on sale that match `filter`, oldest first
+/// (plain reads).
+///
+/// # Errors
+/// Database failures.
+pub async fn market(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    filter: &SecondaryFilter,
+    page: Option<u64>,
+) -> Result<Page<Offered>, AppError> {
+    let found = queries::open(db, filter, page).await?;
+    let loans: Vec<(LoanId, Currency)> = found
+        .items
+        .iter()
+        .map(|(_, loan)| (loan.id, loan.currency()))
+        .collect();
+    let schedules = installments::of_loans(db, &loans).await?;
+    let today = clock.today();
+    found.try_map(|(listing, loan)| {
+        let schedule = schedules.get(&loan.id).map_or(&[][..], Vec::as_slice);
+        offered(listing, loan, schedule, today)
+    })
+}
+
+/// One listing still on sale, as buyers see it.
+///
+/// # Errors
+/// `NotFound` for an unknown listing; `Domain` for one no longer on sale.
+pub async fn on_sale(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    listing_id: ListingId,
+) -> Result<Offered, AppError> {
+    let listing = listings::find(db, listing_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if listing.status != ListingStatus::Open {
+        return Err(DomainError::ListingClosed.into());
+    }
+    let loan = loans::get(db, listing.loan_id).await?;
+    let schedule = installments::of_loan(db, loan.id, loan.currency()).await?;
+    offered(listing, loan, &schedule, clock.today())
+}
+
+/// What the sell form shows: the stake, the band, the fee, and its open
+/// listing with its place in the queue.
+#[derive(Debug, Clone)]
+pub struct SellPreview {
+    pub investment: Investment,
+    pub loan: Loan,
+    pub stake: Stake,
+    pub band: MarkupBand,
+    pub fee: Rate,
+    pub min_ticket: Money,
+    /// Its open listing and place (1 = next) among the loan's listings at
+    /// the same markup.
+    pub open: Option<(Listing, usize)>,
+}
+
+/// `seller_id`'s stake as the sell form shows it (plain reads).
+///
+/// # Errors
+/// `NotFound` for someone else's investment.
+pub async fn sell_preview(
+    db: &DatabaseConnection,
+    seller_id: UserId,
+    investment_id: InvestmentId,
+) -> Result<SellPreview, AppError> {
+    let settings = settings::load(db).await?;
+    let (investment, loan) = investments::owned_by(db, seller_id, investment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let stake = stake_of(db, &investment, &loan).await?;
+    let listed = listings::open_of_loan(db, loan.id).await?;
+    let queue: Vec<_> = listed.iter().map(Listing::queued).collect();
+    let open = listed
+        .iter()
+        .find(|l| l.investment_id == investment.id)
+        .and_then(|l| place_in_queue(&queue, l.id).map(|place| (l.clone(), place)));
+    Ok(SellPreview {
+        investment,
+        loan,
+        stake,
+        band: settings.secondary_band,
+        fee: settings.secondary_fee,
+        min_ticket: settings.min_investment,
+        open,
+    })
 }

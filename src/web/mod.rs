@@ -26,6 +26,7 @@ pub mod offer;
 pub mod public;
 pub mod repayment_view;
 pub mod scorecard;
+pub mod secondary;
 pub mod session;
 pub mod wallet;
 
@@ -53,6 +54,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(guards::investors))
                 .route(get().to(offer::confirm))
                 .route(post().to(offer::submit)),
+        )
+        .route("/secondary", get().to(secondary::index))
+        .service(
+            resource("/secondary/{listing_id}/buy")
+                .wrap(from_fn(guards::investors))
+                .route(get().to(secondary::confirm_buy))
+                .route(post().to(secondary::buy)),
         )
         .route("/healthz", get().to(public::health::healthz))
         .route("/metrics", get().to(public::health::metrics))
@@ -144,7 +152,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/auto-invest/{id}/switch",
                     post().to(investor::auto_invest::switch),
                 )
-                .route("/offers/{id}/cancel", post().to(offer::cancel)),
+                .route("/offers/{id}/cancel", post().to(offer::cancel))
+                .service(
+                    resource("/investments/{id}/sell")
+                        .route(get().to(investor::sell::confirm))
+                        .route(post().to(investor::sell::submit)),
+                )
+                .route("/listings/{id}/cancel", post().to(investor::sell::cancel)),
         )
         .service(
             scope("/wallet")

@@ -877,3 +877,73 @@ async fn a_borrower_compares_lenders_offers_and_accepts_the_cheapest() {
     assert_verified(&app).await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_investor_sells_part_of_a_loan_to_another() {
+    use crate::investing::{assert_verified, invest, ready_investor, wallet_of};
+    use crowdlend::domain::application::Purpose;
+
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let app = crate::helpers::spawn_app_without_money_limit().await;
+    let loan_id = crate::marketplace::listed_loan(&app, 20_000, 12, Purpose::Car, 0).await;
+    let (seller_http, seller, seller_id) =
+        ready_investor(&app, "Продавец Анна", 50_000, true).await;
+    let (other, _, _) = ready_investor(&app, "Other Holder", 50_000, true).await;
+    let stake = invest(&seller_http, &loan_id, "10000")
+        .await
+        .investment_id();
+    invest(&other, &loan_id, "10000").await.investment_id();
+    let (_, buyer, buyer_id) = ready_investor(&app, "Buyer Bella", 50_000, true).await;
+
+    let sign_in = |user: &TestUser| {
+        let (email, password) = (user.email.clone(), user.password.clone());
+        let client = client.clone();
+        let address = app.address.clone();
+        async move {
+            client.delete_all_cookies().await.unwrap();
+            client.goto(&format!("{address}/login")).await.unwrap();
+            fill(&client, "email", &email).await;
+            fill(&client, "password", &password).await;
+            submit(&client).await;
+            wait_for_path(&client, "/investor").await;
+        }
+    };
+    sign_in(&seller).await;
+    client
+        .goto(&format!("{}/investor/investments/{stake}", app.address))
+        .await
+        .unwrap();
+    click(&client, "#sell-link").await;
+    fill(&client, "amount", "4 000").await;
+    fill(&client, "markup_percent", "1").await;
+    click(&client, "#sell-continue").await;
+    assert_eq!(text_of(&client, "confirm-price").await, "4 040,00 ₽");
+    screenshot(&client, "80-sell-confirmation").await;
+    click(&client, "#confirm-sell").await;
+    wait_for_path(&client, &format!("/investor/investments/{stake}")).await;
+    assert!(text(&client).await.contains("on the secondary market"));
+
+    sign_in(&buyer).await;
+    follow(&client, "Secondary", "/secondary").await;
+    screenshot(&client, "81-secondary-market").await;
+    click(&client, "#listings a.button").await;
+    assert_eq!(text_of(&client, "price").await, "4 040,00 ₽");
+    click(&client, "#confirm-buy").await;
+    let status = wait_for(&client, Locator::Id("investment-status")).await;
+    assert_eq!(status.text().await.unwrap(), "Repaying");
+    assert!(
+        text(&client)
+            .await
+            .contains("You bought 4 000,00 ₽ of principal")
+    );
+    screenshot(&client, "82-bought-on-secondary").await;
+    assert_eq!(wallet_of(&app, buyer_id).await.0, 5_000_000 - 404_000);
+    assert_eq!(
+        wallet_of(&app, seller_id).await.0,
+        4_000_000 + 404_000 - 4_040
+    );
+    assert_verified(&app).await;
+    client.close().await.unwrap();
+}

@@ -24,7 +24,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
-    helpers::{TestApp, spawn_app_without_money_limit},
+    helpers::{
+        Browser, TestApp, assert_redirects_to, field_error, input_value,
+        spawn_app_without_money_limit, text_at,
+    },
     investing::{assert_verified, invest, loan, platform_balance, ready_investor, wallet_of},
     marketplace::listed_loan,
 };
@@ -81,13 +84,21 @@ async fn buy(
 /// A 20 000 loan of 12 months funded half each by two investors and paid
 /// out. Returns the loan and the two investors' ids.
 async fn repaying_loan(app: &TestApp) -> (String, Uuid, Uuid) {
+    let (loan_id, (_, a_id), (_, b_id)) = repaying_loan_with_browsers(app).await;
+    (loan_id, a_id, b_id)
+}
+
+/// As [`repaying_loan`], with the two investors' browsers.
+pub async fn repaying_loan_with_browsers(
+    app: &TestApp,
+) -> (String, (Browser, Uuid), (Browser, Uuid)) {
     let loan_id = listed_loan(app, 20_000, 12, Purpose::Car, 0).await;
     let (a, _, a_id) = ready_investor(app, "Seller Anna", 50_000, true).await;
     let (b, _, b_id) = ready_investor(app, "Holder Boris", 50_000, true).await;
     invest(&a, &loan_id, "10000").await.investment_id();
     invest(&b, &loan_id, "10000").await.investment_id();
     assert_eq!(loan(app, &loan_id).await.status, "active");
-    (loan_id, a_id, b_id)
+    (loan_id, (a, a_id), (b, b_id))
 }
 
 /// Takes all of a user's available money out to a bank account.
@@ -334,5 +345,120 @@ async fn listings_of_a_loan_that_falls_overdue_are_withdrawn_and_no_more_are_tak
         field_of(sell(&app, a_id, a_stake, ("5000", 0)).await.unwrap_err()),
         "amount"
     );
+    assert_verified(&app).await;
+}
+
+#[tokio::test]
+async fn an_investor_sells_part_of_a_stake_on_its_page_and_another_buys_it_from_the_market() {
+    let app = spawn_app_without_money_limit().await;
+    let (loan_id, (seller, a_id), _) = repaying_loan_with_browsers(&app).await;
+    let (buyer, _, c_id) = ready_investor(&app, "Market Buyer", 50_000, true).await;
+    let (poor, _, _) = ready_investor(&app, "Poor Buyer", 1_000, true).await;
+    let stake = stake_of(&app, &loan_id, a_id).await.id;
+    let page = seller
+        .get_html(&format!("/investor/investments/{stake}"))
+        .await;
+    assert!(text_at(&page, "#sell").is_some());
+
+    // A markup outside the band is refused next to it.
+    let sell = format!("/investor/investments/{stake}/sell");
+    let refused = seller
+        .get(&format!("{sell}?amount=4000&markup_percent=6"))
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&refused.text().await.unwrap(), "markup_percent").is_some());
+    // The confirmation states the price and what the seller receives.
+    let page = seller
+        .get_html(&format!("{sell}?amount=4000&markup_percent=2"))
+        .await;
+    assert_eq!(
+        text_at(&page, "#confirm-price").unwrap(),
+        "4\u{a0}080,00\u{a0}₽"
+    );
+    assert_eq!(
+        text_at(&page, "#confirm-proceeds").unwrap(),
+        "4\u{a0}039,20\u{a0}₽"
+    );
+    let token = crate::helpers::csrf_token_in(&page);
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("amount", &input_value(&page, "amount").unwrap()),
+        (
+            "markup_percent",
+            &input_value(&page, "markup_percent").unwrap(),
+        ),
+        (
+            "idempotency_key",
+            &input_value(&page, "idempotency_key").unwrap(),
+        ),
+    ];
+    let response = seller.post_raw(&sell, &fields).await;
+    assert_redirects_to(&response, &format!("/investor/investments/{stake}"));
+    let page = seller.get_html(&sell).await;
+    assert!(text_at(&page, "#queue-place").unwrap().contains("place 1"));
+
+    // Anyone sees it on the market; filters narrow it.
+    let market = app.browser().get_html("/secondary").await;
+    let listed = text_at(&market, "#listings").unwrap();
+    assert!(listed.contains("4\u{a0}080,00"), "{listed}");
+    let filtered = app.browser().get_html("/secondary?grade=F").await;
+    assert!(text_at(&filtered, "#no-listings").is_some());
+    let bad = app.browser().get("/secondary?max_markup=lots").await;
+    assert_eq!(bad.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let listing = secondary_listings::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let buy = format!("/secondary/{listing}/buy");
+
+    // The seller cannot buy it, a buyer without the money is told so, a
+    // borrower cannot reach it.
+    let (borrower, _) = app.signed_in(crowdlend::domain::user::Role::Borrower).await;
+    assert_eq!(
+        borrower.get(&buy).await.status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    for (who, says) in [(&seller, "your own listing"), (&poor, "less available")] {
+        let page = who.get_html(&buy).await;
+        let token = crate::helpers::csrf_token_in(&page);
+        let key = input_value(&page, "idempotency_key").unwrap();
+        let response = who
+            .post_raw(
+                &buy,
+                &[
+                    ("csrf_token", token.as_str()),
+                    ("idempotency_key", key.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(response.text().await.unwrap().contains(says), "{says}");
+    }
+
+    // The buyer confirms and holds the principal.
+    let page = buyer.get_html(&buy).await;
+    assert_eq!(text_at(&page, "#price").unwrap(), "4\u{a0}080,00\u{a0}₽");
+    let token = crate::helpers::csrf_token_in(&page);
+    let key = input_value(&page, "idempotency_key").unwrap();
+    let response = buyer
+        .post_raw(
+            &buy,
+            &[
+                ("csrf_token", token.as_str()),
+                ("idempotency_key", key.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+    let bought = stake_of(&app, &loan_id, c_id).await;
+    assert_eq!(
+        (bought.amount, bought.source.as_str()),
+        (400_000, "secondary")
+    );
+    assert_eq!(wallet_of(&app, c_id).await.0, 5_000_000 - 408_000);
+    let market = app.browser().get_html("/secondary").await;
+    assert!(text_at(&market, "#no-listings").is_some());
     assert_verified(&app).await;
 }

@@ -14,6 +14,7 @@ pub mod investments;
 pub mod investor;
 pub mod marketplace;
 pub mod outbox;
+pub mod secondary;
 pub mod servicing;
 pub mod users;
 pub mod wallet;

@@ -259,6 +259,8 @@ struct DetailPage {
     accepted_at: String,
     /// While the loan is funding and the commitment open.
     changeable: bool,
+    /// Being repaid: it may be offered on the secondary market.
+    sellable: bool,
     has_agreement: bool,
     agreement_hash: String,
     schedule: Vec<ShareLine>,
@@ -290,6 +292,7 @@ async fn detail_page(
             loan: LoanFacts::new(loan),
             accepted_at: format::datetime(&investment.accepted_at),
             changeable,
+            sellable: investment.status == InvestmentStatus::Active,
             has_agreement: investment.agreement_hash.is_some(),
             agreement_hash: investment.agreement_hash.clone().unwrap_or_default(),
             schedule: overview

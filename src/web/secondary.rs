@@ -1,0 +1,263 @@
+//! `GET /secondary`: listings on sale (filters `grade`, `min_rate`,
+//! `max_term`, `purpose`, `max_markup`, `page`), open to everyone;
+//! `GET /secondary/{listing_id}/buy` (what buying it means) and `POST` to it
+//! (`idempotency_key`): the purchase. Buying is for investors.
+
+use actix_session::Session;
+use actix_web::{
+    HttpResponse,
+    web::{Data, Path, Query},
+};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::{
+    db::queries::{Page, secondary::SecondaryFilter},
+    domain::{
+        application::Purpose, ids::ListingId, money::Rate, scoring::Grade, secondary::Markup,
+    },
+    error::{AppError, FieldErrors},
+    paths,
+    services::{
+        idempotency::IdempotencyKey,
+        secondary::{self, Offered},
+    },
+    state::AppState,
+    web::{
+        error::{WebError, refusal},
+        extractors::CurrentUser,
+        forms::{Choice, StrictForm, choices},
+        layout::{BaseCtx, form_status, page, render, see_other},
+        session::{self, FlashLevel},
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecondaryQuery {
+    grade: String,
+    min_rate: String,
+    max_term: String,
+    purpose: String,
+    max_markup: String,
+    page: Option<u64>,
+}
+
+/// A listing as a line of the list and the buy page show it.
+struct OfferedLine {
+    id: String,
+    grade: String,
+    rate: String,
+    term_months: u32,
+    purpose: &'static str,
+    principal: String,
+    markup: String,
+    price: String,
+    yield_to_maturity: String,
+    fair_value: String,
+}
+
+fn line(o: &Offered) -> OfferedLine {
+    OfferedLine {
+        id: o.listing.id.to_string(),
+        grade: o
+            .loan
+            .grade
+            .map(|g| g.as_str().to_owned())
+            .unwrap_or_default(),
+        rate: o.loan.rate.map(|r| r.to_string()).unwrap_or_default(),
+        term_months: o.loan.term_months,
+        purpose: o.loan.purpose.label(),
+        principal: o.listing.principal.to_string(),
+        markup: o.listing.markup.to_string(),
+        price: o.price.to_string(),
+        yield_to_maturity: o.yield_to_maturity.map_or_else(
+            || "—".to_owned(),
+            |y| format!("{:.2}\u{a0}%", y * rust_decimal::Decimal::ONE_HUNDRED),
+        ),
+        fair_value: o.fair_value.map(|v| v.to_string()).unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "secondary/index.html")]
+struct SecondaryPage {
+    base: BaseCtx,
+    lines: Page<OfferedLine>,
+    grade_choices: Vec<Choice>,
+    purpose_choices: Vec<Choice>,
+    query: SecondaryQuery,
+    /// The filters as a query string, for the pager's links.
+    filters: String,
+    errors: FieldErrors,
+}
+
+impl SecondaryQuery {
+    fn filter(&self) -> Result<SecondaryFilter, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|t| !t.is_empty());
+        let grade = text(&self.grade);
+        if grade.as_deref().is_some_and(|g| Grade::parse(g).is_none()) {
+            errors.add("grade", "Choose a grade from A to F.");
+        }
+        let purpose = text(&self.purpose);
+        if purpose
+            .as_deref()
+            .is_some_and(|p| Purpose::parse(p).is_none())
+        {
+            errors.add("purpose", "Choose a purpose from the list.");
+        }
+        let min_rate = text(&self.min_rate).and_then(|r| {
+            Rate::parse_percent(&r)
+                .map_err(|_| errors.add("min_rate", "Enter a rate in percent, like 14.5."))
+                .ok()
+                .and_then(|r| i32::try_from(r.bps()).ok())
+        });
+        let max_term = text(&self.max_term).and_then(|t| {
+            t.parse::<i32>()
+                .ok()
+                .filter(|t| (1..=360).contains(t))
+                .or_else(|| {
+                    errors.add("max_term", "Enter a term in whole months from 1 to 360.");
+                    None
+                })
+        });
+        let max_markup = text(&self.max_markup).and_then(|m| {
+            Markup::parse_percent(&m)
+                .map_err(|err| errors.add("max_markup", err.to_string()))
+                .ok()
+                .map(Markup::bps)
+        });
+        errors.clone().into_result().map_err(|_| errors)?;
+        Ok(SecondaryFilter {
+            grade,
+            min_rate,
+            max_term,
+            purpose,
+            max_markup,
+        })
+    }
+
+    fn as_query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("grade", &self.grade),
+            ("min_rate", &self.min_rate),
+            ("max_term", &self.max_term),
+            ("purpose", &self.purpose),
+            ("max_markup", &self.max_markup),
+        ] {
+            if !value.trim().is_empty() {
+                q.append_pair(key, value);
+            }
+        }
+        q.finish()
+    }
+}
+
+pub async fn index(
+    base: BaseCtx,
+    state: Data<AppState>,
+    Query(query): Query<SecondaryQuery>,
+) -> Result<HttpResponse, WebError> {
+    let (filter, errors) = match query.filter() {
+        Ok(filter) => (filter, FieldErrors::new()),
+        Err(errors) => (SecondaryFilter::default(), errors),
+    };
+    let found = secondary::market(&state.db, state.clock.as_ref(), &filter, query.page).await?;
+    let lines = Page {
+        items: found.items.iter().map(line).collect(),
+        page: found.page,
+        pages: found.pages,
+        total: found.total,
+    };
+    render(
+        form_status(&errors),
+        &SecondaryPage {
+            base,
+            lines,
+            grade_choices: choices(
+                "Any grade",
+                Grade::ALL.iter().map(|g| (g.as_str(), g.as_str())),
+                query.grade.trim(),
+            ),
+            purpose_choices: choices(
+                "Any purpose",
+                Purpose::ALL.iter().map(|p| (p.as_str(), p.label())),
+                query.purpose.trim(),
+            ),
+            filters: query.as_query(),
+            query,
+            errors,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "secondary/buy.html")]
+struct BuyPage {
+    base: BaseCtx,
+    offered: OfferedLine,
+    idempotency_key: String,
+    errors: FieldErrors,
+}
+
+pub async fn confirm_buy(
+    base: BaseCtx,
+    state: Data<AppState>,
+    CurrentUser(_): CurrentUser,
+    path: Path<ListingId>,
+) -> Result<HttpResponse, WebError> {
+    let offered = secondary::on_sale(&state.db, state.clock.as_ref(), path.into_inner()).await?;
+    page(&BuyPage {
+        base,
+        offered: line(&offered),
+        idempotency_key: IdempotencyKey::generate(),
+        errors: FieldErrors::new(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BuyForm {
+    idempotency_key: String,
+}
+
+pub async fn buy(
+    base: BaseCtx,
+    session: Session,
+    state: Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: Path<ListingId>,
+    StrictForm(form): StrictForm<BuyForm>,
+) -> Result<HttpResponse, WebError> {
+    let listing_id = path.into_inner();
+    let key = IdempotencyKey::parse(&form.idempotency_key)?;
+    match secondary::buy(&state.db, state.clock.as_ref(), user.id, listing_id, &key).await {
+        Ok(bought) => {
+            session::flash(
+                &session,
+                FlashLevel::Success,
+                format!(
+                    "You bought {} of principal for {}: its repayments are paid to you from now on.",
+                    bought.principal, bought.price
+                ),
+            );
+            Ok(see_other(&paths::investment(bought.investment_id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let offered = secondary::on_sale(&state.db, state.clock.as_ref(), listing_id).await?;
+            render(
+                form_status(&errors),
+                &BuyPage {
+                    base,
+                    offered: line(&offered),
+                    idempotency_key: IdempotencyKey::generate(),
+                    errors,
+                },
+            )
+        }
+        Err(AppError::Domain(reason)) => Err(WebError::Unprocessable(refusal(&reason))),
+        Err(other) => Err(other.into()),
+    }
+}
