@@ -626,4 +626,60 @@ mod tests {
             prop_assert!((-5_000..5_000).contains(&error) || error == 5_000);
         }
     }
+
+    #[test]
+    fn a_buyer_expects_their_share_of_each_unpaid_installment_and_the_interest_accrued() {
+        use crate::domain::{
+            ids::{InstallmentId, LoanId},
+            installment::{Installment, InstallmentStatus},
+        };
+        let rub = |r: i64| Money::from_minor(r, Currency::Rub).unwrap();
+        let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let installment = |n: u32, due, principal, interest, status| Installment {
+            id: InstallmentId::new(),
+            loan_id: LoanId::new(),
+            number: n,
+            due_date: due,
+            principal: rub(principal),
+            interest: rub(interest),
+            paid_principal: rub(if status == InstallmentStatus::Paid {
+                principal
+            } else {
+                0
+            }),
+            paid_interest: rub(if status == InstallmentStatus::Paid {
+                interest
+            } else {
+                0
+            }),
+            penalty_accrued: rub(0),
+            penalty_paid: rub(0),
+            status,
+            paid_at: None,
+        };
+        let schedule = [
+            installment(1, day(1, 31), 10_000, 3_000, InstallmentStatus::Paid),
+            installment(2, day(3, 3), 10_000, 2_000, InstallmentStatus::Scheduled),
+            installment(3, day(3, 31), 10_000, 1_000, InstallmentStatus::Scheduled),
+        ];
+        // A quarter of the 20 000 still unpaid, 15 of the period's 31 days in.
+        let (flows, accrued) = buyer_view(rub(5_000), &schedule, day(2, 15));
+        assert_eq!(
+            flows,
+            vec![(day(3, 3), rub(3_000)), (day(3, 31), rub(2_750))]
+        );
+        assert_eq!(accrued, rub(242));
+        // Nothing unpaid: nothing to expect.
+        let paid = [installment(
+            1,
+            day(1, 31),
+            10_000,
+            3_000,
+            InstallmentStatus::Paid,
+        )];
+        assert_eq!(
+            buyer_view(rub(5_000), &paid, day(2, 15)),
+            (Vec::new(), rub(0))
+        );
+    }
 }

@@ -617,6 +617,35 @@ email!(
     DistributionReceivedHtml = "email/distribution_received.html"
 );
 
+/// To the seller and to the buyer of principal on the secondary market.
+#[derive(Debug, Clone)]
+pub struct SecondarySaleDone {
+    pub full_name: String,
+    /// The investment the reader holds (or held) in the loan.
+    pub url: String,
+    pub principal: Money,
+    pub price: Money,
+    /// For the seller: the platform's fee and what reached their wallet.
+    pub seller: Option<(Money, Money)>,
+}
+
+impl SecondarySaleDone {
+    fn subject_line(&self) -> String {
+        if self.seller.is_some() {
+            format!("You sold {} of principal", self.principal)
+        } else {
+            format!("You bought {} of principal", self.principal)
+        }
+    }
+}
+
+email!(
+    SecondarySaleDone,
+    "secondary_sale",
+    SecondarySaleDoneText = "email/secondary_sale.txt",
+    SecondarySaleDoneHtml = "email/secondary_sale.html"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,6 +746,20 @@ mod tests {
                 funded_percent: 41,
                 funding_deadline: Some(deadline()),
                 rule_url: Some("http://x/investor/auto-invest/1".to_owned()),
+            }),
+            Box::new(SecondarySaleDone {
+                full_name: "Ann Lee".to_owned(),
+                url: "http://x/investor/investments".to_owned(),
+                principal: rub(400_000),
+                price: rub(408_000),
+                seller: Some((rub(4_080), rub(403_920))),
+            }),
+            Box::new(SecondarySaleDone {
+                full_name: "Bob Buyer".to_owned(),
+                url: "http://x/investor/investments/2".to_owned(),
+                principal: rub(400_000),
+                price: rub(408_000),
+                seller: None,
             }),
             Box::new(OfferReceived {
                 full_name: "Ann Lee".to_owned(),

@@ -13,6 +13,7 @@
 //! fees wallets (by id), then the loan.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
+use url::Url;
 
 use crate::{
     clock::Clock,
@@ -47,10 +48,12 @@ use crate::{
     },
     error::{AppError, FieldErrors},
     ledger::{JournalEntry, LedgerError, Posting, store},
+    mail::messages::SecondarySaleDone,
+    paths,
     services::{
         idempotency::{self, IdempotencyKey},
         investing::{calendar_year, may_invest},
-        receipts, settings,
+        outbox, receipts, settings,
     },
 };
 
@@ -236,9 +239,10 @@ pub async fn buy(
     buyer_id: UserId,
     listing_id: ListingId,
     key: &IdempotencyKey,
+    base_url: &Url,
 ) -> Result<Bought, AppError> {
     let hash = idempotency::request_hash(&["buy", &listing_id.to_string()]);
-    match attempt_buy(db, clock, buyer_id, listing_id, (key, &hash)).await {
+    match attempt_buy(db, clock, buyer_id, listing_id, (key, &hash), base_url).await {
         Err(lost) if idempotency::lost_race(&lost) => {
             idempotency::replay(db, buyer_id, key, &hash)
                 .await?
@@ -264,6 +268,7 @@ async fn attempt_buy(
     buyer_id: UserId,
     listing_id: ListingId,
     (key, hash): (&IdempotencyKey, &str),
+    base_url: &Url,
 ) -> Result<Bought, AppError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
@@ -391,6 +396,32 @@ async fn attempt_buy(
         now,
     )
     .await?;
+    let people = users::get_many(&txn, &[buyer_id, listing.seller_id]).await?;
+    let person = |id: &UserId| people.get(id).ok_or(AppError::NotFound);
+    let (seller, buyer) = (person(&listing.seller_id)?, person(&buyer_id)?);
+    let emails = vec![
+        outbox::render(
+            seller.email.as_str(),
+            &SecondarySaleDone {
+                full_name: seller.full_name.clone(),
+                url: outbox::link(base_url, paths::INVESTMENTS),
+                principal,
+                price: terms.price,
+                seller: Some((fee, to_seller)),
+            },
+        )?,
+        outbox::render(
+            buyer.email.as_str(),
+            &SecondarySaleDone {
+                full_name: buyer.full_name.clone(),
+                url: outbox::link(base_url, &paths::investment(bought)),
+                principal,
+                price: terms.price,
+                seller: None,
+            },
+        )?,
+    ];
+    outbox::queue(&txn, now, emails).await?;
     txn.commit().await?;
     Ok(Bought {
         investment_id: bought,

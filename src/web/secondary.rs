@@ -233,7 +233,16 @@ pub async fn buy(
 ) -> Result<HttpResponse, WebError> {
     let listing_id = path.into_inner();
     let key = IdempotencyKey::parse(&form.idempotency_key)?;
-    match secondary::buy(&state.db, state.clock.as_ref(), user.id, listing_id, &key).await {
+    let bought = secondary::buy(
+        &state.db,
+        state.clock.as_ref(),
+        user.id,
+        listing_id,
+        &key,
+        &state.settings.base_url,
+    )
+    .await;
+    match bought {
         Ok(bought) => {
             session::flash(
                 &session,

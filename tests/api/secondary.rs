@@ -77,6 +77,7 @@ async fn buy(
         UserId::from_uuid(buyer),
         listing,
         &key(),
+        &app.base_url(),
     )
     .await
 }
@@ -184,6 +185,10 @@ async fn part_of_a_stake_is_sold_through_the_ledger_and_repayments_follow_the_pr
         (4_000_000 + 408_000 - 4_080, 0)
     );
     assert_eq!(platform_balance(&app, "fees").await - fees_before, 4_080);
+    let told = crate::investing::emails_of_kind(&app, "secondary_sale").await;
+    assert_eq!(told.len(), 2);
+    assert!(told.iter().any(|e| e.subject.starts_with("You sold 4")));
+    assert!(told.iter().any(|e| e.subject.starts_with("You bought 4")));
     assert_eq!(stake_of(&app, &loan_id, a_id).await.amount, 600_000);
     let c_stake = stake_of(&app, &loan_id, c_id).await;
     assert_eq!(
@@ -252,8 +257,18 @@ async fn fifty_buyers_race_for_one_listing_one_wins_and_nobody_pays_twice() {
         buyers.push(id);
     }
     let attempts = buyers.iter().map(|buyer| {
-        let (db, clock, buyer) = (app.db.clone(), app.clock.clone(), *buyer);
-        async move { secondary::buy(&db, &clock, UserId::from_uuid(buyer), listing, &key()).await }
+        let (db, clock, buyer, base) = (app.db.clone(), app.clock.clone(), *buyer, app.base_url());
+        async move {
+            secondary::buy(
+                &db,
+                &clock,
+                UserId::from_uuid(buyer),
+                listing,
+                &key(),
+                &base,
+            )
+            .await
+        }
     });
     let results = futures_util::future::join_all(attempts).await;
     let won: Vec<usize> = results
