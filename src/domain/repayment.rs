@@ -567,7 +567,15 @@ pub fn allocate(
                     .find(|line| line.number == row.number)
                     .ok_or(PaymentError::Inconsistent("a recomputed row is missing"))?;
                 let change = pot.change(row);
-                change.event = InstallmentEvent::Reschedule;
+                // A prepayment that leaves a few kopecks can recompute later
+                // installments to nothing: nothing is owed on them, so they
+                // are settled now (the pass below marks them paid) rather
+                // than left scheduled at zero.
+                change.event = if line.principal.minor() == 0 && line.interest.minor() == 0 {
+                    InstallmentEvent::PayPart
+                } else {
+                    InstallmentEvent::Reschedule
+                };
                 change.new_principal = Some(line.principal);
                 change.new_interest = Some(line.interest);
             }

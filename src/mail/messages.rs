@@ -755,7 +755,7 @@ mod tests {
                 seller: Some((rub(4_080), rub(403_920))),
             }),
             Box::new(SecondarySaleDone {
-                full_name: "Bob Buyer".to_owned(),
+                full_name: "Ann Lee".to_owned(),
                 url: "http://x/investor/investments/2".to_owned(),
                 principal: rub(400_000),
                 price: rub(408_000),
