@@ -26,6 +26,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConne
 use uuid::Uuid;
 
 /// A whole number from the environment variable `name`, or `default`.
+#[allow(dead_code)] // each benchmark compiles this module; the seeders measure nothing
 pub fn count_from_env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -35,6 +36,7 @@ pub fn count_from_env(name: &str, default: u64) -> u64 {
 
 /// `BENCH_DATABASE_URL` when set (PostgreSQL), else `None` (SQLite), with
 /// the backend's name for the report.
+#[allow(dead_code)]
 pub fn database_from_env() -> (Option<String>, &'static str) {
     let pg_url = std::env::var("BENCH_DATABASE_URL")
         .ok()
@@ -48,12 +50,14 @@ pub fn database_from_env() -> (Option<String>, &'static str) {
 }
 
 /// A freshly migrated database: a temporary SQLite file, or a new PostgreSQL schema.
+#[allow(dead_code)]
 pub struct Target {
     pub db: DatabaseConnection,
     admin: Option<(DatabaseConnection, String)>,
     _dir: tempfile::TempDir,
 }
 
+#[allow(dead_code)]
 impl Target {
     pub async fn fresh(pg_url: Option<&str>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
