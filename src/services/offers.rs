@@ -317,13 +317,7 @@ pub async fn of_lender(
     db: &DatabaseConnection,
     lender_id: UserId,
 ) -> Result<Vec<(Offer, Loan)>, AppError> {
-    let mine = offer_rows::of_lender(db, lender_id, OFFERS_SHOWN).await?;
-    let mut out = Vec::with_capacity(mine.len());
-    for offer in mine {
-        let loan = loans::get(db, offer.loan_id).await?;
-        out.push((offer, loan));
-    }
-    Ok(out)
+    offer_rows::of_lender(db, lender_id, OFFERS_SHOWN).await
 }
 
 /// The loan's pending offers as its borrower sees them, cheapest first

@@ -8,11 +8,12 @@ use sea_orm::{
     QueryOrder, QuerySelect, sea_query::Expr,
 };
 
-use super::{corrupt, moved};
+use super::{corrupt, loans, moved};
 use crate::{
-    db::entities::offers,
+    db::entities::{loan_requests, offers},
     domain::{
         ids::{LoanId, OfferId, UserId},
+        loan::Loan,
         money::{Currency, Money, Rate},
         offers::{Offer, OfferEvent, OfferStatus, offer_transition},
     },
@@ -85,7 +86,8 @@ pub async fn of_loan(
         .collect()
 }
 
-/// `lender`'s latest `limit` offers, newest first.
+/// `lender`'s latest `limit` offers, newest first, each with its loan, in
+/// one query.
 ///
 /// # Errors
 /// Database failures; a row that does not parse.
@@ -93,8 +95,9 @@ pub async fn of_lender(
     conn: &impl ConnectionTrait,
     lender: UserId,
     limit: u64,
-) -> Result<Vec<Offer>, AppError> {
+) -> Result<Vec<(Offer, Loan)>, AppError> {
     offers::Entity::find()
+        .find_also_related(loan_requests::Entity)
         .filter(offers::Column::LenderId.eq(lender))
         .order_by_desc(offers::Column::CreatedAt)
         .order_by_desc(offers::Column::Id)
@@ -102,7 +105,10 @@ pub async fn of_lender(
         .all(conn)
         .await?
         .into_iter()
-        .map(parse)
+        .map(|(row, loan)| {
+            let loan = loan.ok_or_else(|| corrupt("offer", row.id, "loan"))?;
+            Ok((parse(row)?, loans::parse(loan)?))
+        })
         .collect()
 }
 
