@@ -29,6 +29,7 @@ mod m20261130_000019_cover_distributions_principal;
 mod m20261130_000020_create_auto_invest;
 mod m20261130_000021_create_offers;
 mod m20261130_000022_create_secondary_listings;
+mod m20261130_000023_index_secondary_queue;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000020_create_auto_invest::Migration),
             Box::new(m20261130_000021_create_offers::Migration),
             Box::new(m20261130_000022_create_secondary_listings::Migration),
+            Box::new(m20261130_000023_index_secondary_queue::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@
 //! Locks in the platform's one order: the buyer's, the seller's and the
 //! fees wallets (by id), then the loan.
 
+use chrono::SubsecRound;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use url::Url;
 
@@ -20,7 +21,7 @@ use crate::{
     db::{
         self,
         queries::{
-            Page, investments as investment_queries,
+            investments as investment_queries,
             secondary::{self as queries, SecondaryFilter},
         },
         repo::{
@@ -173,7 +174,9 @@ async fn attempt_list(
             principal,
             markup,
             status: ListingStatus::Open,
-            listed_at: now,
+            // In microseconds, as both databases keep it and the market's
+            // page cursor carries it.
+            listed_at: now.trunc_subsecs(6),
         },
     )
     .await?;
@@ -501,8 +504,15 @@ fn offered(
     })
 }
 
-/// One page of the listings on sale that match `filter`, oldest first
-/// (plain reads).
+/// One page of the listings on sale and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Market {
+    pub offered: Vec<Offered>,
+    pub next: Option<queries::Cursor>,
+}
+
+/// One page of the listings on sale that match `filter`, oldest first,
+/// after `after` (plain reads).
 ///
 /// # Errors
 /// Database failures.
@@ -510,9 +520,9 @@ pub async fn market(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     filter: &SecondaryFilter,
-    page: Option<u64>,
-) -> Result<Page<Offered>, AppError> {
-    let found = queries::open(db, filter, page).await?;
+    after: Option<queries::Cursor>,
+) -> Result<Market, AppError> {
+    let found = queries::open(db, filter, after).await?;
     let loans: Vec<(LoanId, Currency)> = found
         .items
         .iter()
@@ -520,9 +530,17 @@ pub async fn market(
         .collect();
     let schedules = installments::of_loans(db, &loans).await?;
     let today = clock.today();
-    found.try_map(|(listing, loan)| {
-        let schedule = schedules.get(&loan.id).map_or(&[][..], Vec::as_slice);
-        offered(listing, loan, schedule, today)
+    let offered = found
+        .items
+        .into_iter()
+        .map(|(listing, loan)| {
+            let schedule = schedules.get(&loan.id).map_or(&[][..], Vec::as_slice);
+            offered(listing, loan, schedule, today)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Market {
+        offered,
+        next: found.next,
     })
 }
 

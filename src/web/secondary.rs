@@ -1,5 +1,6 @@
 //! `GET /secondary`: listings on sale (filters `grade`, `min_rate`,
-//! `max_term`, `purpose`, `max_markup`, `page`), open to everyone;
+//! `max_term`, `purpose`, `max_markup`, and `after` for the pages after the
+//! first), open to everyone;
 //! `GET /secondary/{listing_id}/buy` (what buying it means) and `POST` to it
 //! (`idempotency_key`): the purchase. Buying is for investors.
 
@@ -12,7 +13,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::{
-    db::queries::{Page, secondary::SecondaryFilter},
+    db::queries::secondary::{Cursor, SecondaryFilter},
     domain::{
         application::Purpose, ids::ListingId, money::Rate, scoring::Grade, secondary::Markup,
     },
@@ -40,7 +41,10 @@ pub struct SecondaryQuery {
     max_term: String,
     purpose: String,
     max_markup: String,
-    page: Option<u64>,
+    after: String,
+    /// Kept for links made before pages were cut by key; the list always
+    /// starts at the top without `after`.
+    page: String,
 }
 
 /// A listing as a line of the list and the buy page show it.
@@ -83,17 +87,21 @@ fn line(o: &Offered) -> OfferedLine {
 #[template(path = "secondary/index.html")]
 struct SecondaryPage {
     base: BaseCtx,
-    lines: Page<OfferedLine>,
+    lines: Vec<OfferedLine>,
+    next_link: Option<String>,
+    first_link: Option<String>,
     grade_choices: Vec<Choice>,
     purpose_choices: Vec<Choice>,
     query: SecondaryQuery,
-    /// The filters as a query string, for the pager's links.
-    filters: String,
+    /// Whether any criterion narrows the list.
+    filtered: bool,
     errors: FieldErrors,
 }
 
 impl SecondaryQuery {
-    fn filter(&self) -> Result<SecondaryFilter, FieldErrors> {
+    /// The criteria and where the page starts; a damaged `after` or `page`
+    /// is an error on its own, so the list still shows from the top.
+    fn parse(&self) -> Result<(SecondaryFilter, Option<Cursor>), FieldErrors> {
         let mut errors = FieldErrors::new();
         let text = |s: &str| Some(s.trim().to_owned()).filter(|t| !t.is_empty());
         let grade = text(&self.grade);
@@ -128,17 +136,36 @@ impl SecondaryQuery {
                 .ok()
                 .map(Markup::bps)
         });
+        let after = text(&self.after).and_then(|a| {
+            Cursor::parse(&a).or_else(|| {
+                errors.add(
+                    "after",
+                    "This page link is damaged: start from the first page.",
+                );
+                None
+            })
+        });
+        if !self.page.trim().is_empty() && self.page.trim().parse::<u64>().is_err() {
+            errors.add(
+                "page",
+                "This page link is damaged: start from the first page.",
+            );
+        }
         errors.clone().into_result().map_err(|_| errors)?;
-        Ok(SecondaryFilter {
-            grade,
-            min_rate,
-            max_term,
-            purpose,
-            max_markup,
-        })
+        Ok((
+            SecondaryFilter {
+                grade,
+                min_rate,
+                max_term,
+                purpose,
+                max_markup,
+            },
+            after,
+        ))
     }
 
-    fn as_query(&self) -> String {
+    /// This query's criteria as a link, starting after `after` if given.
+    fn link(&self, after: Option<Cursor>) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (key, value) in [
             ("grade", &self.grade),
@@ -148,10 +175,25 @@ impl SecondaryQuery {
             ("max_markup", &self.max_markup),
         ] {
             if !value.trim().is_empty() {
-                q.append_pair(key, value);
+                q.append_pair(key, value.trim());
             }
         }
-        q.finish()
+        if let Some(cursor) = after {
+            q.append_pair("after", &cursor.to_string());
+        }
+        format!("/secondary?{}", q.finish())
+    }
+
+    fn filtered(&self) -> bool {
+        [
+            &self.grade,
+            &self.min_rate,
+            &self.max_term,
+            &self.purpose,
+            &self.max_markup,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
     }
 }
 
@@ -160,22 +202,23 @@ pub async fn index(
     state: Data<AppState>,
     Query(query): Query<SecondaryQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let (filter, errors) = match query.filter() {
-        Ok(filter) => (filter, FieldErrors::new()),
-        Err(errors) => (SecondaryFilter::default(), errors),
+    let ((filter, after), errors) = match query.parse() {
+        Ok(parsed) => (parsed, FieldErrors::new()),
+        Err(errors) => ((SecondaryFilter::default(), None), errors),
     };
-    let found = secondary::market(&state.db, state.clock.as_ref(), &filter, query.page).await?;
-    let lines = Page {
-        items: found.items.iter().map(line).collect(),
-        page: found.page,
-        pages: found.pages,
-        total: found.total,
-    };
+    let found = secondary::market(&state.db, state.clock.as_ref(), &filter, after).await?;
     render(
         form_status(&errors),
         &SecondaryPage {
             base,
-            lines,
+            lines: found.offered.iter().map(line).collect(),
+            // Criteria that could not be read show the list from the top,
+            // unfiltered; its next page would carry them again.
+            next_link: found
+                .next
+                .filter(|_| errors.is_empty())
+                .map(|cursor| query.link(Some(cursor))),
+            first_link: (!query.after.trim().is_empty()).then(|| query.link(None)),
             grade_choices: choices(
                 "Any grade",
                 Grade::ALL.iter().map(|g| (g.as_str(), g.as_str())),
@@ -186,7 +229,7 @@ pub async fn index(
                 Purpose::ALL.iter().map(|p| (p.as_str(), p.label())),
                 query.purpose.trim(),
             ),
-            filters: query.as_query(),
+            filtered: query.filtered(),
             query,
             errors,
         },

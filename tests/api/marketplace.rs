@@ -3,10 +3,7 @@
 
 use crowdlend::{
     clock::Clock,
-    db::{
-        entities::loan_requests,
-        queries::marketplace::{Cursor, MarketFilter, MarketSort, listings_query},
-    },
+    db::queries::marketplace::{Cursor, MarketFilter, MarketSort, listings_query},
     domain::{
         application::{ListingMode, LoanRequest, Purpose},
         money::{Currency, Money, Rate},
@@ -20,7 +17,7 @@ use crowdlend::{
     },
 };
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Select, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement, TransactionTrait};
 
 use crate::{
     applications::{PROFILE, save_profile, set_kyc},
@@ -272,7 +269,7 @@ async fn closing_soonest_pages_neither_repeat_nor_skip_when_clocks_have_nanoseco
 }
 
 /// `EXPLAIN QUERY PLAN` of `query` on SQLite, its steps joined by "; ".
-async fn sqlite_plan(app: &TestApp, query: Select<loan_requests::Entity>) -> String {
+pub async fn sqlite_plan(app: &TestApp, query: impl QueryTrait) -> String {
     let statement = query.build(DbBackend::Sqlite);
     let explain = Statement::from_sql_and_values(
         DbBackend::Sqlite,

@@ -477,3 +477,144 @@ async fn an_investor_sells_part_of_a_stake_on_its_page_and_another_buys_it_from_
     assert!(text_at(&market, "#no-listings").is_some());
     assert_verified(&app).await;
 }
+
+/// The listings' ids in the order the market page shows them.
+fn listing_ids_on(html: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse("#listings a[href^='/secondary/']").unwrap();
+    document
+        .select(&selector)
+        .filter_map(|a| a.value().attr("href"))
+        .map(|href| {
+            href.trim_start_matches("/secondary/")
+                .trim_end_matches("/buy")
+                .to_owned()
+        })
+        .collect()
+}
+
+fn link_on(html: &str, selector: &str) -> Option<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(selector).unwrap();
+    document
+        .select(&selector)
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .map(str::to_owned)
+}
+
+/// The market's pages are cut by key, as the marketplace's: a listing sold
+/// while a visitor reads the first page does not push another one past the
+/// second, listings made at the same moment keep their order by id, and the
+/// time the cursor carries loses nothing to a clock with nanoseconds.
+#[tokio::test]
+async fn market_pages_are_cut_by_key_so_a_sale_does_not_hide_a_listing() {
+    let app = spawn_app_without_money_limit().await;
+    let loan_id = listed_loan(&app, 21_000, 12, Purpose::Car, 0).await;
+    let mut sellers = Vec::new();
+    for n in 0..21 {
+        let (browser, _, id) = ready_investor(&app, &format!("Seller {n}"), 1_000, true).await;
+        invest(&browser, &loan_id, "1000").await.investment_id();
+        sellers.push(id);
+    }
+    assert_eq!(loan(&app, &loan_id).await.status, "active");
+    let mut listed = Vec::new();
+    for (n, seller) in sellers.iter().enumerate() {
+        if n % 2 == 0 {
+            app.clock
+                .advance(chrono::TimeDelta::nanoseconds(1_000_123_457));
+        }
+        let stake = stake_of(&app, &loan_id, *seller).await.id;
+        listed.push(
+            sell(&app, *seller, stake, ("1000", 0))
+                .await
+                .unwrap()
+                .to_string(),
+        );
+    }
+
+    let visitor = app.browser();
+    let first = visitor.get_html("/secondary").await;
+    assert_eq!(listing_ids_on(&first), listed[..20]);
+    assert!(link_on(&first, "nav.pagination a:not([rel])").is_none());
+    // The criteria ride along to the next page.
+    let grade = crowdlend::db::entities::loan_requests::Entity::find_by_id(
+        Uuid::parse_str(&loan_id).unwrap(),
+    )
+    .one(&app.db)
+    .await
+    .unwrap()
+    .unwrap()
+    .risk_grade
+    .unwrap();
+    let filtered = visitor
+        .get_html(&format!("/secondary?grade={grade}&max_markup=0"))
+        .await;
+    assert_eq!(listing_ids_on(&filtered), listed[..20]);
+    let next = link_on(&filtered, "a[rel=next]").unwrap();
+    assert!(
+        next.contains(&format!("grade={grade}")) && next.contains("max_markup=0"),
+        "{next}"
+    );
+    // Someone buys a listing of the first page before the visitor turns it.
+    let (_, _, buyer) = ready_investor(&app, "Quick Buyer", 5_000, true).await;
+    buy(&app, buyer, listed[3].parse().unwrap()).await.unwrap();
+    let next = link_on(&first, "a[rel=next]").expect("a link to more listings");
+    let second = visitor.get_html(&next).await;
+    assert_eq!(
+        listing_ids_on(&second),
+        listed[20..],
+        "nothing skipped, nothing repeated"
+    );
+    assert!(link_on(&second, "a[rel=next]").is_none());
+    assert_eq!(
+        link_on(&second, "nav.pagination a:not([rel])").as_deref(),
+        Some("/secondary?")
+    );
+    // A damaged link says so and starts at the top.
+    let damaged = visitor.get("/secondary?after=yesterday").await;
+    assert_eq!(damaged.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let damaged = damaged.text().await.unwrap();
+    assert!(damaged.contains("This page link is damaged"));
+    assert_eq!(listing_ids_on(&damaged).len(), 20);
+    assert_verified(&app).await;
+}
+
+/// SQLite as the server runs it has no planner statistics: the market's
+/// page must still read open listings in the queue index's order from the
+/// cursor on and sort nothing (with migration 22's index it sorted every
+/// open listing for each page).
+#[tokio::test]
+async fn market_pages_read_the_queue_index_on_sqlite() {
+    use crowdlend::db::queries::secondary::{Cursor, SecondaryFilter, open_query};
+    use sea_orm::DbBackend;
+    let app = crate::helpers::spawn_app().await;
+    if app.db.get_database_backend() != DbBackend::Sqlite {
+        return; // PostgreSQL plans from statistics; its figures are in the README.
+    }
+    let cursor = Cursor {
+        key: 1_700_000_000_000_000,
+        id: ListingId::from_uuid(Uuid::nil()),
+    };
+    let grade_b = SecondaryFilter {
+        grade: Some("B".to_owned()),
+        max_markup: Some(0),
+        ..SecondaryFilter::default()
+    };
+    for filter in [&SecondaryFilter::default(), &grade_b] {
+        for after in [None, Some(cursor)] {
+            let plan = crate::marketplace::sqlite_plan(&app, open_query(filter, after)).await;
+            let seek = if after.is_some() {
+                "(status=? AND " // the cursor is the index range
+            } else {
+                "(status=?)"
+            };
+            assert!(
+                plan.contains(&format!(
+                    "USING INDEX ix_secondary_listings_status_created_at_id {seek}"
+                )) && !plan.contains("TEMP B-TREE"),
+                "{filter:?}, after {after:?}: {plan}"
+            );
+        }
+    }
+}

@@ -126,29 +126,7 @@ impl MarketSort {
 }
 
 /// Where the previous page ended: its last loan's sort key and id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub key: i64,
-    pub id: LoanId,
-}
-
-impl Cursor {
-    /// `"<key>.<uuid>"`, as `Display` writes it.
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        let (key, id) = text.split_once('.')?;
-        Some(Self {
-            key: key.parse().ok()?,
-            id: id.parse().ok()?,
-        })
-    }
-}
-
-impl std::fmt::Display for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.key, self.id)
-    }
-}
+pub type Cursor = super::Cursor<LoanId>;
 
 /// What investors filter on; `None` leaves a criterion out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -356,24 +334,7 @@ pub fn listings_query(
 
 #[cfg(test)]
 mod tests {
-    use uuid::Uuid;
-
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_garbage() {
-        let cursor = Cursor {
-            key: -42,
-            id: LoanId::from_uuid(Uuid::nil()),
-        };
-        assert_eq!(Cursor::parse(&cursor.to_string()), Some(cursor));
-        assert_eq!(Cursor::parse("12"), None);
-        assert_eq!(
-            Cursor::parse("x.00000000-0000-0000-0000-000000000000"),
-            None
-        );
-        assert_eq!(Cursor::parse("12.not-a-uuid"), None);
-    }
 
     #[test]
     fn sorts_parse_from_their_words() {
