@@ -6,15 +6,9 @@
 //! out of the domain, no convergence) bisection over a bracket where the
 //! present value changes sign. When no rate exists (flows all of one sign,
 //! or no sign change anywhere) the answer says so: never a NaN.
-//!
-//! The search runs in `f64`: the rate is a figure shown to a hundredth of a
-//! percent, not money, and `Decimal`'s `exp` made one listing's yield cost
-//! a quarter of a millisecond (a page of twenty spent more on yields than on
-//! its queries). The answer is rounded to 8 places and handed back as a
-//! `Decimal`, so callers never see a float.
 
 use chrono::NaiveDate;
-use rust_decimal::{Decimal, prelude::ToPrimitive};
+use rust_decimal::{Decimal, MathematicalOps};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Xirr {
@@ -26,15 +20,23 @@ pub enum Xirr {
     NoSolution,
 }
 
-/// Rates are found to this tolerance.
-const TOLERANCE: f64 = 1e-10;
-const LOWEST: f64 = -0.9999;
+const LOWEST: Decimal = Decimal::from_parts(9999, 0, 0, true, 4);
 /// Beyond this the present value only creeps towards the first day's flows,
 /// and Newton's method would take the creep for a root.
-const HIGHEST: f64 = 10_000.0;
-const DAYS_A_YEAR: f64 = 365.0;
+const HIGHEST: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+const DAYS_A_YEAR: u64 = 365;
+/// The day's discount is found to this tolerance: a rate to about 1e-10.
+const TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 16);
+/// Where Newton's method starts: about the day's discount at 10 % a year.
+const START: Decimal = Decimal::from_parts(99_973_891, 0, 0, false, 8);
 
 /// The XIRR of `flows` (date, amount; negative = paid out, positive = received).
+///
+/// The search is for the discount of one day, v = (1 + r)^(-1/365): the
+/// present value is then the polynomial Σ cf_i · v^days_i, whole powers
+/// worked out by multiplication. Searching for r itself took an `exp` per
+/// flow per step, and a page of twenty yields spent more on them than on its
+/// queries.
 #[must_use]
 pub fn xirr(flows: &[(NaiveDate, Decimal)]) -> Xirr {
     let has_in = flows
@@ -49,64 +51,103 @@ pub fn xirr(flows: &[(NaiveDate, Decimal)]) -> Xirr {
     let Some(first) = flows.iter().map(|(date, _)| *date).min() else {
         return Xirr::NeedsInflowAndOutflow;
     };
-    let timed: Option<Vec<(f64, f64)>> = flows
+    let mut dated: Vec<(u64, Decimal)> = flows
         .iter()
-        .map(|(date, cf)| {
-            let days = i32::try_from((*date - first).num_days()).ok()?;
-            Some((f64::from(days) / DAYS_A_YEAR, cf.to_f64()?))
-        })
+        .map(|(date, cf)| ((*date - first).num_days().unsigned_abs(), *cf))
         .collect();
-    timed
-        .and_then(|timed| newton(&timed).or_else(|| bisect(&timed)))
-        .and_then(Decimal::from_f64_retain)
+    dated.sort_unstable_by_key(|(days, _)| *days);
+    let rate =
+        |discount: Decimal| annual_rate(discount).filter(|rate| (LOWEST..=HIGHEST).contains(rate));
+    newton(&dated)
+        .and_then(rate)
+        .or_else(|| bisect(&dated).and_then(rate))
         .map_or(Xirr::NoSolution, |rate| Xirr::Rate(rate.round_dp(8)))
 }
 
-/// Present value and its derivative at `rate`; `None` outside the domain or
-/// where the figures overflow.
-fn npv_and_slope(flows: &[(f64, f64)], rate: f64) -> Option<(f64, f64)> {
-    if rate <= -1.0 {
-        return None;
-    }
-    let log_growth = rate.ln_1p();
-    let (mut npv, mut slope) = (0.0, 0.0);
-    for (years, cf) in flows {
-        let discount = (-years * log_growth).exp();
-        npv += cf * discount;
-        slope -= cf * years * discount / (1.0 + rate);
-    }
-    (npv.is_finite() && slope.is_finite()).then_some((npv, slope))
+/// The rate a year whose discount of one day is `discount`.
+fn annual_rate(discount: Decimal) -> Option<Decimal> {
+    Decimal::ONE
+        .checked_div(discount.checked_powu(DAYS_A_YEAR)?)?
+        .checked_sub(Decimal::ONE)
 }
 
-fn newton(flows: &[(f64, f64)]) -> Option<f64> {
-    let mut rate = 0.1;
+/// The discount of one day at `rate` a year.
+fn daily_discount(rate: Decimal) -> Option<Decimal> {
+    let log_growth = Decimal::ONE.checked_add(rate)?.checked_ln()?;
+    (-log_growth.checked_div(Decimal::from(DAYS_A_YEAR))?).checked_exp()
+}
+
+/// Present value of flows `days` after the first (sorted by days) at the
+/// discount of one day `v`, and its derivative by `v`; `None` on overflow.
+fn npv_and_slope(flows: &[(u64, Decimal)], v: Decimal) -> Option<(Decimal, Decimal)> {
+    let mut npv = Decimal::ZERO;
+    // Σ cf · days · v^days; the derivative is this over v.
+    let mut weighted = Decimal::ZERO;
+    let (mut power, mut at) = (Decimal::ONE, 0);
+    // Installments are a month apart: a handful of distinct gaps.
+    let mut gaps: Vec<(u64, Decimal)> = Vec::with_capacity(4);
+    for (days, cf) in flows {
+        let gap = days - at;
+        let step = match gaps.iter().find(|(g, _)| *g == gap) {
+            Some((_, step)) => *step,
+            None => {
+                let step = v.checked_powu(gap)?;
+                gaps.push((gap, step));
+                step
+            }
+        };
+        power = power.checked_mul(step)?;
+        at = *days;
+        let value = cf.checked_mul(power)?;
+        npv = npv.checked_add(value)?;
+        weighted = weighted.checked_add(value.checked_mul(Decimal::from(*days))?)?;
+    }
+    Some((npv, weighted.checked_div(v)?))
+}
+
+fn newton(flows: &[(u64, Decimal)]) -> Option<Decimal> {
+    let mut v = START;
     for _ in 0..60 {
-        let (npv, slope) = npv_and_slope(flows, rate)?;
-        if slope == 0.0 {
+        let (npv, slope) = npv_and_slope(flows, v)?;
+        if slope.is_zero() {
             return None;
         }
-        let step = npv / slope;
-        rate -= step;
-        if !rate.is_finite() || rate <= LOWEST || rate > HIGHEST {
+        let step = npv.checked_div(slope)?;
+        v = v.checked_sub(step)?;
+        if !v.is_sign_positive() || v.is_zero() {
             return None;
         }
         if step.abs() < TOLERANCE {
-            return Some(rate);
+            return Some(v);
         }
     }
     None
 }
 
-fn bisect(flows: &[(f64, f64)]) -> Option<f64> {
-    let npv = |rate: f64| npv_and_slope(flows, rate).map(|(value, _)| value);
-    let candidates = [LOWEST, -0.9, -0.5, 0.0, 0.5, 1.0, 5.0, 50.0, HIGHEST];
+/// Bisection between the days' discounts of rates where the present value
+/// changes sign (a higher rate, a smaller discount).
+fn bisect(flows: &[(u64, Decimal)]) -> Option<Decimal> {
+    let npv = |v: Decimal| npv_and_slope(flows, v).map(|(value, _)| value);
+    let candidates = [
+        LOWEST,
+        Decimal::new(-9, 1),
+        Decimal::new(-5, 1),
+        Decimal::ZERO,
+        Decimal::new(5, 1),
+        Decimal::ONE,
+        Decimal::from(5),
+        Decimal::from(50),
+        HIGHEST,
+    ]
+    .map(daily_discount);
     let (mut low, mut high) = candidates.windows(2).find_map(|pair| {
-        let (a, b) = (npv(pair[0])?, npv(pair[1])?);
-        (a.is_sign_negative() != b.is_sign_negative() || a == 0.0).then_some((pair[0], pair[1]))
+        let (high, low) = (pair[0]?, pair[1]?);
+        let (a, b) = (npv(high)?, npv(low)?);
+        (a.is_sign_negative() != b.is_sign_negative() || a.is_zero()).then_some((low, high))
     })?;
     let low_sign = npv(low)?.is_sign_negative();
     for _ in 0..200 {
-        let middle = (low + high) / 2.0;
+        let middle = (low + high) / Decimal::TWO;
         if high - low < TOLERANCE {
             return Some(middle);
         }
@@ -116,7 +157,7 @@ fn bisect(flows: &[(f64, f64)]) -> Option<f64> {
             high = middle;
         }
     }
-    Some((low + high) / 2.0)
+    Some((low + high) / Decimal::TWO)
 }
 
 #[cfg(test)]
@@ -124,7 +165,6 @@ mod tests {
     use std::str::FromStr;
 
     use proptest::prelude::*;
-    use rust_decimal::MathematicalOps;
 
     use super::*;
 
@@ -224,21 +264,39 @@ mod tests {
             if let Xirr::Rate(rate) = xirr(&dated) {
                 // A root: the present value changes sign across it.
                 prop_assert!(rate >= LOWEST_RATE, "{rate}");
-                let npv = |rate: f64| -> f64 {
+                // The present value's sign, worked out apart from the solver
+                // (an `exp` for each flow). Scaled by a positive factor so
+                // that no flow's factor exceeds 1: as is when money grows,
+                // carried to the last day when it shrinks.
+                let last = dated
+                    .iter()
+                    .map(|(date, _)| (*date - start).num_days())
+                    .max()
+                    .unwrap();
+                let npv = |rate: Decimal| -> Decimal {
+                    let log_growth = (Decimal::ONE + rate).ln();
                     dated
                         .iter()
                         .map(|(date, cf)| {
-                            let days = i32::try_from((*date - start).num_days()).unwrap();
-                            let years = f64::from(days) / 365.0;
-                            cf.to_f64().unwrap() * (1.0 + rate).powf(-years)
+                            let days = (*date - start).num_days();
+                            let days = if log_growth.is_sign_negative() {
+                                last - days
+                            } else {
+                                -days
+                            };
+                            // At most 1, so a failure is a factor too small to hold.
+                            let factor = (Decimal::from(days) / Decimal::from(DAYS_A_YEAR) * log_growth)
+                                .checked_exp()
+                                .unwrap_or(Decimal::ZERO);
+                            *cf * factor
                         })
                         .sum()
                 };
-                let rate = rate.to_f64().unwrap();
-                let (below, above) = (npv(rate - 1e-6), npv(rate + 1e-6));
+                let nudge = d("0.000001");
+                let (below, above) = (npv(rate - nudge), npv(rate + nudge));
                 prop_assert!(
-                    below == 0.0
-                        || above == 0.0
+                    below.is_zero()
+                        || above.is_zero()
                         || below.is_sign_negative() != above.is_sign_negative(),
                     "{rate}: {below} .. {above}"
                 );
