@@ -4,13 +4,14 @@
 //! is dropped here. Validation problems are not errors but `FieldErrors`, shown
 //! next to each field with status 422.
 
-use std::{collections::HashSet, future::Future, pin::Pin};
+use std::{collections::HashSet, future::Future, pin::Pin, str::FromStr};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web::Bytes};
 use serde::de::DeserializeOwned;
 use validator::ValidationErrors;
 
 use crate::{
+    db::queries::Cursor,
     error::FieldErrors,
     web::{csrf, error::WebError},
 };
@@ -165,6 +166,30 @@ pub struct Choice {
     pub value: String,
     pub label: String,
     pub selected: bool,
+}
+
+/// Where a list cut by key starts: after the `after` cursor of its "More →"
+/// link, or at the top. A damaged `after`, or a `page` number (links from
+/// before pages were cut by key) that is not a number, is an error on its
+/// field, and the list starts at the top.
+pub fn start_after<Id: FromStr>(
+    after: &str,
+    page: &str,
+    errors: &mut FieldErrors,
+) -> Option<Cursor<Id>> {
+    const DAMAGED: &str = "This page link is damaged: start from the first page.";
+    let page = page.trim();
+    if !page.is_empty() && page.parse::<u64>().is_err() {
+        errors.add("page", DAMAGED);
+    }
+    let after = after.trim();
+    if after.is_empty() {
+        return None;
+    }
+    Cursor::parse(after).or_else(|| {
+        errors.add("after", DAMAGED);
+        None
+    })
 }
 
 /// The options `(value, label)` with `current` selected, after a first

@@ -19,7 +19,7 @@ use crate::{
     state::AppState,
     web::{
         error::WebError,
-        forms::{Choice, choices},
+        forms::{Choice, choices, start_after},
         layout::{BaseCtx, render},
         loan_facts::LoanFacts,
         scorecard::ScorecardView,
@@ -163,21 +163,7 @@ impl MarketQuery {
                 MarketSort::default()
             }),
         };
-        let after = text(&self.after).and_then(|a| {
-            Cursor::parse(&a).or_else(|| {
-                errors.add(
-                    "after",
-                    "This page link is damaged: start from the first page.",
-                );
-                None
-            })
-        });
-        if !self.page.trim().is_empty() && self.page.trim().parse::<u64>().is_err() {
-            errors.add(
-                "page",
-                "This page link is damaged: start from the first page.",
-            );
-        }
+        let after = start_after(&self.after, &self.page, &mut errors);
         if errors.is_empty() {
             Ok((
                 MarketFilter {

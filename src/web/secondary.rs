@@ -27,7 +27,7 @@ use crate::{
     web::{
         error::{WebError, refusal},
         extractors::CurrentUser,
-        forms::{Choice, StrictForm, choices},
+        forms::{Choice, StrictForm, choices, start_after},
         layout::{BaseCtx, form_status, page, render, see_other},
         session::{self, FlashLevel},
     },
@@ -136,21 +136,7 @@ impl SecondaryQuery {
                 .ok()
                 .map(Markup::bps)
         });
-        let after = text(&self.after).and_then(|a| {
-            Cursor::parse(&a).or_else(|| {
-                errors.add(
-                    "after",
-                    "This page link is damaged: start from the first page.",
-                );
-                None
-            })
-        });
-        if !self.page.trim().is_empty() && self.page.trim().parse::<u64>().is_err() {
-            errors.add(
-                "page",
-                "This page link is damaged: start from the first page.",
-            );
-        }
+        let after = start_after(&self.after, &self.page, &mut errors);
         errors.clone().into_result().map_err(|_| errors)?;
         Ok((
             SecondaryFilter {

@@ -586,6 +586,22 @@ pub fn input_value(html: &str, field: &str) -> Option<String> {
         .and_then(|input| input.value().attr("value").map(str::to_owned))
 }
 
+/// The `href`s of the elements matching the CSS `selector`, in page order.
+pub fn hrefs_at(html: &str, selector: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(selector).unwrap();
+    document
+        .select(&selector)
+        .filter_map(|a| a.value().attr("href"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `href` of the first element matching the CSS `selector`.
+pub fn href_at(html: &str, selector: &str) -> Option<String> {
+    hrefs_at(html, selector).into_iter().next()
+}
+
 /// The trimmed text of the first element matching the CSS `selector`.
 pub fn text_at(html: &str, selector: &str) -> Option<String> {
     let document = scraper::Html::parse_document(html);

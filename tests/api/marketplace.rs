@@ -21,7 +21,7 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement, TransactionTrai
 
 use crate::{
     applications::{PROFILE, save_profile, set_kyc},
-    helpers::{TestApp, TestUser, field_error, spawn_app, text_at},
+    helpers::{TestApp, TestUser, field_error, href_at, hrefs_at, spawn_app, text_at},
 };
 
 /// A borrower with the standard profile whose application staff approved
@@ -97,23 +97,14 @@ pub async fn listed_loan_for(
 }
 
 fn ids_on(html: &str) -> Vec<String> {
-    let document = scraper::Html::parse_document(html);
-    let selector = scraper::Selector::parse("#listings a[href^='/marketplace/']").unwrap();
-    document
-        .select(&selector)
-        .filter_map(|a| a.value().attr("href"))
+    hrefs_at(html, "#listings a[href^='/marketplace/']")
+        .iter()
         .map(|href| href.trim_start_matches("/marketplace/").to_owned())
         .collect()
 }
 
 fn next_link(html: &str) -> Option<String> {
-    let document = scraper::Html::parse_document(html);
-    let selector = scraper::Selector::parse("a[rel=next]").unwrap();
-    document
-        .select(&selector)
-        .next()
-        .and_then(|a| a.value().attr("href"))
-        .map(str::to_owned)
+    href_at(html, "a[rel=next]")
 }
 
 #[tokio::test]

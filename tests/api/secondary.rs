@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::{
     helpers::{
-        Browser, TestApp, assert_redirects_to, field_error, input_value,
+        Browser, TestApp, assert_redirects_to, field_error, href_at, hrefs_at, input_value,
         spawn_app_without_money_limit, text_at,
     },
     investing::{assert_verified, invest, loan, platform_balance, ready_investor, wallet_of},
@@ -480,27 +480,14 @@ async fn an_investor_sells_part_of_a_stake_on_its_page_and_another_buys_it_from_
 
 /// The listings' ids in the order the market page shows them.
 fn listing_ids_on(html: &str) -> Vec<String> {
-    let document = scraper::Html::parse_document(html);
-    let selector = scraper::Selector::parse("#listings a[href^='/secondary/']").unwrap();
-    document
-        .select(&selector)
-        .filter_map(|a| a.value().attr("href"))
+    hrefs_at(html, "#listings a[href^='/secondary/']")
+        .iter()
         .map(|href| {
             href.trim_start_matches("/secondary/")
                 .trim_end_matches("/buy")
                 .to_owned()
         })
         .collect()
-}
-
-fn link_on(html: &str, selector: &str) -> Option<String> {
-    let document = scraper::Html::parse_document(html);
-    let selector = scraper::Selector::parse(selector).unwrap();
-    document
-        .select(&selector)
-        .next()
-        .and_then(|a| a.value().attr("href"))
-        .map(str::to_owned)
 }
 
 /// The market's pages are cut by key, as the marketplace's: a listing sold
@@ -536,7 +523,7 @@ async fn market_pages_are_cut_by_key_so_a_sale_does_not_hide_a_listing() {
     let visitor = app.browser();
     let first = visitor.get_html("/secondary").await;
     assert_eq!(listing_ids_on(&first), listed[..20]);
-    assert!(link_on(&first, "nav.pagination a:not([rel])").is_none());
+    assert!(href_at(&first, "nav.pagination a:not([rel])").is_none());
     // The criteria ride along to the next page.
     let grade = crowdlend::db::entities::loan_requests::Entity::find_by_id(
         Uuid::parse_str(&loan_id).unwrap(),
@@ -551,7 +538,7 @@ async fn market_pages_are_cut_by_key_so_a_sale_does_not_hide_a_listing() {
         .get_html(&format!("/secondary?grade={grade}&max_markup=0"))
         .await;
     assert_eq!(listing_ids_on(&filtered), listed[..20]);
-    let next = link_on(&filtered, "a[rel=next]").unwrap();
+    let next = href_at(&filtered, "a[rel=next]").unwrap();
     assert!(
         next.contains(&format!("grade={grade}")) && next.contains("max_markup=0"),
         "{next}"
@@ -559,16 +546,16 @@ async fn market_pages_are_cut_by_key_so_a_sale_does_not_hide_a_listing() {
     // Someone buys a listing of the first page before the visitor turns it.
     let (_, _, buyer) = ready_investor(&app, "Quick Buyer", 5_000, true).await;
     buy(&app, buyer, listed[3].parse().unwrap()).await.unwrap();
-    let next = link_on(&first, "a[rel=next]").expect("a link to more listings");
+    let next = href_at(&first, "a[rel=next]").expect("a link to more listings");
     let second = visitor.get_html(&next).await;
     assert_eq!(
         listing_ids_on(&second),
         listed[20..],
         "nothing skipped, nothing repeated"
     );
-    assert!(link_on(&second, "a[rel=next]").is_none());
+    assert!(href_at(&second, "a[rel=next]").is_none());
     assert_eq!(
-        link_on(&second, "nav.pagination a:not([rel])").as_deref(),
+        href_at(&second, "nav.pagination a:not([rel])").as_deref(),
         Some("/secondary?")
     );
     // A damaged link says so and starts at the top.
