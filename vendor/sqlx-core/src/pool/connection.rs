@@ -27,7 +27,13 @@ pub struct PoolConnection<DB: Database> {
 pub(super) struct Live<DB: Database> {
     pub(super) raw: DB::Connection,
     pub(super) created_at: Instant,
+    /// When the connection was last tested on its way back to the pool.
+    pub(super) checked_at: Instant,
 }
+
+/// Crowdlend's change: how long a connection taken back untested may go
+/// before it is tested again (see `return_to_pool`).
+const RECHECK_AFTER: Duration = Duration::from_secs(1);
 
 pub(super) struct Idle<DB: Database> {
     pub(super) live: Live<DB>,
@@ -247,6 +253,7 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             inner: Live {
                 raw: conn,
                 created_at: Instant::now(),
+                checked_at: Instant::now(),
             },
             guard,
         }
@@ -303,6 +310,20 @@ impl<DB: Database> Floating<DB, Live<DB>> {
                 }
             }
         }
+
+        // Crowdlend's change: upstream pings every connection it takes back,
+        // one more round trip (on SQLite two thread hand-offs) per statement.
+        // Only a connection with output still to send (the ROLLBACK a dropped
+        // transaction queued) or not tested for RECHECK_AFTER is tested; work
+        // cut off mid-statement is otherwise finished by the next checkout,
+        // which waits for it (PostgreSQL reads up to ReadyForQuery, SQLite's
+        // worker runs its commands in order), and a broken connection is
+        // closed within RECHECK_AFTER of its last test.
+        if !self.raw.should_flush() && self.inner.checked_at.elapsed() < RECHECK_AFTER {
+            self.release();
+            return true;
+        }
+        self.inner.checked_at = Instant::now();
 
         // test the connection on-release to ensure it is still viable,
         // and flush anything time-sensitive like transaction rollbacks
