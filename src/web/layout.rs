@@ -89,11 +89,18 @@ impl FromRequest for BaseCtx {
 ///
 /// # Errors
 /// When the template fails to render.
-pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, WebError> {
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, WebError> {
+    // Room for a whole page at once: askama's own hint counts only the
+    // templates' fixed text, and growing past it copies the page each time.
+    let mut html = String::with_capacity(T::SIZE_HINT.max(PAGE_CAPACITY));
+    page.render_into(&mut html)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+        .body(html))
 }
+
+/// A list page of twenty lines is 12-16 KB.
+const PAGE_CAPACITY: usize = 16 * 1024;
 
 /// 200 for a form page shown clean, 422 when it comes back with errors.
 #[must_use]
