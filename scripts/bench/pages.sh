@@ -86,6 +86,13 @@ measure() {
   before=$(cpu_ticks)
   out=$(wrk -t1 -c32 -d"$duration" --latency "${headers[@]}" "http://127.0.0.1:$port$1")
   after=$(cpu_ticks)
+  # An error page is fast: a figure made of them would measure nothing.
+  if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
+    echo "$1 answered with errors under load:" >&2
+    grep "Non-2xx" <<<"$out" >&2
+    tail -5 "$work/server.log" >&2
+    exit 1
+  fi
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -100,8 +107,10 @@ echo "database: ${DATABASE_URL:-sqlite (fresh file)}, wrk -t1 -c32 -d$duration, 
 for route in "${routes[@]}"; do
   ratios=(); p99s=(); hp99s=(); cpus=()
   for round in $(seq "$rounds"); do
-    read -r rps p99 cpu < <(measure "$route")
-    read -r hrps hp99 _ < <(measure /healthz)
+    figures=$(measure "$route")
+    read -r rps p99 cpu <<<"$figures"
+    figures=$(measure /healthz)
+    read -r hrps hp99 _ <<<"$figures"
     ratio=$(awk -v a="$rps" -v b="$hrps" 'BEGIN { printf "%.3f", a / b }')
     ratios+=("$ratio"); p99s+=("$(to_ms "$p99")"); hp99s+=("$(to_ms "$hp99")"); cpus+=("$cpu")
     printf '  %-10s round %d: %9.0f req/s (p99 %s, %s µs CPU) vs /healthz %9.0f req/s (p99 %s): ratio %s\n' \
