@@ -322,6 +322,10 @@ impl TestApp {
                 .cookie_provider(cookies.clone())
                 .default_headers(headers)
                 .redirect(reqwest::redirect::Policy::none())
+                // The server closes a connection idle for 5 s (actix's
+                // keep-alive); one reused just as it closes fails the
+                // request. A browser left idle that long opens a new one.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .build()
                 .unwrap(),
             cookies,
