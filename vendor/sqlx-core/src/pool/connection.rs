@@ -317,8 +317,9 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // transaction queued) or not tested for RECHECK_AFTER is tested; work
         // cut off mid-statement is otherwise finished by the next checkout,
         // which waits for it (PostgreSQL reads up to ReadyForQuery, SQLite's
-        // worker runs its commands in order), and a broken connection is
-        // closed within RECHECK_AFTER of its last test.
+        // worker runs its commands in order). A broken connection is found
+        // at its first return RECHECK_AFTER or more after its last test (one
+        // left idle, by the check before checkout, `db::connect`).
         if !self.raw.should_flush() && self.inner.checked_at.elapsed() < RECHECK_AFTER {
             self.release();
             return true;
