@@ -22,6 +22,10 @@
 #                                  (a route written next:ROUTE is the page that
 #                                   ROUTE's rel="next" link leads to, looked up
 #                                   after SEED, e.g. the marketplace's page 2)
+#   BIN=/tmp/crowdlend-before scripts/bench/pages.sh /marketplace
+#                                  (measures that binary instead of building
+#                                   one: a copy of an earlier build, to compare
+#                                   before and after on the same day)
 #   DURATION=10s ROUNDS=3 ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,11 +38,12 @@ routes=("$@")
 [ ${#routes[@]} -gt 0 ] || routes=(/ /login)
 port="${PORT:-18181}"
 
-cargo build --release --bin crowdlend -q
+bin="${BIN:-$CARGO_TARGET_DIR/release/crowdlend}"
+[ -n "${BIN:-}" ] || cargo build --release --bin crowdlend -q
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 export DATA_DIR="$work" BIND="127.0.0.1:$port" RUST_LOG=warn
-"$CARGO_TARGET_DIR/release/crowdlend" serve --demo >"$work/server.log" 2>&1 &
+"$bin" serve --demo >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 [ -z "${SEED:-}" ] || (export CARGO_TARGET_DIR="$CARGO_TARGET_DIR-bench"; eval "$SEED")

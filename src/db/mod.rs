@@ -23,7 +23,7 @@ use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
-    sea_query::Expr,
+    sea_query::{Expr, ExprTrait},
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -275,19 +275,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
-/// `expr` (a column) for a filter that must not choose the index a query
-/// runs on. SQLite's planner without statistics (a new database, or one
-/// [`optimize`] has not reached yet) takes an equality plus a range on one
-/// index as the narrowest way in, even when the range keeps nearly every row and another
-/// index would give the order without sorting; a unary plus is its
-/// documented way to keep a term from using an index
-/// (<https://sqlite.org/optoverview.html#uplus>). PostgreSQL plans from
-/// statistics, and has no unary plus for timestamps: `expr` as is.
+/// `time` (a timestamp column) for a filter that must not choose the index
+/// a query runs on, nor steer its plan. SQLite's planner without statistics
+/// (a new database, or one [`optimize`] has not reached yet) takes an
+/// equality plus a range on one index as the narrowest way in, even when the
+/// range keeps nearly every row and another index would give the order
+/// without sorting; a unary plus is its documented way to keep a term from
+/// using an index (<https://sqlite.org/optoverview.html#uplus>).
+/// PostgreSQL has no unary plus for timestamps; adding a zero interval is
+/// its equivalent. It also gives the term the same estimate whatever value
+/// is bound, so a prepared statement's generic plan costs what its custom
+/// plans cost and PostgreSQL keeps it instead of planning every run.
 #[must_use]
-pub fn filter_only(backend: DbBackend, expr: Expr) -> Expr {
+pub fn filter_only(backend: DbBackend, time: Expr) -> Expr {
     match backend {
-        DbBackend::Sqlite => Expr::cust_with_expr("+?", expr),
-        _ => expr,
+        DbBackend::Sqlite => Expr::cust_with_expr("+?", time),
+        _ => time.add(Expr::cust("INTERVAL '0 s'")),
     }
 }
 

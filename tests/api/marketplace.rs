@@ -3,7 +3,7 @@
 
 use crowdlend::{
     clock::Clock,
-    db::queries::marketplace::{Cursor, MarketFilter, MarketSort, listings_query},
+    db::queries::marketplace::{Cursor, MarketFilter, MarketSort, listings_statement},
     domain::{
         application::{ListingMode, LoanRequest, Purpose},
         money::{Currency, Money, Rate},
@@ -17,7 +17,7 @@ use crowdlend::{
     },
 };
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 use crate::{
     applications::{PROFILE, save_profile, set_kyc},
@@ -260,8 +260,7 @@ async fn closing_soonest_pages_neither_repeat_nor_skip_when_clocks_have_nanoseco
 }
 
 /// `EXPLAIN QUERY PLAN` of `query` on SQLite, its steps joined by "; ".
-pub async fn sqlite_plan(app: &TestApp, query: impl QueryTrait) -> String {
-    let statement = query.build(DbBackend::Sqlite);
+pub async fn sqlite_plan(app: &TestApp, statement: Statement) -> String {
     let explain = Statement::from_sql_and_values(
         DbBackend::Sqlite,
         format!("EXPLAIN QUERY PLAN {}", statement.sql),
@@ -311,8 +310,9 @@ async fn marketplace_pages_read_the_sort_index_on_sqlite() {
     ] {
         for filter in [&MarketFilter::default(), &grade_b] {
             for after in [None, Some(cursor)] {
-                let query = listings_query(DbBackend::Sqlite, filter, sort, after, app.clock.now());
-                let plan = sqlite_plan(&app, query).await;
+                let statement =
+                    listings_statement(DbBackend::Sqlite, filter, sort, after, app.clock.now());
+                let plan = sqlite_plan(&app, statement).await;
                 let seek = if after.is_some() {
                     "(status=? AND " // the cursor is the index range
                 } else {

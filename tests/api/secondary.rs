@@ -574,7 +574,7 @@ async fn market_pages_are_cut_by_key_so_a_sale_does_not_hide_a_listing() {
 #[tokio::test]
 async fn market_pages_read_the_queue_index_on_sqlite() {
     use crowdlend::db::queries::secondary::{Cursor, SecondaryFilter, open_query};
-    use sea_orm::DbBackend;
+    use sea_orm::{DbBackend, QueryTrait};
     let app = crate::helpers::spawn_app().await;
     if app.db.get_database_backend() != DbBackend::Sqlite {
         return; // PostgreSQL plans from statistics; its figures are in the README.
@@ -590,7 +590,11 @@ async fn market_pages_read_the_queue_index_on_sqlite() {
     };
     for filter in [&SecondaryFilter::default(), &grade_b] {
         for after in [None, Some(cursor)] {
-            let plan = crate::marketplace::sqlite_plan(&app, open_query(filter, after)).await;
+            let plan = crate::marketplace::sqlite_plan(
+                &app,
+                open_query(filter, after).build(DbBackend::Sqlite),
+            )
+            .await;
             let seek = if after.is_some() {
                 "(status=? AND " // the cursor is the index range
             } else {
