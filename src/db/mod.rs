@@ -78,8 +78,9 @@ async fn open(
     // The pool would otherwise ping every connection it hands out: a second
     // round trip for each statement. Only one idle long enough to have been
     // dropped by the server (a restart, a firewall's idle cut) is tested.
-    // sqlx also pings each connection it takes back, always; that runs after
-    // the statement, in a task of its own, off the request's path.
+    // Upstream sqlx also pings every connection it takes back; ours (see
+    // vendor/sqlx-core) does so only when a rollback is queued on it or its
+    // last test is a second old, in a task of its own, off the request's path.
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
