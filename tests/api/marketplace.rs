@@ -259,7 +259,7 @@ async fn closing_soonest_pages_neither_repeat_nor_skip_when_clocks_have_nanoseco
     assert_eq!(seen, ids, "earliest deadline first, each loan once");
 }
 
-/// `EXPLAIN QUERY PLAN` of `query` on SQLite, its steps joined by "; ".
+/// `EXPLAIN QUERY PLAN` of `statement` on SQLite, its steps joined by "; ".
 pub async fn sqlite_plan(app: &TestApp, statement: Statement) -> String {
     let explain = Statement::from_sql_and_values(
         DbBackend::Sqlite,
@@ -326,6 +326,69 @@ async fn marketplace_pages_read_the_sort_index_on_sqlite() {
             }
         }
     }
+}
+
+/// PostgreSQL plans the first page's statement once for all its runs: with
+/// its status and page size bound it judged a plan made with each run's
+/// values cheaper, and planned every view afresh (0.05 ms of planning for a
+/// 0.02 ms run). Thousands of open loans with their statistics gathered, as
+/// autovacuum would, and the statement run as pages run it, prepared on one
+/// connection.
+#[tokio::test]
+async fn postgres_keeps_one_plan_for_the_marketplaces_first_page() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        return; // SQLite plans a statement once per connection anyway.
+    }
+    let listed = listed_loan(&app, 100_000, 12, Purpose::Car, 0).await;
+    let txn = app.db.begin().await.unwrap();
+    for sql in [
+        format!(
+            "CREATE TEMP TABLE copies ON COMMIT DROP AS SELECT l.* FROM loan_requests l, \
+             generate_series(1, 5000) WHERE l.id = '{listed}'"
+        ),
+        "UPDATE copies SET id = gen_random_uuid(), \
+         rate_annual = 1200 + (random() * 3800)::int, \
+         funding_deadline = funding_deadline + random() * INTERVAL '10 days'"
+            .to_owned(),
+        "INSERT INTO loan_requests SELECT * FROM copies".to_owned(),
+    ] {
+        txn.execute_unprepared(&sql).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+    app.db
+        .execute_unprepared("ANALYZE loan_requests")
+        .await
+        .unwrap();
+
+    let statement = listings_statement(
+        DbBackend::Postgres,
+        &MarketFilter::default(),
+        MarketSort::default(),
+        None,
+        app.clock.now(),
+    );
+    let txn = app.db.begin().await.unwrap();
+    for _ in 0..8 {
+        let rows = txn.query_all_raw(statement.clone()).await.unwrap();
+        assert_eq!(rows.len(), 21);
+    }
+    let plans = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            [statement.sql.clone().into()],
+        ))
+        .await
+        .unwrap()
+        .expect("the statement is prepared on the connection");
+    let generic: i64 = plans.try_get_by_index(0).unwrap();
+    let custom: i64 = plans.try_get_by_index(1).unwrap();
+    txn.commit().await.unwrap();
+    assert!(
+        generic >= 3,
+        "PostgreSQL planned {custom} of 8 runs afresh, reused a generic plan for {generic}"
+    );
 }
 
 #[tokio::test]
