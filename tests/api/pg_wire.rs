@@ -23,6 +23,8 @@ pub struct RoundTrips {
     pub pings: usize,
     /// A simple-protocol query (`BEGIN`, `COMMIT`, unprepared SQL).
     pub simple_queries: usize,
+    /// Connections opened (a start-up message).
+    pub connections: usize,
 }
 
 impl RoundTrips {
@@ -32,6 +34,7 @@ impl RoundTrips {
             prepares: self.prepares - earlier.prepares,
             pings: self.pings - earlier.pings,
             simple_queries: self.simple_queries - earlier.simple_queries,
+            connections: self.connections - earlier.connections,
         }
     }
 }
@@ -94,6 +97,7 @@ async fn relay(client: TcpStream, server: TcpStream, counts: Arc<Mutex<RoundTrip
                 }
                 pending.drain(..length);
                 started = true;
+                counts.lock().unwrap().connections += 1;
                 continue;
             }
             let Some(length) = length_at(&pending, 1) else {

@@ -80,7 +80,13 @@ fn assert_cost(cost: &PageCost, path: &str, statements: usize) {
             wire.pings <= statements,
             "GET {path}: at most the check of a connection taken back: {wire:?}"
         );
-        assert_eq!(wire.simple_queries, 0, "GET {path}: {wire:?}");
+        // A connection the pool opens meanwhile (while the one just taken
+        // back has its once-a-second check) sets the tests' search path
+        // with one simple query; nothing else goes that way.
+        assert!(
+            wire.simple_queries <= wire.connections,
+            "GET {path}: {wire:?}"
+        );
     }
 }
 
