@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::{
     db::queries::{
         Page,
-        wallet::{self as queries, HistoryRow},
+        wallet::{self as queries, BankAccount, HistoryRow},
     },
     domain::{
         ids::BankAccountId,
@@ -95,6 +95,17 @@ async fn own_wallet(state: &AppState, user: &SessionUser) -> Result<Wallet, WebE
         .ok_or(WebError::NotFound)
 }
 
+/// The user's wallet and their bank accounts as choices, in one statement.
+async fn own_wallet_and_accounts(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<(Wallet, Vec<AccountOption>), WebError> {
+    let (wallet, accounts) = queries::wallet_and_accounts(&state.db, user.id, CURRENCY)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok((wallet, accounts.into_iter().map(account_option).collect()))
+}
+
 fn balances(wallet: &Wallet) -> Balances {
     let available = wallet.available();
     Balances {
@@ -124,11 +135,24 @@ async fn holdings(
         }
         Direction::Deposit => None,
     };
+    let (wallet, accounts) = own_wallet_and_accounts(state, user).await?;
     Ok(Holdings {
-        balances: balances(&own_wallet(state, user).await?),
-        accounts: account_options(state, user).await?,
+        balances: balances(&wallet),
+        accounts,
         allowance,
     })
+}
+
+fn account_option(account: BankAccount) -> AccountOption {
+    AccountOption {
+        id: account.id,
+        label: format!(
+            "{} {} ({})",
+            account.bank_name,
+            wallet::mask(&account.account_number),
+            account.holder_name
+        ),
+    }
 }
 
 async fn account_options(
@@ -138,15 +162,7 @@ async fn account_options(
     Ok(queries::bank_accounts(&state.db, user.id)
         .await?
         .into_iter()
-        .map(|account| AccountOption {
-            id: account.id,
-            label: format!(
-                "{} {} ({})",
-                account.bank_name,
-                wallet::mask(&account.account_number),
-                account.holder_name
-            ),
-        })
+        .map(account_option)
         .collect())
 }
 
@@ -173,7 +189,7 @@ async fn render_wallet(
     errors: FieldErrors,
     ask_password: bool,
 ) -> Result<HttpResponse, WebError> {
-    let wallet = own_wallet(state, user).await?;
+    let (wallet, accounts) = own_wallet_and_accounts(state, user).await?;
     let history = queries::history(&state.db, wallet.id, page).await?;
     let status = form_status(&errors);
     render(
@@ -181,7 +197,7 @@ async fn render_wallet(
         &WalletPage {
             base,
             balances: balances(&wallet),
-            accounts: account_options(state, user).await?,
+            accounts,
             history: Page {
                 items: history.items.into_iter().map(history_line).collect(),
                 page: history.page,

@@ -111,7 +111,7 @@ async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
         ("/marketplace", &visitor, 1),
         ("/login", &visitor, 0),
         ("/investor", &investor, 2),
-        ("/wallet", &investor, 3),
+        ("/wallet", &investor, 2),
     ];
     for (path, browser, _) in pages {
         cost_of(browser, &app.db, &traffic, path).await;

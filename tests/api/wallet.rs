@@ -538,6 +538,42 @@ async fn bank_accounts_are_validated_and_removed_only_when_unused() {
     assert_ledger_holds(&app).await;
 }
 
+/// The wallet and the accounts are read together, the wallet's figures on
+/// every account's row: one balance whatever the number of accounts, and
+/// the accounts oldest first; none is an empty list beside the balance.
+#[tokio::test]
+async fn one_balance_beside_any_number_of_bank_accounts() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in(Role::Investor).await;
+    let html = browser.get_html("/wallet").await;
+    assert!(html.contains("You have not added a bank account yet."));
+    let (balance, _) = balance_shown(&browser).await;
+    assert_eq!(balance, "0,00 ₽");
+
+    for number in [
+        "1111 2222 3333 4444 0001",
+        "1111 2222 3333 4444 0002",
+        "1111 2222 3333 4444 0003",
+    ] {
+        add_bank_account(&browser, number).await;
+    }
+    let newest = add_bank_account(&browser, "1111 2222 3333 4444 5555").await;
+    let response = confirm_transfer(&browser, "/wallet/deposit", "250", &newest).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = browser.get_html("/wallet").await;
+    let document = scraper::Html::parse_document(&html);
+    let cells = scraper::Selector::parse("#bank-accounts td:first-child").unwrap();
+    let listed: Vec<String> = document
+        .select(&cells)
+        .map(|cell| cell.text().collect())
+        .collect();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    for (line, ending) in listed.iter().zip(["0001", "0002", "0003", "5555"]) {
+        assert!(line.contains(ending), "{listed:?}");
+    }
+    assert_eq!(balance_shown(&browser).await.0, "250,00 ₽");
+}
+
 #[tokio::test]
 async fn staff_have_no_wallet() {
     let app = spawn_app().await;

@@ -75,6 +75,17 @@ pub struct BankAccount {
     pub account_number: String,
 }
 
+impl From<bank_accounts::Model> for BankAccount {
+    fn from(account: bank_accounts::Model) -> Self {
+        Self {
+            id: BankAccountId::from_uuid(account.id),
+            holder_name: account.holder_name,
+            bank_name: account.bank_name,
+            account_number: account.account_number,
+        }
+    }
+}
+
 /// The user's bank accounts, oldest first.
 ///
 /// # Errors
@@ -90,13 +101,42 @@ pub async fn bank_accounts(
         .all(db)
         .await?
         .into_iter()
-        .map(|account| BankAccount {
-            id: BankAccountId::from_uuid(account.id),
-            holder_name: account.holder_name,
-            bank_name: account.bank_name,
-            account_number: account.account_number,
-        })
+        .map(BankAccount::from)
         .collect())
+}
+
+/// The user's wallet in `currency` and their bank accounts, oldest first,
+/// in one statement (the wallet's columns repeated on each account's row).
+///
+/// # Errors
+/// Database failures; a wallet row that does not parse.
+pub async fn wallet_and_accounts(
+    db: &DatabaseConnection,
+    user_id: UserId,
+    currency: Currency,
+) -> Result<Option<(Wallet, Vec<BankAccount>)>, AppError> {
+    let owner_accounts = wallets::Entity::belongs_to(bank_accounts::Entity)
+        .from(wallets::Column::UserId)
+        .to(bank_accounts::Column::UserId)
+        .into();
+    let rows = wallets::Entity::find()
+        .select_also(bank_accounts::Entity)
+        .join(JoinType::LeftJoin, owner_accounts)
+        .filter(wallets::Column::UserId.eq(user_id))
+        .filter(wallets::Column::Currency.eq(currency.code()))
+        .order_by_asc(bank_accounts::Column::CreatedAt)
+        .order_by_asc(bank_accounts::Column::Id)
+        .all(db)
+        .await?;
+    let Some((wallet, _)) = rows.first() else {
+        return Ok(None);
+    };
+    let wallet = wallets_repo::parse(wallet.clone())?;
+    let accounts = rows
+        .into_iter()
+        .filter_map(|(_, account)| account.map(BankAccount::from))
+        .collect();
+    Ok(Some((wallet, accounts)))
 }
 
 #[derive(Debug, Clone, FromQueryResult)]
