@@ -608,10 +608,15 @@ pub fn href_at(html: &str, selector: &str) -> Option<String> {
 
 /// The trimmed text of the first element matching the CSS `selector`.
 pub fn text_at(html: &str, selector: &str) -> Option<String> {
+    texts_at(html, selector).into_iter().next()
+}
+
+/// The trimmed text of every element matching the CSS `selector`, in order.
+pub fn texts_at(html: &str, selector: &str) -> Vec<String> {
     let document = scraper::Html::parse_document(html);
     let selector = scraper::Selector::parse(selector).unwrap();
     document
         .select(&selector)
-        .next()
         .map(|node| node.text().collect::<String>().trim().to_owned())
+        .collect()
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     Browser, TestApp, assert_redirects_to, csrf_token_in, field_error, input_value, spawn_app,
-    spawn_app_without_money_limit, text_at,
+    spawn_app_without_money_limit, text_at, texts_at,
 };
 
 /// Page text with the non-breaking spaces of formatted money made plain.
@@ -561,12 +561,7 @@ async fn one_balance_beside_any_number_of_bank_accounts() {
     let response = confirm_transfer(&browser, "/wallet/deposit", "250", &newest).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let html = browser.get_html("/wallet").await;
-    let document = scraper::Html::parse_document(&html);
-    let cells = scraper::Selector::parse("#bank-accounts td:first-child").unwrap();
-    let listed: Vec<String> = document
-        .select(&cells)
-        .map(|cell| cell.text().collect())
-        .collect();
+    let listed = texts_at(&html, "#bank-accounts td:first-child");
     assert_eq!(listed.len(), 4, "{listed:?}");
     for (line, ending) in listed.iter().zip(["0001", "0002", "0003", "5555"]) {
         assert!(line.contains(ending), "{listed:?}");
