@@ -19,7 +19,10 @@ use sea_orm::DatabaseConnection;
 use crate::{
     clock::SharedClock,
     config::Settings,
-    db::session_store::{DbSessionStore, SessionCache},
+    db::{
+        queries::marketplace::ListingsCache,
+        session_store::{DbSessionStore, SessionCache},
+    },
     state::AppState,
     web::{
         self as routes,
@@ -91,6 +94,7 @@ fn run(
         clock,
         money_limit: Arc::new(MoneyLimit::new(settings.money_rate_limit)),
         sessions: session_cache,
+        listings: ListingsCache::default(),
         settings: Arc::new(settings),
     });
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    clock::SharedClock, config::Settings, db::session_store::SessionCache,
+    clock::SharedClock,
+    config::Settings,
+    db::{queries::marketplace::ListingsCache, session_store::SessionCache},
     web::money_limit::MoneyLimit,
 };
 
@@ -18,4 +20,6 @@ pub struct AppState {
     pub money_limit: Arc<MoneyLimit>,
     /// The session rows this instance has read (the session store's cache).
     pub sessions: SessionCache,
+    /// The marketplace pages this instance has read recently.
+    pub listings: ListingsCache,
 }

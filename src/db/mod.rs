@@ -7,7 +7,10 @@ pub mod queries;
 pub mod repo;
 pub mod session_store;
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
@@ -254,7 +257,7 @@ async fn seed_reference_data(db: &DatabaseConnection, clock: &dyn Clock) -> Resu
             }
         }
     }
-    txn.commit().await
+    commit(txn).await
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at
@@ -274,6 +277,30 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         }
         _ => db.begin().await,
     }
+}
+
+/// Transactions this process has committed, counted by [`commit`].
+static COMMITS: AtomicU64 = AtomicU64::new(0);
+
+/// Commits `txn`, and counts it whatever the outcome (a commit that failed
+/// on a lost connection may still have happened), so that what this process
+/// keeps from earlier reads is read again after any change it made: see
+/// [`commits`]. Every transaction that writes ends here.
+///
+/// # Errors
+/// When the commit fails.
+pub async fn commit(txn: DatabaseTransaction) -> Result<(), DbErr> {
+    let committed = txn.commit().await;
+    COMMITS.fetch_add(1, Ordering::Release);
+    committed
+}
+
+/// How many transactions this process has committed so far. A result read
+/// after taking this count is current until the count moves, as far as this
+/// process's own changes go.
+#[must_use]
+pub fn commits() -> u64 {
+    COMMITS.load(Ordering::Acquire)
 }
 
 /// `time` (a timestamp column) for a filter that must not choose the index

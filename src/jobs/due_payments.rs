@@ -264,7 +264,7 @@ async fn service(
     }
 
     let overdue = mark_overdue(&txn, &accounts, (now, today), base_url).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(Report {
         loans: u32::try_from(accounts.len()).unwrap_or(u32::MAX),
         collected: u32::try_from(collected).unwrap_or(u32::MAX),

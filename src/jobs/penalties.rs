@@ -75,7 +75,7 @@ pub async fn run(
         .await
         {
             Ok((_, charged)) => {
-                txn.commit().await?;
+                db::commit(txn).await?;
                 report.charged += charged;
             }
             Err(AppError::Conflict) => {

@@ -95,6 +95,6 @@ pub async fn run(
         }
         sent += u32::try_from(emails.len()).unwrap_or(u32::MAX);
         outbox::queue(&txn, clock.now(), emails).await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
     }
 }

@@ -170,7 +170,7 @@ pub async fn save_profile(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }
 
@@ -387,7 +387,7 @@ pub async fn submit(
         )
         .await?;
     }
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(Submitted { loan_id, status })
 }
 

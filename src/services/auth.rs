@@ -231,7 +231,7 @@ async fn create_user(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok((user, device_id))
 }
 
@@ -444,7 +444,7 @@ async fn record_success(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(device_id)
 }
 
@@ -522,7 +522,7 @@ async fn record_device_failure(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }
 
@@ -588,7 +588,7 @@ pub async fn confirm_password(
             },
         )
         .await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         return Ok(());
     }
     match record_failure(
@@ -678,7 +678,7 @@ async fn record_failure(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(locked_until)
 }
 
@@ -757,7 +757,7 @@ pub async fn change_password(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     sessions.forget_user(user_id);
     Ok(())
 }

@@ -96,7 +96,7 @@ pub async fn create(
         created_at: now,
     };
     rules::insert(&txn, &rule).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(rule.id)
 }
 
@@ -137,7 +137,7 @@ pub async fn switch(
 ) -> Result<(), AppError> {
     let txn = db::begin_write(db).await?;
     rules::switch(&txn, investor_id, rule_id, on, clock.now()).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }
 
@@ -379,7 +379,7 @@ pub async fn allocate_loan(
         now,
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(done)
 }
 

@@ -200,7 +200,7 @@ pub async fn declare(
         )
         .await?;
     }
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(Some(Defaulted {
         outstanding: total_outstanding,
         covered: total_covered,

@@ -116,7 +116,7 @@ pub async fn seed(
         .filter(users::Column::Role.is_in([Role::Borrower.as_str(), Role::Investor.as_str()]))
         .exec(&txn)
         .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     seed_applications(db, clock, &ids, base_url, &meta).await?;
     Ok(true)
 }

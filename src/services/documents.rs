@@ -84,7 +84,7 @@ pub async fn agreement(
             },
         )
         .await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         return Err(DomainError::AgreementAltered.into());
     }
     Ok(document)

@@ -266,7 +266,7 @@ pub async fn withdraw(
         now,
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }
 
@@ -314,7 +314,7 @@ pub async fn expire_if_due(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(true)
 }
 
@@ -509,7 +509,7 @@ pub async fn disburse(
         )
         .await?;
     }
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }
 

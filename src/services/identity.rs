@@ -155,6 +155,6 @@ pub async fn submit(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(Submission::SentForReview)
 }

@@ -211,7 +211,7 @@ async fn attempt(
         let automatic = settings.disbursement_automatic;
         fully_subscribed(&txn, &raised, Default::default(), automatic, base_url, now).await?;
     }
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(Invested {
         investment_id: investment.id,
         amount,
@@ -502,6 +502,6 @@ pub async fn change(
     };
     store::release(&txn, wallet.id.as_uuid(), released.minor()).await?;
     loans::add_funded(&txn, loan.id, -released.minor(), now).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(released)
 }

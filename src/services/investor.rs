@@ -107,6 +107,6 @@ pub async fn save_profile(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }

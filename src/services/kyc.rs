@@ -114,6 +114,6 @@ pub async fn decide(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(decided)
 }

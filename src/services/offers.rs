@@ -210,7 +210,7 @@ async fn attempt_make(
         check_offer(request.rate, band, loan.amount, loan.amount)
             .map_err(|problem| on_rate(problem.to_string()))?;
         offer_rows::set_rate(&txn, mine, request.rate, now).await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         return Ok(Made::Edited);
     }
     check_offer(request.rate, band, loan.amount, wallet.available())
@@ -266,7 +266,7 @@ async fn attempt_make(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(Made::New)
 }
 
@@ -302,7 +302,7 @@ pub async fn cancel(
         .ok_or(AppError::NotFound)?;
     offer_rows::apply_all(&txn, std::slice::from_ref(&offer), OfferEvent::Cancel, now).await?;
     store::release(&txn, wallet.id.as_uuid(), offer.amount.minor()).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(offer.loan_id)
 }
 
@@ -455,7 +455,7 @@ async fn attempt_accept(
     let decided = std::iter::once((&chosen, Outcome::Accepted))
         .chain(others.iter().map(|o| (o, Outcome::NotChosen)));
     tell_lenders(&txn, &funded, decided, base_url, now).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }
 

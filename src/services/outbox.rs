@@ -384,7 +384,7 @@ pub async fn retry_now(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(email.to_address)
 }
 

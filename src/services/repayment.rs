@@ -412,7 +412,7 @@ async fn attempt(
             base_url,
         )
         .await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         return Ok(paid);
     }
     let settings = settings::load(&txn).await?;
@@ -436,7 +436,7 @@ async fn attempt(
     )?;
     let paid = receipt.paid();
     receipts::write(&txn, &stakes, vec![receipt], (now, base_url)).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(paid)
 }
 

@@ -275,6 +275,6 @@ pub async fn decide(
             status
         }
     };
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(status)
 }

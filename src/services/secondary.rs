@@ -180,7 +180,7 @@ async fn attempt_list(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(id)
 }
 
@@ -215,7 +215,7 @@ pub async fn cancel(
         .await?
         .ok_or(AppError::NotFound)?
         .investment_id;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(investment)
 }
 
@@ -425,7 +425,7 @@ async fn attempt_buy(
         )?,
     ];
     outbox::queue(&txn, now, emails).await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(Bought {
         investment_id: bought,
         principal,
@@ -461,7 +461,7 @@ pub async fn withdraw_unsellable(
         clock.now(),
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(withdrawn)
 }
 

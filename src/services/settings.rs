@@ -126,6 +126,6 @@ pub async fn update(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(edited)
 }

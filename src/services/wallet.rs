@@ -190,7 +190,7 @@ pub async fn add_bank_account(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(id)
 }
 
@@ -232,7 +232,7 @@ pub async fn remove_bank_account(
         },
     )
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(())
 }
 
@@ -360,6 +360,6 @@ async fn attempt(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
+    db::commit(txn).await?;
     Ok(WALLET_PAGE.to_owned())
 }

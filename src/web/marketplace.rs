@@ -213,7 +213,9 @@ pub async fn index(
     let now = state.clock.now();
     let (listings, next, errors) = match query.parse() {
         Ok((filter, sort, after)) => {
-            let found = marketplace::listings(&state.db, &filter, sort, after, now).await?;
+            let found =
+                marketplace::cached_listings(&state.listings, &state.db, &filter, sort, after, now)
+                    .await?;
             let listings = found
                 .loans
                 .iter()

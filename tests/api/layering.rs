@@ -132,3 +132,41 @@ fn the_check_sees_a_path_spelled_in_full_and_a_nested_import() {
         );
     }
 }
+
+/// The calls to a method named `commit` in one file.
+#[derive(Default)]
+struct Commits(usize);
+
+impl<'ast> Visit<'ast> for Commits {
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        if call.method == "commit" {
+            self.0 += 1;
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+}
+
+#[test]
+fn every_transaction_commits_through_db_commit() {
+    // `db::commit` counts commits; the marketplace's kept pages are read
+    // again after one. A transaction committed past it would leave this
+    // instance showing pages from before its own change.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for file in rust_files(&src) {
+        if file == src.join("db").join("mod.rs") {
+            continue;
+        }
+        let syntax = syn::parse_file(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let mut commits = Commits::default();
+        commits.visit_file(&syntax);
+        if commits.0 > 0 {
+            found.push(format!("{}: {} × .commit()", file.display(), commits.0));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "commit with db::commit(txn):\n{}",
+        found.join("\n")
+    );
+}

@@ -3,13 +3,24 @@
 //! PostgreSQL how many round trips each costs on the wire: one per
 //! statement, no connection check before it, and a connection taken back
 //! tested at most once a second (the patched sqlx-core in vendor/; upstream
-//! pings every one).
+//! pings every one). The marketplace's pages are kept for a second or
+//! until this process commits: a view then runs no statement at all.
 
-use crowdlend::services::demo::{self, DEMO_PASSWORD};
-use sea_orm::DatabaseConnection;
+use crowdlend::{
+    db::{self, entities::loan_requests, queries::marketplace::LISTINGS_FRESH_FOR},
+    domain::ids::{LoanId, UserId},
+    services::{
+        RequestMeta,
+        demo::{self, DEMO_PASSWORD},
+        funding,
+    },
+};
+use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::{
-    helpers::{Browser, DbTraffic, assert_redirects_to, set_cookie, spawn_app_counting},
+    helpers::{
+        Browser, DbTraffic, TestApp, assert_redirects_to, hrefs_at, set_cookie, spawn_app_counting,
+    },
     pg_wire::RoundTrips,
 };
 
@@ -56,6 +67,26 @@ async fn cost_of(
             .zip(wire_before)
             .map(|(wire, before)| wire.counts().since(&before)),
     }
+}
+
+/// The cost of the second of two views of `path` with no commit in this
+/// process across both: the other tests of the suite run in it too, and any
+/// commit makes the marketplace read its page again.
+async fn cost_between_commits(
+    browser: &Browser,
+    db: &DatabaseConnection,
+    traffic: &DbTraffic,
+    path: &str,
+) -> PageCost {
+    for _ in 0..100 {
+        let commits = db::commits();
+        cost_of(browser, db, traffic, path).await;
+        let cost = cost_of(browser, db, traffic, path).await;
+        if db::commits() == commits {
+            return cost;
+        }
+    }
+    panic!("GET {path}: a commit landed beside each of 100 pairs of views");
 }
 
 fn assert_cost(cost: &PageCost, path: &str, statements: usize) {
@@ -108,7 +139,7 @@ async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
     // statements; the counted view is the next one.
     let pages: [(&str, &Browser, usize); 5] = [
         ("/healthz", &visitor, 1),
-        ("/marketplace", &visitor, 1),
+        ("/marketplace", &visitor, 0),
         ("/login", &visitor, 0),
         ("/investor", &investor, 2),
         ("/wallet", &investor, 2),
@@ -117,7 +148,7 @@ async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
         cost_of(browser, &app.db, &traffic, path).await;
     }
     for (path, browser, statements) in pages {
-        let cost = cost_of(browser, &app.db, &traffic, path).await;
+        let cost = cost_between_commits(browser, &app.db, &traffic, path).await;
         assert_cost(&cost, path, statements);
         if path != "/healthz" {
             assert!(
@@ -127,6 +158,72 @@ async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
             );
         }
     }
+}
+
+fn listed_ids(html: &str) -> Vec<String> {
+    hrefs_at(html, "#listings a[href^='/marketplace/']")
+        .iter()
+        .map(|href| href.trim_start_matches("/marketplace/").to_owned())
+        .collect()
+}
+
+async fn marketplace(
+    app: &TestApp,
+    browser: &Browser,
+    traffic: &DbTraffic,
+) -> (Vec<String>, usize) {
+    settle(&app.db).await;
+    let before = traffic.statements().len();
+    let html = browser.get_html("/marketplace").await;
+    (listed_ids(&html), traffic.statements().len() - before)
+}
+
+#[tokio::test]
+async fn the_marketplace_is_read_again_after_a_commit_here_or_a_second() {
+    let (app, traffic) = spawn_app_counting().await;
+    assert!(
+        demo::seed(&app.db, &app.clock, &app.base_url())
+            .await
+            .unwrap()
+    );
+    let visitor = app.browser();
+    let (listed, statements) = marketplace(&app, &visitor, &traffic).await;
+    assert_eq!(statements, 1);
+    assert!(!listed.is_empty(), "the demo lists loans");
+    assert_eq!(
+        cost_between_commits(&visitor, &app.db, &traffic, "/marketplace")
+            .await
+            .statements,
+        [] as [String; 0],
+        "the page kept from the view before"
+    );
+
+    // The first loan's borrower withdraws it: a commit on this instance.
+    let leaving: uuid::Uuid = listed[0].parse().unwrap();
+    let borrower = loan_requests::Entity::find_by_id(leaving)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .borrower_id;
+    funding::withdraw(
+        &app.db,
+        &app.clock,
+        UserId::from_uuid(borrower),
+        LoanId::from_uuid(leaving),
+        &app.base_url(),
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    let (after_commit, statements) = marketplace(&app, &visitor, &traffic).await;
+    assert_eq!(statements, 1, "read again after the commit");
+    assert!(!after_commit.contains(&listed[0]), "{after_commit:?}");
+
+    // Another instance's change shows once the kept page is a second old.
+    app.clock.advance(LISTINGS_FRESH_FOR);
+    let (_, statements) = marketplace(&app, &visitor, &traffic).await;
+    assert_eq!(statements, 1, "read again a second later");
 }
 
 #[tokio::test]

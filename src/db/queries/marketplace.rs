@@ -12,8 +12,18 @@
 //! id)`, which the databases use as the index range, and the deadline is only
 //! a filter (see [`db::filter_only`]). Other criteria (grade, purpose, ...)
 //! are checked on the rows the index gives, in order, until the page is full.
+//!
+//! The pages this instance has read are kept in a [`ListingsCache`]: a page
+//! is read again once this process commits anything (an investment, a new
+//! listing, an expiry) and at the latest [`LISTINGS_FRESH_FOR`] after it was
+//! read, which bounds how late another instance's change shows here.
 
-use chrono::{DateTime, Utc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Select, Statement,
@@ -37,7 +47,7 @@ use crate::{
 pub const PER_PAGE: u64 = 20;
 
 /// How the list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum MarketSort {
     /// Highest rate first.
     #[default]
@@ -129,7 +139,7 @@ impl MarketSort {
 pub type Cursor = super::Cursor<LoanId>;
 
 /// What investors filter on; `None` leaves a criterion out.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct MarketFilter {
     pub grade: Option<String>,
     /// Basis points.
@@ -242,6 +252,106 @@ pub async fn listings(
         id: last.id,
     });
     Ok(MarketPage { loans, next })
+}
+
+/// How long a page read by this instance is shown again without a commit
+/// here in between: how late another instance's change (an investment, a
+/// new listing) may appear on this one's marketplace.
+pub const LISTINGS_FRESH_FOR: TimeDelta = TimeDelta::seconds(1);
+/// At most this many pages are kept; beyond it the stale ones are dropped,
+/// then all.
+const LISTINGS_CACHE_CAPACITY: usize = 256;
+
+/// What a page is looked up by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    filter: MarketFilter,
+    sort: MarketSort,
+    after: Option<Cursor>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedPage {
+    page: Arc<MarketPage>,
+    /// [`db::commits`] when the page was read.
+    commits: u64,
+    read_at: DateTime<Utc>,
+}
+
+impl CachedPage {
+    fn is_fresh(&self, commits: u64, now: DateTime<Utc>) -> bool {
+        self.commits == commits && now >= self.read_at && now - self.read_at < LISTINGS_FRESH_FOR
+    }
+}
+
+/// The marketplace pages this instance has read recently (see the module's
+/// documentation for when they are read again).
+#[derive(Debug, Clone, Default)]
+pub struct ListingsCache(Arc<Mutex<HashMap<PageKey, CachedPage>>>);
+
+impl ListingsCache {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<PageKey, CachedPage>) -> T) -> T {
+        // Each change below is whole before the lock is released, so a panic
+        // elsewhere cannot have left a half-written map behind.
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn fresh(&self, key: &PageKey, commits: u64, now: DateTime<Utc>) -> Option<Arc<MarketPage>> {
+        self.with(|pages| {
+            pages
+                .get(key)
+                .filter(|cached| cached.is_fresh(commits, now))
+                .map(|cached| Arc::clone(&cached.page))
+        })
+    }
+
+    /// Keeps `page`, read after [`db::commits`] was `commits`.
+    fn put(&self, key: PageKey, page: Arc<MarketPage>, commits: u64, now: DateTime<Utc>) {
+        self.with(|pages| {
+            if pages.len() >= LISTINGS_CACHE_CAPACITY && !pages.contains_key(&key) {
+                pages.retain(|_, cached| cached.is_fresh(commits, now));
+                if pages.len() >= LISTINGS_CACHE_CAPACITY {
+                    pages.clear();
+                }
+            }
+            pages.insert(
+                key,
+                CachedPage {
+                    page,
+                    commits,
+                    read_at: now,
+                },
+            );
+        });
+    }
+}
+
+/// [`listings`], from `cache` while the page kept there is fresh.
+///
+/// # Errors
+/// On database failure.
+pub async fn cached_listings(
+    cache: &ListingsCache,
+    conn: &impl ConnectionTrait,
+    filter: &MarketFilter,
+    sort: MarketSort,
+    after: Option<Cursor>,
+    now: DateTime<Utc>,
+) -> Result<Arc<MarketPage>, AppError> {
+    let key = PageKey {
+        filter: filter.clone(),
+        sort,
+        after,
+    };
+    // Taken before the read: a commit that lands during it leaves the page
+    // stored under the old count, so it is not served again.
+    let commits = db::commits();
+    if let Some(page) = cache.fresh(&key, commits, now) {
+        return Ok(page);
+    }
+    let page = Arc::new(listings(conn, filter, sort, after, now).await?);
+    cache.put(key, Arc::clone(&page), commits, now);
+    Ok(page)
 }
 
 /// The statement [`listings`] runs on `backend` (one row more than a page,
@@ -361,5 +471,75 @@ mod tests {
             assert_eq!(MarketSort::parse(sort.as_str()), Some(sort));
         }
         assert_eq!(MarketSort::parse("random"), None);
+    }
+
+    fn page_of(ids: usize) -> Arc<MarketPage> {
+        let listing = Listing {
+            id: LoanId::new(),
+            grade: Grade::A,
+            rate: Rate::from_bps(900).unwrap(),
+            term_months: 12,
+            amount: Money::from_minor(1_000_000, Currency::Usd).unwrap(),
+            funded: Money::from_minor(0, Currency::Usd).unwrap(),
+            purpose: Purpose::ALL[0],
+            funding_deadline: DateTime::<Utc>::UNIX_EPOCH,
+            by_offers: false,
+        };
+        Arc::new(MarketPage {
+            loans: vec![listing; ids],
+            next: None,
+        })
+    }
+
+    fn key(min_rate: i32) -> PageKey {
+        PageKey {
+            filter: MarketFilter {
+                min_rate: Some(min_rate),
+                ..MarketFilter::default()
+            },
+            sort: MarketSort::Rate,
+            after: None,
+        }
+    }
+
+    #[test]
+    fn a_kept_page_is_served_until_a_commit_or_a_second_later() {
+        let cache = ListingsCache::default();
+        let read_at = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(20_000);
+        cache.put(key(1), page_of(3), 7, read_at);
+
+        let almost = read_at + LISTINGS_FRESH_FOR - TimeDelta::milliseconds(1);
+        let served = cache.fresh(&key(1), 7, almost).expect("fresh");
+        assert_eq!(served.loans.len(), 3);
+        assert!(cache.fresh(&key(2), 7, read_at).is_none(), "another filter");
+        assert!(cache.fresh(&key(1), 8, read_at).is_none(), "after a commit");
+        assert!(
+            cache
+                .fresh(&key(1), 7, read_at + LISTINGS_FRESH_FOR)
+                .is_none(),
+            "a second later"
+        );
+        assert!(
+            cache
+                .fresh(&key(1), 7, read_at - TimeDelta::seconds(1))
+                .is_none(),
+            "a clock set back"
+        );
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = ListingsCache::default();
+        let now = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(20_000);
+        let capacity = i32::try_from(LISTINGS_CACHE_CAPACITY).unwrap();
+        for rate in 0..capacity * 3 {
+            cache.put(key(rate), page_of(1), 1, now);
+            assert!(cache.with(|pages| pages.len()) <= LISTINGS_CACHE_CAPACITY);
+        }
+        assert!(cache.fresh(&key(capacity * 3 - 1), 1, now).is_some());
+        // When full, the pages no longer fresh make room first: after a
+        // commit, that is all of them.
+        cache.put(key(-1), page_of(1), 2, now);
+        assert_eq!(cache.with(|pages| pages.len()), 1);
     }
 }

@@ -43,7 +43,7 @@ pub fn containing(text: &str) -> LikeExpr {
 /// it (loans fill up, listings sell), and an offset would then skip the row
 /// that moved up into the page already seen. The id ends every order, so a
 /// cursor names one place in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor<Id> {
     pub key: i64,
     pub id: Id,
