@@ -141,7 +141,7 @@ async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
         ("/healthz", &visitor, 1),
         ("/marketplace", &visitor, 0),
         ("/login", &visitor, 0),
-        ("/investor", &investor, 2),
+        ("/investor", &investor, 1),
         ("/wallet", &investor, 2),
     ];
     for (path, browser, _) in pages {

@@ -826,6 +826,64 @@ async fn demo_investors_start_with_money_in_their_wallets_and_some_of_it_investe
     assert_ledger_holds(&app).await;
 }
 
+#[tokio::test]
+async fn the_investor_dashboard_totals_the_portfolio_by_status_beside_the_wallet() {
+    let app = spawn_app().await;
+    assert!(
+        crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
+            .await
+            .unwrap()
+    );
+    let browser = app.browser();
+    browser
+        .login(
+            "investor@demo.local",
+            crowdlend::services::demo::DEMO_PASSWORD,
+        )
+        .await;
+    let html = browser.get_html("/investor").await;
+    // 40 000 and 25 000 lent in Elena's and Maxim's paid-out loans, 50 000
+    // reserved for Daria's loan still funding, out of 435 000.
+    let cells: Vec<String> = texts_at(&html, "#portfolio tbody td")
+        .iter()
+        .map(|cell| plain(cell))
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "Reserved",
+            "1",
+            "50 000,00 ₽",
+            "Repaying",
+            "2",
+            "65 000,00 ₽"
+        ]
+    );
+    let wallet: Vec<String> = texts_at(&html, ".stat-value")
+        .iter()
+        .map(|figure| plain(figure))
+        .collect();
+    assert_eq!(
+        wallet,
+        ["385 000,00 ₽", "50 000,00 ₽"],
+        "available, reserved"
+    );
+
+    let (newcomer, user) = app.signed_in(Role::Investor).await;
+    let html = newcomer.get_html("/investor").await;
+    assert!(html.contains(&user.email));
+    assert!(
+        text_at(&html, "#portfolio")
+            .unwrap()
+            .contains("You have not invested in any loans yet.")
+    );
+    let wallet: Vec<String> = texts_at(&html, ".stat-value")
+        .iter()
+        .map(|figure| plain(figure))
+        .collect();
+    assert_eq!(wallet, ["0,00 ₽", "0,00 ₽"]);
+}
+
 /// Sets the daily withdrawal limit as an admin does at `/admin/settings`.
 async fn set_daily_withdrawal_limit(app: &TestApp, roubles: &str) {
     let (admin, _) = app.signed_in(Role::Admin).await;

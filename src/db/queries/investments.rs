@@ -150,42 +150,6 @@ pub async fn portfolio(
     })
 }
 
-/// Totals of the investor's investments by status: (status, count, sum in
-/// minor units).
-///
-/// # Errors
-/// Database failures; a status that does not parse.
-pub async fn totals_by_status(
-    conn: &impl ConnectionTrait,
-    investor_id: UserId,
-) -> Result<Vec<(InvestmentStatus, i64, i64)>, AppError> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        status: String,
-        count: i64,
-        total: Option<i64>,
-    }
-    let rows = investments::Entity::find()
-        .select_only()
-        .column(investments::Column::Status)
-        .column_as(investments::Column::Id.count(), "count")
-        // PostgreSQL sums BIGINT as NUMERIC; the cast reads back as i64 on both.
-        .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "total")
-        .filter(investments::Column::InvestorId.eq(investor_id))
-        .group_by(investments::Column::Status)
-        .into_model::<Row>()
-        .all(conn)
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            let status = InvestmentStatus::parse(&r.status).ok_or_else(|| {
-                AppError::Unexpected(anyhow::anyhow!("an investment status {:?}", r.status))
-            })?;
-            Ok((status, r.count, r.total.unwrap_or(0)))
-        })
-        .collect()
-}
-
 /// One agreement of a paid-out loan as its parties see it listed.
 #[derive(Debug, Clone)]
 pub struct AgreementLine {

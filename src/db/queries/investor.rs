@@ -1,13 +1,142 @@
-//! The investor's profile and nominees as the profile page shows them.
+//! The investor's dashboard (account, wallet and portfolio totals), and the
+//! profile and nominees as the profile page shows them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
+    sea_query::{Expr, ExprTrait, IntoCondition},
+};
+use uuid::Uuid;
 
 use crate::{
-    db::entities::{investor_profiles, nominees},
-    domain::ids::UserId,
+    db::{
+        entities::{investments, investor_profiles, nominees, users, wallets},
+        queries::users::AccountSummary,
+        repo::wallets as wallets_repo,
+    },
+    domain::{ids::UserId, investing::InvestmentStatus, money::Currency, user::KycStatus},
     error::AppError,
 };
+
+/// What the investor's home shows: the account with its wallet, and per
+/// status of their investments how many and how much (minor units).
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub account: AccountSummary,
+    pub totals: Vec<(InvestmentStatus, i64, i64)>,
+}
+
+/// One status's totals beside the account and wallet columns, repeated on
+/// every row (one row with no status when there are no investments).
+#[derive(Debug, FromQueryResult)]
+struct DashboardRow {
+    email: String,
+    full_name: String,
+    kyc_status: String,
+    created_at: DateTime<Utc>,
+    wallet_id: Option<Uuid>,
+    wallet_kind: Option<String>,
+    wallet_currency: Option<String>,
+    wallet_balance: Option<i64>,
+    wallet_reserved: Option<i64>,
+    wallet_created_at: Option<DateTime<Utc>>,
+    wallet_updated_at: Option<DateTime<Utc>>,
+    status: Option<String>,
+    count: i64,
+    total: Option<i64>,
+}
+
+impl DashboardRow {
+    fn wallet(&self, user_id: UserId) -> Option<wallets::Model> {
+        Some(wallets::Model {
+            id: self.wallet_id?,
+            user_id: Some(user_id.as_uuid()),
+            kind: self.wallet_kind.clone()?,
+            currency: self.wallet_currency.clone()?,
+            balance: self.wallet_balance?,
+            reserved: self.wallet_reserved?,
+            created_at: self.wallet_created_at?,
+            updated_at: self.wallet_updated_at?,
+        })
+    }
+}
+
+/// The dashboard of `user_id`, in one statement.
+///
+/// # Errors
+/// Database failures; a row that does not parse.
+pub async fn dashboard(
+    conn: &impl ConnectionTrait,
+    user_id: UserId,
+) -> Result<Option<Dashboard>, AppError> {
+    let currency = Currency::Rub;
+    let in_currency = users::Relation::Wallets
+        .def()
+        .on_condition(move |_, wallet| {
+            Expr::col((wallet, wallets::Column::Currency))
+                .eq(currency.code())
+                .into_condition()
+        });
+    let rows = users::Entity::find_by_id(user_id)
+        .select_only()
+        .columns([
+            users::Column::Email,
+            users::Column::FullName,
+            users::Column::KycStatus,
+            users::Column::CreatedAt,
+        ])
+        .join(JoinType::LeftJoin, in_currency)
+        .column_as(wallets::Column::Id, "wallet_id")
+        .column_as(wallets::Column::Kind, "wallet_kind")
+        .column_as(wallets::Column::Currency, "wallet_currency")
+        .column_as(wallets::Column::Balance, "wallet_balance")
+        .column_as(wallets::Column::Reserved, "wallet_reserved")
+        .column_as(wallets::Column::CreatedAt, "wallet_created_at")
+        .column_as(wallets::Column::UpdatedAt, "wallet_updated_at")
+        .join(JoinType::LeftJoin, users::Relation::Investments.def())
+        .column(investments::Column::Status)
+        .column_as(investments::Column::Id.count(), "count")
+        // PostgreSQL sums BIGINT as NUMERIC; the cast reads back as i64 on both.
+        .column_as(
+            Expr::cust("CAST(SUM(investments.amount) AS BIGINT)"),
+            "total",
+        )
+        // The user's and the wallet's keys: their other columns follow.
+        .group_by(users::Column::Id)
+        .group_by(wallets::Column::Id)
+        .group_by(investments::Column::Status)
+        .into_model::<DashboardRow>()
+        .all(conn)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let kyc_status = KycStatus::parse(&first.kyc_status).ok_or_else(|| {
+        AppError::Unexpected(anyhow::anyhow!(
+            "user {user_id}: identity check status {:?}",
+            first.kyc_status
+        ))
+    })?;
+    let account = AccountSummary {
+        email: first.email.clone(),
+        full_name: first.full_name.clone(),
+        kyc_status,
+        created_at: first.created_at,
+        wallet: first.wallet(user_id).map(wallets_repo::parse).transpose()?,
+    };
+    let totals = rows
+        .into_iter()
+        .filter_map(|row| Some((row.status?, row.count, row.total.unwrap_or(0))))
+        .map(|(status, count, total)| {
+            let status = InvestmentStatus::parse(&status).ok_or_else(|| {
+                AppError::Unexpected(anyhow::anyhow!("an investment status {status:?}"))
+            })?;
+            Ok((status, count, total))
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(Some(Dashboard { account, totals }))
+}
 
 /// The investor's profile as stored.
 #[derive(Debug, Clone)]

@@ -5,12 +5,12 @@ use actix_web::{HttpResponse, web::Data};
 use askama::Template;
 
 use crate::{
-    db::queries::investments as queries,
+    db::queries::investor as queries,
     domain::{investing::InvestmentStatus, money::Currency},
     format,
     state::AppState,
     web::{
-        account::summary::{self, AccountView},
+        account::summary::AccountView,
         error::WebError,
         extractors::CurrentUser,
         layout::{BaseCtx, page},
@@ -37,11 +37,13 @@ pub async fn show(
     state: Data<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, WebError> {
-    let stored = queries::totals_by_status(&state.db, user.id).await?;
+    let dashboard = queries::dashboard(&state.db, user.id)
+        .await?
+        .ok_or(WebError::NotFound)?;
     let totals = InvestmentStatus::ALL
         .iter()
         .filter_map(|status| {
-            let (_, count, amount) = stored.iter().find(|(s, _, _)| s == status)?;
+            let (_, count, amount) = dashboard.totals.iter().find(|(s, _, _)| s == status)?;
             Some(StatusTotal {
                 label: status.label(),
                 count: *count,
@@ -51,7 +53,7 @@ pub async fn show(
         .collect();
     page(&DashboardPage {
         base,
-        account: summary::load(&state, user.id).await?,
+        account: AccountView::from(dashboard.account),
         totals,
     })
 }
