@@ -24,6 +24,17 @@ use crate::{
     pg_wire::RoundTrips,
 };
 
+/// An app with the demo data, its statements counted.
+async fn demo_app_counting() -> (TestApp, DbTraffic) {
+    let (app, traffic) = spawn_app_counting().await;
+    assert!(
+        demo::seed(&app.db, &app.clock, &app.base_url())
+            .await
+            .unwrap()
+    );
+    (app, traffic)
+}
+
 /// What one page view cost.
 #[derive(Debug)]
 struct PageCost {
@@ -123,12 +134,7 @@ fn assert_cost(cost: &PageCost, path: &str, statements: usize) {
 
 #[tokio::test]
 async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
-    let (app, traffic) = spawn_app_counting().await;
-    assert!(
-        demo::seed(&app.db, &app.clock, &app.base_url())
-            .await
-            .unwrap()
-    );
+    let (app, traffic) = demo_app_counting().await;
 
     let visitor = app.browser();
     let investor = app.browser();
@@ -180,12 +186,7 @@ async fn marketplace(
 
 #[tokio::test]
 async fn the_marketplace_is_read_again_after_a_commit_here_or_a_second() {
-    let (app, traffic) = spawn_app_counting().await;
-    assert!(
-        demo::seed(&app.db, &app.clock, &app.base_url())
-            .await
-            .unwrap()
-    );
+    let (app, traffic) = demo_app_counting().await;
     let visitor = app.browser();
     let (listed, statements) = marketplace(&app, &visitor, &traffic).await;
     assert_eq!(statements, 1);
@@ -228,12 +229,7 @@ async fn the_marketplace_is_read_again_after_a_commit_here_or_a_second() {
 
 #[tokio::test]
 async fn the_sign_in_form_stores_nothing_and_its_token_signs_in() {
-    let (app, traffic) = spawn_app_counting().await;
-    assert!(
-        demo::seed(&app.db, &app.clock, &app.base_url())
-            .await
-            .unwrap()
-    );
+    let (app, traffic) = demo_app_counting().await;
     let sessions_before = app.count("SELECT COUNT(*) FROM sessions").await;
     let visitor = app.browser();
 

@@ -791,19 +791,12 @@ async fn a_wallet_cannot_grow_past_the_largest_balance() {
     assert_ledger_holds(&app).await;
 }
 
-#[tokio::test]
-async fn demo_investors_start_with_money_in_their_wallets_and_some_of_it_invested() {
-    let app = spawn_app().await;
+/// The demo data, and a browser signed in as its investor.
+async fn demo_investor(app: &TestApp) -> Browser {
     assert!(
         crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
             .await
             .unwrap()
-    );
-    assert!(
-        !crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
-            .await
-            .unwrap(),
-        "only once"
     );
     let browser = app.browser();
     let response = browser
@@ -813,6 +806,19 @@ async fn demo_investors_start_with_money_in_their_wallets_and_some_of_it_investe
         )
         .await;
     assert_redirects_to(&response, "/investor");
+    browser
+}
+
+#[tokio::test]
+async fn demo_investors_start_with_money_in_their_wallets_and_some_of_it_invested() {
+    let app = spawn_app().await;
+    let browser = demo_investor(&app).await;
+    assert!(
+        !crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
+            .await
+            .unwrap(),
+        "only once"
+    );
     let html = browser.get_html("/wallet").await;
     // 500 000 deposited; 40 000 lent in Elena's paid-out loan and 25 000
     // in Maxim's, 50 000 reserved for Daria's loan still funding.
@@ -829,18 +835,7 @@ async fn demo_investors_start_with_money_in_their_wallets_and_some_of_it_investe
 #[tokio::test]
 async fn the_investor_dashboard_totals_the_portfolio_by_status_beside_the_wallet() {
     let app = spawn_app().await;
-    assert!(
-        crowdlend::services::demo::seed(&app.db, &app.clock, &app.base_url())
-            .await
-            .unwrap()
-    );
-    let browser = app.browser();
-    browser
-        .login(
-            "investor@demo.local",
-            crowdlend::services::demo::DEMO_PASSWORD,
-        )
-        .await;
+    let browser = demo_investor(&app).await;
     let html = browser.get_html("/investor").await;
     // 40 000 and 25 000 lent in Elena's and Maxim's paid-out loans, 50 000
     // reserved for Daria's loan still funding, out of 435 000.

@@ -4,18 +4,17 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait,
-    sea_query::{Expr, ExprTrait, IntoCondition},
+    QuerySelect, RelationTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
     db::{
         entities::{investments, investor_profiles, nominees, users, wallets},
-        queries::users::AccountSummary,
+        queries::users::{self as users_queries, AccountSummary},
         repo::wallets as wallets_repo,
     },
-    domain::{ids::UserId, investing::InvestmentStatus, money::Currency, user::KycStatus},
+    domain::{ids::UserId, investing::InvestmentStatus},
     error::AppError,
 };
 
@@ -70,14 +69,6 @@ pub async fn dashboard(
     conn: &impl ConnectionTrait,
     user_id: UserId,
 ) -> Result<Option<Dashboard>, AppError> {
-    let currency = Currency::Rub;
-    let in_currency = users::Relation::Wallets
-        .def()
-        .on_condition(move |_, wallet| {
-            Expr::col((wallet, wallets::Column::Currency))
-                .eq(currency.code())
-                .into_condition()
-        });
     let rows = users::Entity::find_by_id(user_id)
         .select_only()
         .columns([
@@ -86,7 +77,7 @@ pub async fn dashboard(
             users::Column::KycStatus,
             users::Column::CreatedAt,
         ])
-        .join(JoinType::LeftJoin, in_currency)
+        .join(JoinType::LeftJoin, users_queries::rouble_wallet())
         .column_as(wallets::Column::Id, "wallet_id")
         .column_as(wallets::Column::Kind, "wallet_kind")
         .column_as(wallets::Column::Currency, "wallet_currency")
@@ -112,16 +103,10 @@ pub async fn dashboard(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let kyc_status = KycStatus::parse(&first.kyc_status).ok_or_else(|| {
-        AppError::Unexpected(anyhow::anyhow!(
-            "user {user_id}: identity check status {:?}",
-            first.kyc_status
-        ))
-    })?;
     let account = AccountSummary {
         email: first.email.clone(),
         full_name: first.full_name.clone(),
-        kyc_status,
+        kyc_status: users_queries::kyc_status(user_id.as_uuid(), &first.kyc_status)?,
         created_at: first.created_at,
         wallet: first.wallet(user_id).map(wallets_repo::parse).transpose()?,
     };

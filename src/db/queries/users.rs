@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    QueryOrder, QuerySelect, RelationDef, RelationTrait,
     sea_query::{Expr, ExprTrait, IntoCondition, SimpleExpr},
 };
 use uuid::Uuid;
@@ -138,6 +138,29 @@ pub struct AccountSummary {
     pub wallet: Option<Wallet>,
 }
 
+/// The join from a user to their wallet in roubles (the one currency the
+/// dashboards show until multi-currency wallets arrive).
+pub(super) fn rouble_wallet() -> RelationDef {
+    let currency = Currency::Rub;
+    users::Relation::Wallets
+        .def()
+        .on_condition(move |_, wallet| {
+            Expr::col((wallet, wallets::Column::Currency))
+                .eq(currency.code())
+                .into_condition()
+        })
+}
+
+/// A stored identity check status, or the error naming the user whose row
+/// holds something else.
+pub(super) fn kyc_status(user_id: Uuid, stored: &str) -> Result<KycStatus, AppError> {
+    KycStatus::parse(stored).ok_or_else(|| {
+        AppError::Unexpected(anyhow::anyhow!(
+            "user {user_id}: identity check status {stored:?}"
+        ))
+    })
+}
+
 /// The account `user_id` for its dashboard.
 ///
 /// # Errors
@@ -146,33 +169,18 @@ pub async fn account(
     db: &DatabaseConnection,
     user_id: UserId,
 ) -> Result<Option<AccountSummary>, AppError> {
-    let currency = Currency::Rub;
-    let in_currency = users::Relation::Wallets
-        .def()
-        .on_condition(move |_, wallet| {
-            Expr::col((wallet, wallets::Column::Currency))
-                .eq(currency.code())
-                .into_condition()
-        });
     let Some((user, wallet)) = users::Entity::find_by_id(user_id)
-        .join(JoinType::LeftJoin, in_currency)
+        .join(JoinType::LeftJoin, rouble_wallet())
         .select_also(wallets::Entity)
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    let kyc_status = KycStatus::parse(&user.kyc_status).ok_or_else(|| {
-        AppError::Unexpected(anyhow::anyhow!(
-            "user {}: identity check status {:?}",
-            user.id,
-            user.kyc_status
-        ))
-    })?;
     Ok(Some(AccountSummary {
+        kyc_status: kyc_status(user.id, &user.kyc_status)?,
         email: user.email,
         full_name: user.full_name,
-        kyc_status,
         created_at: user.created_at,
         wallet: wallet.map(wallets_repo::parse).transpose()?,
     }))
