@@ -309,7 +309,11 @@ impl ListingsCache {
     fn put(&self, key: PageKey, page: Arc<MarketPage>, commits: u64, now: DateTime<Utc>) {
         self.with(|pages| {
             if pages.len() >= LISTINGS_CACHE_CAPACITY && !pages.contains_key(&key) {
-                pages.retain(|_, cached| cached.is_fresh(commits, now));
+                // Pages read after a later commit than this one stay (this
+                // one may have been read across a commit).
+                pages.retain(|_, cached| {
+                    cached.commits >= commits && now - cached.read_at < LISTINGS_FRESH_FOR
+                });
                 if pages.len() >= LISTINGS_CACHE_CAPACITY {
                     pages.clear();
                 }
@@ -541,5 +545,19 @@ mod tests {
         // commit, that is all of them.
         cache.put(key(-1), page_of(1), 2, now);
         assert_eq!(cache.with(|pages| pages.len()), 1);
+
+        // A page read across a commit (under the older count) does not push
+        // out the pages read after that commit.
+        let cache = ListingsCache::default();
+        for rate in 0..capacity {
+            let commits = if rate % 2 == 0 { 1 } else { 3 };
+            cache.put(key(rate), page_of(1), commits, now);
+        }
+        cache.put(key(-1), page_of(1), 2, now);
+        assert_eq!(
+            cache.with(|pages| pages.len()),
+            LISTINGS_CACHE_CAPACITY / 2 + 1
+        );
+        assert!(cache.fresh(&key(1), 3, now).is_some());
     }
 }
