@@ -16,6 +16,14 @@ fn plain(text: &str) -> String {
     text.replace('\u{a0}', " ")
 }
 
+/// Every match's text, made plain as [`plain`] does.
+fn plain_texts(html: &str, selector: &str) -> Vec<String> {
+    texts_at(html, selector)
+        .iter()
+        .map(|text| plain(text))
+        .collect()
+}
+
 async fn balance_shown(browser: &Browser) -> (String, String) {
     let html = browser.get_html("/wallet").await;
     (
@@ -839,10 +847,7 @@ async fn the_investor_dashboard_totals_the_portfolio_by_status_beside_the_wallet
     let html = browser.get_html("/investor").await;
     // 40 000 and 25 000 lent in Elena's and Maxim's paid-out loans, 50 000
     // reserved for Daria's loan still funding, out of 435 000.
-    let cells: Vec<String> = texts_at(&html, "#portfolio tbody td")
-        .iter()
-        .map(|cell| plain(cell))
-        .collect();
+    let cells = plain_texts(&html, "#portfolio tbody td");
     assert_eq!(
         cells,
         [
@@ -854,10 +859,7 @@ async fn the_investor_dashboard_totals_the_portfolio_by_status_beside_the_wallet
             "65 000,00 ₽"
         ]
     );
-    let wallet: Vec<String> = texts_at(&html, ".stat-value")
-        .iter()
-        .map(|figure| plain(figure))
-        .collect();
+    let wallet = plain_texts(&html, ".stat-value");
     assert_eq!(
         wallet,
         ["385 000,00 ₽", "50 000,00 ₽"],
@@ -872,10 +874,7 @@ async fn the_investor_dashboard_totals_the_portfolio_by_status_beside_the_wallet
             .unwrap()
             .contains("You have not invested in any loans yet.")
     );
-    let wallet: Vec<String> = texts_at(&html, ".stat-value")
-        .iter()
-        .map(|figure| plain(figure))
-        .collect();
+    let wallet = plain_texts(&html, ".stat-value");
     assert_eq!(wallet, ["0,00 ₽", "0,00 ₽"]);
 }
 
