@@ -89,12 +89,6 @@ fn show_money(minor: i64) -> String {
     format::money(minor, CURRENCY)
 }
 
-async fn own_wallet(state: &AppState, user: &SessionUser) -> Result<Wallet, WebError> {
-    queries::user_wallet(&state.db, user.id, CURRENCY)
-        .await?
-        .ok_or(WebError::NotFound)
-}
-
 /// The user's wallet and their bank accounts as choices, in one statement.
 async fn own_wallet_and_accounts(
     state: &AppState,
@@ -189,15 +183,17 @@ async fn render_wallet(
     errors: FieldErrors,
     ask_password: bool,
 ) -> Result<HttpResponse, WebError> {
-    let (wallet, accounts) = own_wallet_and_accounts(state, user).await?;
-    let history = queries::history(&state.db, wallet.id, page).await?;
+    let view = queries::wallet_view(&state.db, user.id, CURRENCY, page)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let history = view.history;
     let status = form_status(&errors);
     render(
         status,
         &WalletPage {
             base,
-            balances: balances(&wallet),
-            accounts,
+            balances: balances(&view.wallet),
+            accounts: view.accounts.into_iter().map(account_option).collect(),
             history: Page {
                 items: history.items.into_iter().map(history_line).collect(),
                 page: history.page,
@@ -234,9 +230,8 @@ pub async fn show(
             .await
         }
         Some("csv") => {
-            let wallet = own_wallet(&state, &user).await?;
             let mut csv = String::from("date,type,description,amount,balance_after\n");
-            for row in queries::full_history(&state.db, wallet.id).await? {
+            for row in queries::full_history(&state.db, user.id, CURRENCY).await? {
                 let amount = Money::from_minor(row.amount, CURRENCY)
                     .map_or(row.amount.to_string(), |m| m.amount().to_string());
                 let after = Money::from_minor(row.balance_after, CURRENCY)

@@ -148,7 +148,7 @@ async fn busy_pages_run_few_statements_one_round_trip_each_and_write_nothing() {
         ("/marketplace", &visitor, 0),
         ("/login", &visitor, 0),
         ("/investor", &investor, 1),
-        ("/wallet", &investor, 2),
+        ("/wallet", &investor, 1),
     ];
     for (path, browser, _) in pages {
         cost_of(browser, &app.db, &traffic, path).await;

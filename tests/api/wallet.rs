@@ -387,9 +387,15 @@ async fn history_pages_and_csv_export() {
     assert!(first.contains("Page 1 of 2"));
     let second = browser.get_html("/wallet?page=2").await;
     assert_eq!(rows(&second), 5);
-    assert!(
-        plain(&second).contains("+1,50 ₽"),
-        "the oldest deposit is on the last page"
+    let amounts = |html: &str| plain_texts(html, "#history tbody td:nth-child(3)");
+    let newest_first: Vec<String> = std::iter::once("-100,00 ₽".to_owned())
+        .chain((1..=24).rev().map(|n| format!("+{n},50 ₽")))
+        .collect();
+    assert_eq!(amounts(&first), newest_first[..20], "newest first");
+    assert_eq!(
+        amounts(&second),
+        newest_first[20..],
+        "the oldest deposits on the last page"
     );
     for past_the_end in ["99", "18446744073709551615"] {
         assert_eq!(

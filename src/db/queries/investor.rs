@@ -4,17 +4,21 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, sea_query::Expr,
+    QuerySelect, QueryTrait, RelationTrait, Value,
+    sea_query::{Expr, SelectStatement},
 };
 use uuid::Uuid;
 
 use crate::{
     db::{
         entities::{investments, investor_profiles, nominees, users, wallets},
-        queries::users::{self as users_queries, AccountSummary},
+        queries::{
+            fixed_sql::FixedSql,
+            users::{self as users_queries, AccountSummary},
+        },
         repo::wallets as wallets_repo,
     },
-    domain::{ids::UserId, investing::InvestmentStatus},
+    domain::{ids::UserId, investing::InvestmentStatus, money::Currency},
     error::AppError,
 };
 
@@ -69,7 +73,37 @@ pub async fn dashboard(
     conn: &impl ConnectionTrait,
     user_id: UserId,
 ) -> Result<Option<Dashboard>, AppError> {
-    let rows = users::Entity::find_by_id(user_id)
+    static DASHBOARD: FixedSql = FixedSql::new();
+    let inputs = [Value::from(user_id), Currency::Rub.code().into()];
+    let statement = DASHBOARD.statement(conn.get_database_backend(), &inputs, || {
+        dashboard_statement(user_id)
+    });
+    let rows = DashboardRow::find_by_statement(statement).all(conn).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let account = AccountSummary {
+        email: first.email.clone(),
+        full_name: first.full_name.clone(),
+        kyc_status: users_queries::kyc_status(user_id.as_uuid(), &first.kyc_status)?,
+        created_at: first.created_at,
+        wallet: first.wallet(user_id).map(wallets_repo::parse).transpose()?,
+    };
+    let totals = rows
+        .into_iter()
+        .filter_map(|row| Some((row.status?, row.count, row.total.unwrap_or(0))))
+        .map(|(status, count, total)| {
+            let status = InvestmentStatus::parse(&status).ok_or_else(|| {
+                AppError::Unexpected(anyhow::anyhow!("an investment status {status:?}"))
+            })?;
+            Ok((status, count, total))
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(Some(Dashboard { account, totals }))
+}
+
+fn dashboard_statement(user_id: UserId) -> SelectStatement {
+    users::Entity::find_by_id(user_id)
         .select_only()
         .columns([
             users::Column::Email,
@@ -97,30 +131,7 @@ pub async fn dashboard(
         .group_by(users::Column::Id)
         .group_by(wallets::Column::Id)
         .group_by(investments::Column::Status)
-        .into_model::<DashboardRow>()
-        .all(conn)
-        .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let account = AccountSummary {
-        email: first.email.clone(),
-        full_name: first.full_name.clone(),
-        kyc_status: users_queries::kyc_status(user_id.as_uuid(), &first.kyc_status)?,
-        created_at: first.created_at,
-        wallet: first.wallet(user_id).map(wallets_repo::parse).transpose()?,
-    };
-    let totals = rows
-        .into_iter()
-        .filter_map(|row| Some((row.status?, row.count, row.total.unwrap_or(0))))
-        .map(|(status, count, total)| {
-            let status = InvestmentStatus::parse(&status).ok_or_else(|| {
-                AppError::Unexpected(anyhow::anyhow!("an investment status {status:?}"))
-            })?;
-            Ok((status, count, total))
-        })
-        .collect::<Result<_, AppError>>()?;
-    Ok(Some(Dashboard { account, totals }))
+        .into_query()
 }
 
 /// The investor's profile as stored.

@@ -12,6 +12,7 @@ use sea_orm::{
 pub mod applications;
 pub mod audit;
 pub mod auto_invest;
+pub mod fixed_sql;
 pub mod investments;
 pub mod investor;
 pub mod marketplace;
@@ -112,6 +113,12 @@ pub fn clamp_page(page: Option<u64>) -> u64 {
     page.filter(|p| *p >= 1).unwrap_or(1)
 }
 
+/// The last page number whose offset fits the databases' integers; a page
+/// beyond it is past the end anyway.
+fn furthest_page(per_page: u64) -> u64 {
+    u64::try_from(i64::MAX).unwrap_or(u64::MAX) / per_page.max(1)
+}
+
 /// The alias of the row count [`fetch_page`] reads beside each row.
 const TOTAL_ROWS: &str = "total_rows";
 
@@ -132,10 +139,7 @@ pub async fn fetch_page<S>(
 where
     S: SelectorTrait,
 {
-    // Beyond this the offset would not fit the databases' integers; such a
-    // page is past the end anyway.
-    let furthest = u64::try_from(i64::MAX).unwrap_or(u64::MAX) / per_page.max(1);
-    let page = clamp_page(page).min(furthest);
+    let page = clamp_page(page).min(furthest_page(per_page));
     if let (items, Some(total)) = page_with_total::<S>(conn, &query, per_page, page).await? {
         return Ok(Page {
             items,

@@ -4,23 +4,27 @@ use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Value,
+    sea_query::{Expr, Query, SelectStatement, UnionType},
 };
+use uuid::Uuid;
 
-use super::{Page, fetch_page};
+use super::{
+    Page, TOTAL_ROWS, clamp_page, count_of, fixed_sql::FixedSql, furthest_page, pages_for,
+};
 use crate::{
     db::{
         entities::{bank_accounts, bank_transfers, ledger_entries, wallet_transactions, wallets},
         repo::wallets as wallets_repo,
     },
     domain::{
-        ids::{BankAccountId, WalletId},
+        ids::BankAccountId,
         money::Currency,
         wallet::{Direction, Wallet},
     },
     error::AppError,
 };
-use sea_orm::{QueryTrait, Select, SelectModel};
+use sea_orm::{QueryTrait, Select};
 
 pub const HISTORY_PER_PAGE: u64 = 20;
 
@@ -148,7 +152,8 @@ pub struct HistoryRow {
     pub balance_after: i64,
 }
 
-fn history_query(wallet_id: WalletId) -> Select<wallet_transactions::Entity> {
+/// The movements of the user's wallet in `currency`, newest first.
+fn history_of(user_id: UserId, currency: Currency) -> Select<wallet_transactions::Entity> {
     wallet_transactions::Entity::find()
         .select_only()
         .column(ledger_entries::Column::CreatedAt)
@@ -156,41 +161,252 @@ fn history_query(wallet_id: WalletId) -> Select<wallet_transactions::Entity> {
         .column(ledger_entries::Column::Memo)
         .column(wallet_transactions::Column::Amount)
         .column(wallet_transactions::Column::BalanceAfter)
+        .column(ledger_entries::Column::Seq)
         .join(
             JoinType::InnerJoin,
             wallet_transactions::Relation::Entry.def(),
         )
-        .filter(wallet_transactions::Column::WalletId.eq(wallet_id))
+        .join(
+            JoinType::InnerJoin,
+            wallet_transactions::Relation::Wallet.def(),
+        )
+        .filter(wallets::Column::UserId.eq(user_id))
+        .filter(wallets::Column::Currency.eq(currency.code()))
         .order_by_desc(ledger_entries::Column::Seq)
 }
 
-/// One page of the wallet's movements, newest first.
-///
-/// # Errors
-/// On database failure.
-pub async fn history(
-    db: &DatabaseConnection,
-    wallet_id: WalletId,
-    page: Option<u64>,
-) -> Result<Page<HistoryRow>, AppError> {
-    fetch_page::<SelectModel<HistoryRow>>(
-        db,
-        history_query(wallet_id).into_query(),
-        HISTORY_PER_PAGE,
-        page,
-    )
-    .await
+/// What `/wallet` shows: the wallet, the bank accounts (oldest first) and
+/// one page of the wallet's movements (newest first).
+#[derive(Debug, Clone)]
+pub struct WalletView {
+    pub wallet: Wallet,
+    pub accounts: Vec<BankAccount>,
+    pub history: Page<HistoryRow>,
 }
 
-/// Every movement of the wallet, newest first (for the CSV export).
+/// The alias of the bank accounts and history lines beside the wallet.
+const LINES: &str = "lines";
+
+/// The wallet's columns and the count of its movements, repeated on every
+/// row, beside one bank account or one movement of the page (neither when
+/// the user has none).
+#[derive(Debug, FromQueryResult)]
+struct WalletViewRow {
+    wallet_id: Uuid,
+    wallet_kind: String,
+    wallet_balance: i64,
+    wallet_reserved: i64,
+    wallet_created_at: DateTime<Utc>,
+    wallet_updated_at: DateTime<Utc>,
+    total_rows: i64,
+    account_id: Option<Uuid>,
+    holder_name: Option<String>,
+    bank_name: Option<String>,
+    account_number: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    kind: Option<String>,
+    memo: Option<String>,
+    amount: Option<i64>,
+    balance_after: Option<i64>,
+    seq: Option<i64>,
+}
+
+/// A row's bank account or movement.
+enum Line {
+    Account(BankAccount, DateTime<Utc>),
+    Movement(HistoryRow, i64),
+}
+
+impl WalletViewRow {
+    fn line(self) -> Option<Line> {
+        let created_at = self.created_at?;
+        if let Some(id) = self.account_id {
+            return Some(Line::Account(
+                BankAccount {
+                    id: BankAccountId::from_uuid(id),
+                    holder_name: self.holder_name?,
+                    bank_name: self.bank_name?,
+                    account_number: self.account_number?,
+                },
+                created_at,
+            ));
+        }
+        Some(Line::Movement(
+            HistoryRow {
+                created_at,
+                kind: self.kind?,
+                memo: self.memo?,
+                amount: self.amount?,
+                balance_after: self.balance_after?,
+            },
+            self.seq?,
+        ))
+    }
+}
+
+/// The user's wallet in `currency` with their bank accounts and page `page`
+/// of its movements, in one statement: the accounts and the page are one
+/// `UNION ALL` joined to the wallet row. A page past the end costs a second
+/// statement for the last page.
+///
+/// # Errors
+/// Database failures; a wallet row that does not parse.
+pub async fn wallet_view(
+    conn: &impl ConnectionTrait,
+    user_id: UserId,
+    currency: Currency,
+    page: Option<u64>,
+) -> Result<Option<WalletView>, AppError> {
+    let mut page = clamp_page(page).min(furthest_page(HISTORY_PER_PAGE));
+    let mut rows = wallet_view_rows(conn, user_id, currency, page).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let total = u64::try_from(first.total_rows).unwrap_or(0);
+    let pages = pages_for(total, HISTORY_PER_PAGE);
+    if page > pages {
+        page = pages;
+        rows = wallet_view_rows(conn, user_id, currency, page).await?;
+    }
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let wallet = wallets_repo::parse(wallets::Model {
+        id: first.wallet_id,
+        user_id: Some(user_id.as_uuid()),
+        kind: first.wallet_kind.clone(),
+        currency: currency.code().to_owned(),
+        balance: first.wallet_balance,
+        reserved: first.wallet_reserved,
+        created_at: first.wallet_created_at,
+        updated_at: first.wallet_updated_at,
+    })?;
+    let mut accounts = Vec::new();
+    let mut movements = Vec::new();
+    for line in rows.into_iter().filter_map(WalletViewRow::line) {
+        match line {
+            Line::Account(account, created_at) => accounts.push((created_at, account)),
+            Line::Movement(row, seq) => movements.push((seq, row)),
+        }
+    }
+    // A union keeps no order: each part is put back in its own.
+    accounts.sort_by(|(a_at, a), (b_at, b)| (a_at, a.id).cmp(&(b_at, b.id)));
+    movements.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+    Ok(Some(WalletView {
+        wallet,
+        accounts: accounts.into_iter().map(|(_, account)| account).collect(),
+        history: Page {
+            items: movements.into_iter().map(|(_, row)| row).collect(),
+            page,
+            pages,
+            total,
+        },
+    }))
+}
+
+async fn wallet_view_rows(
+    conn: &impl ConnectionTrait,
+    user_id: UserId,
+    currency: Currency,
+    page: u64,
+) -> Result<Vec<WalletViewRow>, AppError> {
+    static WALLET_VIEW: FixedSql = FixedSql::new();
+    let offset = (page - 1).saturating_mul(HISTORY_PER_PAGE);
+    let inputs = [
+        Value::from(user_id),
+        currency.code().into(),
+        HISTORY_PER_PAGE.into(),
+        offset.into(),
+    ];
+    let statement = WALLET_VIEW.statement(conn.get_database_backend(), &inputs, || {
+        wallet_view_statement(user_id, currency, offset)
+    });
+    Ok(WalletViewRow::find_by_statement(statement)
+        .all(conn)
+        .await?)
+}
+
+fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> SelectStatement {
+    let null = || Expr::cust("NULL");
+    let mut lines = bank_accounts::Entity::find()
+        .select_only()
+        .column_as(bank_accounts::Column::Id, "account_id")
+        .column(bank_accounts::Column::HolderName)
+        .column(bank_accounts::Column::BankName)
+        .column(bank_accounts::Column::AccountNumber)
+        .column(bank_accounts::Column::CreatedAt)
+        .column_as(null(), "kind")
+        .column_as(null(), "memo")
+        .column_as(null(), "amount")
+        .column_as(null(), "balance_after")
+        .column_as(null(), "seq")
+        .filter(bank_accounts::Column::UserId.eq(user_id))
+        .into_query();
+    let mut movements = history_of(user_id, currency).into_query();
+    movements.limit(HISTORY_PER_PAGE).offset(offset);
+    let mut movements_page = Query::select();
+    movements_page
+        .exprs([null(), null(), null(), null()])
+        .columns([
+            "created_at",
+            "kind",
+            "memo",
+            "amount",
+            "balance_after",
+            "seq",
+        ])
+        .from_subquery(movements, "movements");
+    lines.union(UnionType::All, movements_page);
+
+    let line_column = |name: &'static str| Expr::col((LINES, name));
+    wallets::Entity::find()
+        .select_only()
+        .column_as(wallets::Column::Id, "wallet_id")
+        .column_as(wallets::Column::Kind, "wallet_kind")
+        .column_as(wallets::Column::Balance, "wallet_balance")
+        .column_as(wallets::Column::Reserved, "wallet_reserved")
+        .column_as(wallets::Column::CreatedAt, "wallet_created_at")
+        .column_as(wallets::Column::UpdatedAt, "wallet_updated_at")
+        .column_as(
+            Expr::SubQuery(
+                None,
+                Box::new(count_of(&history_of(user_id, currency).into_query()).into()),
+            ),
+            TOTAL_ROWS,
+        )
+        .filter(wallets::Column::UserId.eq(user_id))
+        .filter(wallets::Column::Currency.eq(currency.code()))
+        .into_query()
+        .join_subquery(JoinType::LeftJoin, lines, LINES, Expr::cust("1 = 1"))
+        .exprs(
+            [
+                "account_id",
+                "holder_name",
+                "bank_name",
+                "account_number",
+                "created_at",
+                "kind",
+                "memo",
+                "amount",
+                "balance_after",
+                "seq",
+            ]
+            .map(line_column),
+        )
+        .to_owned()
+}
+
+/// Every movement of the user's wallet in `currency`, newest first (for the
+/// CSV export).
 ///
 /// # Errors
 /// On database failure.
 pub async fn full_history(
     db: &DatabaseConnection,
-    wallet_id: WalletId,
+    user_id: UserId,
+    currency: Currency,
 ) -> Result<Vec<HistoryRow>, AppError> {
-    history_query(wallet_id)
+    history_of(user_id, currency)
         .into_model::<HistoryRow>()
         .all(db)
         .await
