@@ -187,6 +187,21 @@ pub struct WalletView {
 /// The alias of the bank accounts and history lines beside the wallet.
 const LINES: &str = "lines";
 
+/// The columns of [`LINES`]: a bank account's four, then a movement's six
+/// (`created_at` is the account's or the movement's).
+const LINE_COLUMNS: [&str; 10] = [
+    "account_id",
+    "holder_name",
+    "bank_name",
+    "account_number",
+    "created_at",
+    "kind",
+    "memo",
+    "amount",
+    "balance_after",
+    "seq",
+];
+
 /// The wallet's columns and the count of its movements, repeated on every
 /// row, beside one bank account or one movement of the page (neither when
 /// the user has none).
@@ -347,14 +362,7 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
     let mut movements_page = Query::select();
     movements_page
         .exprs([null(), null(), null(), null()])
-        .columns([
-            "created_at",
-            "kind",
-            "memo",
-            "amount",
-            "balance_after",
-            "seq",
-        ])
+        .columns(LINE_COLUMNS[4..].iter().copied())
         .from_subquery(movements, "movements");
     lines.union(UnionType::All, movements_page);
 
@@ -378,21 +386,7 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .filter(wallets::Column::Currency.eq(currency.code()))
         .into_query()
         .join_subquery(JoinType::LeftJoin, lines, LINES, Expr::cust("1 = 1"))
-        .exprs(
-            [
-                "account_id",
-                "holder_name",
-                "bank_name",
-                "account_number",
-                "created_at",
-                "kind",
-                "memo",
-                "amount",
-                "balance_after",
-                "seq",
-            ]
-            .map(line_column),
-        )
+        .exprs(LINE_COLUMNS.map(line_column))
         .to_owned()
 }
 
