@@ -85,9 +85,9 @@ impl FixedSql {
         statement
     }
 
-    /// Whether the text for `backend` is kept (for tests).
-    #[must_use]
-    pub fn is_kept(&self, backend: DbBackend) -> bool {
+    /// Whether the text for `backend` is kept.
+    #[cfg(test)]
+    fn is_kept(&self, backend: DbBackend) -> bool {
         match backend {
             DbBackend::Sqlite => self.sqlite.get().is_some(),
             DbBackend::Postgres => self.postgres.get().is_some(),
