@@ -266,13 +266,14 @@ mod tests {
                 prop_assert!(rate >= LOWEST_RATE, "{rate}");
                 // The present value's sign, worked out apart from the solver
                 // (an `exp` for each flow). Scaled by a positive factor so
-                // that no flow's factor exceeds 1: as is when money grows,
-                // carried to the last day when it shrinks.
-                let last = dated
-                    .iter()
-                    .map(|(date, _)| (*date - start).num_days())
-                    .max()
-                    .unwrap();
+                // that no flow's factor exceeds 1 and the nearest is 1: at
+                // the first flow's day when money grows, carried to the last
+                // flow's day when it shrinks. (From a fixed day before the
+                // flows every factor could be so small that a decimal keeps
+                // only a few of its digits, and the sum's sign is noise.)
+                let days_of = || dated.iter().map(|(date, _)| (*date - start).num_days());
+                let first = days_of().min().unwrap();
+                let last = days_of().max().unwrap();
                 let npv = |rate: Decimal| -> Decimal {
                     let log_growth = (Decimal::ONE + rate).ln();
                     dated
@@ -282,7 +283,7 @@ mod tests {
                             let days = if log_growth.is_sign_negative() {
                                 last - days
                             } else {
-                                -days
+                                first - days
                             };
                             // At most 1, so a failure is a factor too small to hold.
                             let factor = (Decimal::from(days) / Decimal::from(DAYS_A_YEAR) * log_growth)
