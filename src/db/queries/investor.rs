@@ -7,7 +7,6 @@ use sea_orm::{
     QuerySelect, QueryTrait, RelationTrait, Value,
     sea_query::{Expr, SelectStatement},
 };
-use uuid::Uuid;
 
 use crate::{
     db::{
@@ -15,6 +14,7 @@ use crate::{
         queries::{
             fixed_sql::FixedSql,
             users::{self as users_queries, AccountSummary},
+            wallet::with_wallet_columns,
         },
         repo::wallets as wallets_repo,
     },
@@ -38,31 +38,11 @@ struct DashboardRow {
     full_name: String,
     kyc_status: String,
     created_at: DateTime<Utc>,
-    wallet_id: Option<Uuid>,
-    wallet_kind: Option<String>,
-    wallet_currency: Option<String>,
-    wallet_balance: Option<i64>,
-    wallet_reserved: Option<i64>,
-    wallet_created_at: Option<DateTime<Utc>>,
-    wallet_updated_at: Option<DateTime<Utc>>,
+    #[sea_orm(nested(prefix = "wallet_"))]
+    wallet: Option<wallets::Model>,
     status: Option<String>,
     count: i64,
     total: Option<i64>,
-}
-
-impl DashboardRow {
-    fn wallet(&self, user_id: UserId) -> Option<wallets::Model> {
-        Some(wallets::Model {
-            id: self.wallet_id?,
-            user_id: Some(user_id.as_uuid()),
-            kind: self.wallet_kind.clone()?,
-            currency: self.wallet_currency.clone()?,
-            balance: self.wallet_balance?,
-            reserved: self.wallet_reserved?,
-            created_at: self.wallet_created_at?,
-            updated_at: self.wallet_updated_at?,
-        })
-    }
 }
 
 /// The dashboard of `user_id`, in one statement.
@@ -87,7 +67,7 @@ pub async fn dashboard(
         full_name: first.full_name.clone(),
         kyc_status: users_queries::kyc_status(user_id.as_uuid(), &first.kyc_status)?,
         created_at: first.created_at,
-        wallet: first.wallet(user_id).map(wallets_repo::parse).transpose()?,
+        wallet: first.wallet.clone().map(wallets_repo::parse).transpose()?,
     };
     let totals = rows
         .into_iter()
@@ -103,7 +83,7 @@ pub async fn dashboard(
 }
 
 fn dashboard_statement(user_id: UserId) -> SelectStatement {
-    users::Entity::find_by_id(user_id)
+    let account = users::Entity::find_by_id(user_id)
         .select_only()
         .columns([
             users::Column::Email,
@@ -111,14 +91,8 @@ fn dashboard_statement(user_id: UserId) -> SelectStatement {
             users::Column::KycStatus,
             users::Column::CreatedAt,
         ])
-        .join(JoinType::LeftJoin, users_queries::rouble_wallet())
-        .column_as(wallets::Column::Id, "wallet_id")
-        .column_as(wallets::Column::Kind, "wallet_kind")
-        .column_as(wallets::Column::Currency, "wallet_currency")
-        .column_as(wallets::Column::Balance, "wallet_balance")
-        .column_as(wallets::Column::Reserved, "wallet_reserved")
-        .column_as(wallets::Column::CreatedAt, "wallet_created_at")
-        .column_as(wallets::Column::UpdatedAt, "wallet_updated_at")
+        .join(JoinType::LeftJoin, users_queries::rouble_wallet());
+    with_wallet_columns(account)
         .join(JoinType::LeftJoin, users::Relation::Investments.def())
         .column(investments::Column::Status)
         .column_as(investments::Column::Id.count(), "count")

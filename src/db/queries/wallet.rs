@@ -3,8 +3,8 @@
 use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Value,
     sea_query::{Expr, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
@@ -175,6 +175,15 @@ fn history_of(user_id: UserId, currency: Currency) -> Select<wallet_transactions
         .order_by_desc(ledger_entries::Column::Seq)
 }
 
+/// `select` with every column of the wallet it joins, each named
+/// `wallet_<column>`: read back as a field
+/// `#[sea_orm(nested(prefix = "wallet_"))] wallet: wallets::Model`.
+pub(super) fn with_wallet_columns<E: EntityTrait>(select: Select<E>) -> Select<E> {
+    wallets::Column::iter().fold(select, |select, column| {
+        select.column_as(column, format!("wallet_{}", column.as_str()))
+    })
+}
+
 /// What `/wallet` shows: the wallet, the bank accounts (oldest first) and
 /// one page of the wallet's movements (newest first).
 #[derive(Debug, Clone)]
@@ -207,12 +216,8 @@ const LINE_COLUMNS: [&str; 10] = [
 /// the user has none).
 #[derive(Debug, FromQueryResult)]
 struct WalletViewRow {
-    wallet_id: Uuid,
-    wallet_kind: String,
-    wallet_balance: i64,
-    wallet_reserved: i64,
-    wallet_created_at: DateTime<Utc>,
-    wallet_updated_at: DateTime<Utc>,
+    #[sea_orm(nested(prefix = "wallet_"))]
+    wallet: wallets::Model,
     total_rows: i64,
     account_id: Option<Uuid>,
     holder_name: Option<String>,
@@ -286,16 +291,7 @@ pub async fn wallet_view(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let wallet = wallets_repo::parse(wallets::Model {
-        id: first.wallet_id,
-        user_id: Some(user_id.as_uuid()),
-        kind: first.wallet_kind.clone(),
-        currency: currency.code().to_owned(),
-        balance: first.wallet_balance,
-        reserved: first.wallet_reserved,
-        created_at: first.wallet_created_at,
-        updated_at: first.wallet_updated_at,
-    })?;
+    let wallet = wallets_repo::parse(first.wallet.clone())?;
     let mut accounts = Vec::new();
     let mut movements = Vec::new();
     for line in rows.into_iter().filter_map(WalletViewRow::line) {
@@ -367,14 +363,7 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
     lines.union(UnionType::All, movements_page);
 
     let line_column = |name: &'static str| Expr::col((LINES, name));
-    wallets::Entity::find()
-        .select_only()
-        .column_as(wallets::Column::Id, "wallet_id")
-        .column_as(wallets::Column::Kind, "wallet_kind")
-        .column_as(wallets::Column::Balance, "wallet_balance")
-        .column_as(wallets::Column::Reserved, "wallet_reserved")
-        .column_as(wallets::Column::CreatedAt, "wallet_created_at")
-        .column_as(wallets::Column::UpdatedAt, "wallet_updated_at")
+    with_wallet_columns(wallets::Entity::find().select_only())
         .column_as(
             Expr::SubQuery(
                 None,
