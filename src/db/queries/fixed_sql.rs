@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use sea_orm::{DbBackend, Statement, Value, sea_query::SelectStatement};
 
 /// The SQL of one fixed-shape statement per database, and where each of its
-/// placeholders takes its value from among the call's inputs.
+/// parameters takes its value from among the call's inputs.
 #[derive(Debug)]
 pub struct FixedSql {
     sqlite: OnceLock<Built>,
@@ -19,7 +19,7 @@ pub struct FixedSql {
 #[derive(Debug)]
 struct Built {
     sql: String,
-    /// For each placeholder in order, the index of the input it binds.
+    /// For each bind parameter (`?` or `$n`) in order, the index of the input it binds.
     inputs: Vec<usize>,
 }
 
@@ -37,10 +37,10 @@ impl FixedSql {
     /// inputs (no clause that comes and goes with a value).
     ///
     /// The first call builds the statement and records which input each
-    /// placeholder binds, by value; if two inputs are equal that cannot be
+    /// parameter binds, by value; if two inputs are equal that cannot be
     /// told, so the text is kept only once a call's inputs are distinct (until
     /// then each call builds). An input order mistake can therefore never
-    /// bind a value to the wrong placeholder.
+    /// bind a value to the wrong parameter.
     pub fn statement(
         &self,
         backend: DbBackend,
@@ -102,7 +102,7 @@ impl Default for FixedSql {
     }
 }
 
-/// Why a placeholder's input is not known.
+/// Why a parameter's input is not known.
 enum Unplaced<'a> {
     /// Several inputs are equal to its value.
     Ambiguous,
