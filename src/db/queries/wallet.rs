@@ -9,9 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    Page, TOTAL_ROWS, clamp_page, count_of, fixed_sql::FixedSql, furthest_page, pages_for,
-};
+use super::{Page, TOTAL_ROWS, clamp_page, fixed_sql::FixedSql, furthest_page, pages_for};
 use crate::{
     db::{
         entities::{bank_accounts, bank_transfers, ledger_entries, wallet_transactions, wallets},
@@ -193,11 +191,9 @@ pub struct WalletView {
     pub history: Page<HistoryRow>,
 }
 
-/// The alias of the bank accounts and history lines beside the wallet.
-const LINES: &str = "lines";
-
-/// The columns of [`LINES`]: a bank account's four, then a movement's six
-/// (`created_at` is the account's or the movement's).
+/// The columns of a bank account's or a movement's line: a bank account's
+/// four, then a movement's six (`created_at` is the account's or the
+/// movement's).
 const LINE_COLUMNS: [&str; 10] = [
     "account_id",
     "holder_name",
@@ -211,14 +207,13 @@ const LINE_COLUMNS: [&str; 10] = [
     "seq",
 ];
 
-/// The wallet's columns and the count of its movements, repeated on every
-/// row, beside one bank account or one movement of the page (neither when
-/// the user has none).
+/// One row of the wallet view: the wallet and the count of its movements
+/// beside one bank account (or none), or one movement of the page alone.
 #[derive(Debug, FromQueryResult)]
 struct WalletViewRow {
     #[sea_orm(nested(prefix = "wallet_"))]
-    wallet: wallets::Model,
-    total_rows: i64,
+    wallet: Option<wallets::Model>,
+    total_rows: Option<i64>,
     account_id: Option<Uuid>,
     holder_name: Option<String>,
     bank_name: Option<String>,
@@ -279,19 +274,15 @@ pub async fn wallet_view(
 ) -> Result<Option<WalletView>, AppError> {
     let mut page = clamp_page(page).min(furthest_page(HISTORY_PER_PAGE));
     let mut rows = wallet_view_rows(conn, user_id, currency, page).await?;
-    let Some(first) = rows.first() else {
+    let Some((wallet, total)) = wallet_of(&rows) else {
         return Ok(None);
     };
-    let total = u64::try_from(first.total_rows).unwrap_or(0);
     let pages = pages_for(total, HISTORY_PER_PAGE);
     if page > pages {
         page = pages;
         rows = wallet_view_rows(conn, user_id, currency, page).await?;
     }
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let wallet = wallets_repo::parse(first.wallet.clone())?;
+    let wallet = wallets_repo::parse(wallet)?;
     let mut accounts = Vec::new();
     let mut movements = Vec::new();
     for line in rows.into_iter().filter_map(WalletViewRow::line) {
@@ -313,6 +304,15 @@ pub async fn wallet_view(
             total,
         },
     }))
+}
+
+/// The wallet and its movement count, from the row that carries them (none
+/// when the user has no wallet in that currency).
+fn wallet_of(rows: &[WalletViewRow]) -> Option<(wallets::Model, u64)> {
+    rows.iter().find_map(|row| {
+        let wallet = row.wallet.clone()?;
+        Some((wallet, u64::try_from(row.total_rows?).unwrap_or(0)))
+    })
 }
 
 async fn wallet_view_rows(
@@ -337,10 +337,23 @@ async fn wallet_view_rows(
         .await?)
 }
 
+/// The wallet with its movement count, left-joined to the bank accounts
+/// (so the wallet comes back when there are none), `UNION ALL` the page of
+/// movements (two branches, so PostgreSQL resolves each NULL column against
+/// the other branch's type). Nothing is joined to the union, so neither
+/// database materialises it, and the wallet's columns come back once per
+/// bank account rather than once per line.
 fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> SelectStatement {
     let null = || Expr::cust("NULL");
-    let mut lines = bank_accounts::Entity::find()
-        .select_only()
+    let owner_accounts = wallets::Entity::belongs_to(bank_accounts::Entity)
+        .from(wallets::Column::UserId)
+        .to(bank_accounts::Column::UserId)
+        .into();
+    let mut view = with_wallet_columns(wallets::Entity::find().select_only())
+        .column_as(
+            Expr::SubQuery(None, Box::new(movement_count(user_id, currency).into())),
+            TOTAL_ROWS,
+        )
         .column_as(bank_accounts::Column::Id, "account_id")
         .column(bank_accounts::Column::HolderName)
         .column(bank_accounts::Column::BankName)
@@ -351,32 +364,38 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .column_as(null(), "amount")
         .column_as(null(), "balance_after")
         .column_as(null(), "seq")
-        .filter(bank_accounts::Column::UserId.eq(user_id))
+        .join(JoinType::LeftJoin, owner_accounts)
+        .filter(wallets::Column::UserId.eq(user_id))
+        .filter(wallets::Column::Currency.eq(currency.code()))
         .into_query();
+
     let mut movements = history_of(user_id, currency).into_query();
     movements.limit(HISTORY_PER_PAGE).offset(offset);
+    // The wallet's columns, the count and an account's columns are empty.
+    let empty_columns = wallets::Column::iter().count() + 1 + 4;
     let mut movements_page = Query::select();
     movements_page
-        .exprs([null(), null(), null(), null()])
+        .exprs(std::iter::repeat_with(null).take(empty_columns))
         .columns(LINE_COLUMNS[4..].iter().copied())
         .from_subquery(movements, "movements");
-    lines.union(UnionType::All, movements_page);
+    view.union(UnionType::All, movements_page);
+    view
+}
 
-    let line_column = |name: &'static str| Expr::col((LINES, name));
-    with_wallet_columns(wallets::Entity::find().select_only())
-        .column_as(
-            Expr::SubQuery(
-                None,
-                Box::new(count_of(&history_of(user_id, currency).into_query()).into()),
-            ),
-            TOTAL_ROWS,
+/// `SELECT COUNT(*)` of the user's movements in `currency`: the postings
+/// alone (each belongs to a journal entry by its foreign key, so joining
+/// the journal would not change the count).
+fn movement_count(user_id: UserId, currency: Currency) -> SelectStatement {
+    wallet_transactions::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), TOTAL_ROWS)
+        .join(
+            JoinType::InnerJoin,
+            wallet_transactions::Relation::Wallet.def(),
         )
         .filter(wallets::Column::UserId.eq(user_id))
         .filter(wallets::Column::Currency.eq(currency.code()))
         .into_query()
-        .join_subquery(JoinType::LeftJoin, lines, LINES, Expr::cust("1 = 1"))
-        .exprs(LINE_COLUMNS.map(line_column))
-        .to_owned()
 }
 
 /// Every movement of the user's wallet in `currency`, newest first (for the
