@@ -4,7 +4,7 @@ use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic,
-    Iterable, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Value,
+    Iterable, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationTrait, Value,
     sea_query::{Expr, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
@@ -191,78 +191,73 @@ pub struct WalletView {
     pub history: Page<HistoryRow>,
 }
 
-/// The columns of a bank account's or a movement's line: a bank account's
-/// four, then a movement's six (`created_at` is the account's or the
-/// movement's).
-const LINE_COLUMNS: [&str; 10] = [
-    "account_id",
-    "holder_name",
-    "bank_name",
-    "account_number",
-    "created_at",
-    "kind",
-    "memo",
-    "amount",
-    "balance_after",
-    "seq",
-];
+/// Which branch of the wallet view's union a row comes from: the wallet
+/// with one of its bank accounts, or a movement of the page. Read first, so
+/// that each row is decoded as what it is (a NULL read through sea-orm
+/// formats an error message; the branches' empty columns are never read).
+/// Written into the SQL, not bound, so that they are not taken for inputs.
+const PART: &str = "part";
+const WALLET_PART: i32 = 0;
+const MOVEMENT_PART: i32 = 1;
 
-/// One row of the wallet view: the wallet and the count of its movements
-/// beside one bank account (or none), or one movement of the page alone.
+/// The wallet and the count of its movements, on the wallet branch's rows.
 #[derive(Debug, FromQueryResult)]
-struct WalletViewRow {
+struct WalletPart {
     #[sea_orm(nested(prefix = "wallet_"))]
-    wallet: Option<wallets::Model>,
-    total_rows: Option<i64>,
-    account_id: Option<Uuid>,
-    holder_name: Option<String>,
-    bank_name: Option<String>,
-    account_number: Option<String>,
-    created_at: Option<DateTime<Utc>>,
-    kind: Option<String>,
-    memo: Option<String>,
-    amount: Option<i64>,
-    balance_after: Option<i64>,
-    seq: Option<i64>,
+    wallet: wallets::Model,
+    total_rows: i64,
 }
 
-/// A row's bank account or movement.
-enum Line {
-    Account(BankAccount, DateTime<Utc>),
-    Movement(HistoryRow, i64),
+/// A bank account beside the wallet (absent when the user has none).
+#[derive(Debug, FromQueryResult)]
+struct AccountPart {
+    account_id: Uuid,
+    holder_name: String,
+    bank_name: String,
+    account_number: String,
+    account_created_at: DateTime<Utc>,
 }
 
-impl WalletViewRow {
-    fn line(self) -> Option<Line> {
-        let created_at = self.created_at?;
-        if let Some(id) = self.account_id {
-            return Some(Line::Account(
-                BankAccount {
-                    id: BankAccountId::from_uuid(id),
-                    holder_name: self.holder_name?,
-                    bank_name: self.bank_name?,
-                    account_number: self.account_number?,
-                },
-                created_at,
-            ));
+/// A movement of the page, with its place in the journal.
+#[derive(Debug, FromQueryResult)]
+struct MovementPart {
+    #[sea_orm(nested)]
+    movement: HistoryRow,
+    seq: i64,
+}
+
+/// The wallet view's rows, each decoded as its branch says.
+#[derive(Default)]
+struct WalletViewParts {
+    wallet: Option<WalletPart>,
+    accounts: Vec<AccountPart>,
+    movements: Vec<MovementPart>,
+}
+
+impl WalletViewParts {
+    fn decode(rows: &[QueryResult]) -> Result<Self, AppError> {
+        let mut parts = Self::default();
+        for row in rows {
+            if row.try_get::<i32>("", PART)? == MOVEMENT_PART {
+                parts
+                    .movements
+                    .push(MovementPart::from_query_result(row, "")?);
+                continue;
+            }
+            if parts.wallet.is_none() {
+                parts.wallet = Some(WalletPart::from_query_result(row, "")?);
+            }
+            if let Some(account) = Option::<AccountPart>::from_query_result(row, "")? {
+                parts.accounts.push(account);
+            }
         }
-        Some(Line::Movement(
-            HistoryRow {
-                created_at,
-                kind: self.kind?,
-                memo: self.memo?,
-                amount: self.amount?,
-                balance_after: self.balance_after?,
-            },
-            self.seq?,
-        ))
+        Ok(parts)
     }
 }
 
 /// The user's wallet in `currency` with their bank accounts and page `page`
-/// of its movements, in one statement: the accounts and the page are one
-/// `UNION ALL` joined to the wallet row. A page past the end costs a second
-/// statement for the last page.
+/// of its movements, in one statement (see [`wallet_view_statement`]). A
+/// page past the end costs a second statement for the last page.
 ///
 /// # Errors
 /// Database failures; a wallet row that does not parse.
@@ -273,32 +268,40 @@ pub async fn wallet_view(
     page: Option<u64>,
 ) -> Result<Option<WalletView>, AppError> {
     let mut page = clamp_page(page).min(furthest_page(HISTORY_PER_PAGE));
-    let mut rows = wallet_view_rows(conn, user_id, currency, page).await?;
-    let Some((wallet, total)) = wallet_of(&rows) else {
+    let mut parts = wallet_view_parts(conn, user_id, currency, page).await?;
+    let Some(wallet) = &parts.wallet else {
         return Ok(None);
     };
+    let total = u64::try_from(wallet.total_rows).unwrap_or(0);
     let pages = pages_for(total, HISTORY_PER_PAGE);
     if page > pages {
         page = pages;
-        rows = wallet_view_rows(conn, user_id, currency, page).await?;
+        parts = wallet_view_parts(conn, user_id, currency, page).await?;
     }
-    let wallet = wallets_repo::parse(wallet)?;
-    let mut accounts = Vec::new();
-    let mut movements = Vec::new();
-    for line in rows.into_iter().filter_map(WalletViewRow::line) {
-        match line {
-            Line::Account(account, created_at) => accounts.push((created_at, account)),
-            Line::Movement(row, seq) => movements.push((seq, row)),
-        }
-    }
+    let WalletViewParts {
+        wallet: Some(WalletPart { wallet, .. }),
+        mut accounts,
+        mut movements,
+    } = parts
+    else {
+        return Ok(None);
+    };
     // A union keeps no order: each part is put back in its own.
-    accounts.sort_by(|(a_at, a), (b_at, b)| (a_at, a.id).cmp(&(b_at, b.id)));
-    movements.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+    accounts.sort_by_key(|account| (account.account_created_at, account.account_id));
+    movements.sort_by_key(|line| std::cmp::Reverse(line.seq));
     Ok(Some(WalletView {
-        wallet,
-        accounts: accounts.into_iter().map(|(_, account)| account).collect(),
+        wallet: wallets_repo::parse(wallet)?,
+        accounts: accounts
+            .into_iter()
+            .map(|account| BankAccount {
+                id: BankAccountId::from_uuid(account.account_id),
+                holder_name: account.holder_name,
+                bank_name: account.bank_name,
+                account_number: account.account_number,
+            })
+            .collect(),
         history: Page {
-            items: movements.into_iter().map(|(_, row)| row).collect(),
+            items: movements.into_iter().map(|line| line.movement).collect(),
             page,
             pages,
             total,
@@ -306,21 +309,12 @@ pub async fn wallet_view(
     }))
 }
 
-/// The wallet and its movement count, from the row that carries them (none
-/// when the user has no wallet in that currency).
-fn wallet_of(rows: &[WalletViewRow]) -> Option<(wallets::Model, u64)> {
-    rows.iter().find_map(|row| {
-        let wallet = row.wallet.clone()?;
-        Some((wallet, u64::try_from(row.total_rows?).unwrap_or(0)))
-    })
-}
-
-async fn wallet_view_rows(
+async fn wallet_view_parts(
     conn: &impl ConnectionTrait,
     user_id: UserId,
     currency: Currency,
     page: u64,
-) -> Result<Vec<WalletViewRow>, AppError> {
+) -> Result<WalletViewParts, AppError> {
     static WALLET_VIEW: FixedSql = FixedSql::new();
     let offset = (page - 1).saturating_mul(HISTORY_PER_PAGE);
     let inputs = [
@@ -332,9 +326,7 @@ async fn wallet_view_rows(
     let statement = WALLET_VIEW.statement(conn.get_database_backend(), &inputs, || {
         wallet_view_statement(user_id, currency, offset)
     });
-    Ok(WalletViewRow::find_by_statement(statement)
-        .all(conn)
-        .await?)
+    WalletViewParts::decode(&conn.query_all_raw(statement).await?)
 }
 
 /// The wallet with its movement count, left-joined to the bank accounts
@@ -349,7 +341,10 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .from(wallets::Column::UserId)
         .to(bank_accounts::Column::UserId)
         .into();
-    let mut view = with_wallet_columns(wallets::Entity::find().select_only())
+    let wallet_branch = wallets::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(WALLET_PART.to_string()), PART);
+    let mut view = with_wallet_columns(wallet_branch)
         .column_as(
             Expr::SubQuery(None, Box::new(movement_count(user_id, currency).into())),
             TOTAL_ROWS,
@@ -358,7 +353,8 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .column(bank_accounts::Column::HolderName)
         .column(bank_accounts::Column::BankName)
         .column(bank_accounts::Column::AccountNumber)
-        .column(bank_accounts::Column::CreatedAt)
+        .column_as(bank_accounts::Column::CreatedAt, "account_created_at")
+        .column_as(null(), "created_at")
         .column_as(null(), "kind")
         .column_as(null(), "memo")
         .column_as(null(), "amount")
@@ -371,12 +367,20 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
 
     let mut movements = history_of(user_id, currency).into_query();
     movements.limit(HISTORY_PER_PAGE).offset(offset);
-    // The wallet's columns, the count and an account's columns are empty.
-    let empty_columns = wallets::Column::iter().count() + 1 + 4;
+    // The wallet's columns, the count and an account's five are empty.
+    let empty_columns = wallets::Column::iter().count() + 1 + 5;
     let mut movements_page = Query::select();
     movements_page
+        .expr(Expr::cust(MOVEMENT_PART.to_string()))
         .exprs(std::iter::repeat_with(null).take(empty_columns))
-        .columns(LINE_COLUMNS[4..].iter().copied())
+        .columns([
+            "created_at",
+            "kind",
+            "memo",
+            "amount",
+            "balance_after",
+            "seq",
+        ])
         .from_subquery(movements, "movements");
     view.union(UnionType::All, movements_page);
     view
