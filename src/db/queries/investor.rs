@@ -30,16 +30,22 @@ pub struct Dashboard {
     pub totals: Vec<(InvestmentStatus, i64, i64)>,
 }
 
-/// One status's totals beside the account and wallet columns, repeated on
-/// every row (one row with no status when there are no investments).
+/// The account and wallet columns, repeated on every row of the dashboard's
+/// statement but read from the first only.
 #[derive(Debug, FromQueryResult)]
-struct DashboardRow {
+struct AccountColumns {
     email: String,
     full_name: String,
     kyc_status: String,
     created_at: DateTime<Utc>,
     #[sea_orm(nested(prefix = "wallet_"))]
     wallet: Option<wallets::Model>,
+}
+
+/// One status's totals, read from each row (one row with no status when
+/// there are no investments).
+#[derive(Debug, FromQueryResult)]
+struct StatusColumns {
     status: Option<String>,
     count: i64,
     total: Option<i64>,
@@ -58,27 +64,33 @@ pub async fn dashboard(
     let statement = DASHBOARD.statement(conn.get_database_backend(), &inputs, || {
         dashboard_statement(user_id)
     });
-    let rows = DashboardRow::find_by_statement(statement).all(conn).await?;
+    let rows = conn.query_all_raw(statement).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
+    let first = AccountColumns::from_query_result(first, "")?;
     let account = AccountSummary {
-        email: first.email.clone(),
-        full_name: first.full_name.clone(),
         kyc_status: users_queries::kyc_status(user_id.as_uuid(), &first.kyc_status)?,
+        email: first.email,
+        full_name: first.full_name,
         created_at: first.created_at,
-        wallet: first.wallet.clone().map(wallets_repo::parse).transpose()?,
+        wallet: first.wallet.map(wallets_repo::parse).transpose()?,
     };
-    let totals = rows
-        .into_iter()
-        .filter_map(|row| Some((row.status?, row.count, row.total.unwrap_or(0))))
-        .map(|(status, count, total)| {
-            let status = InvestmentStatus::parse(&status).ok_or_else(|| {
-                AppError::Unexpected(anyhow::anyhow!("an investment status {status:?}"))
-            })?;
-            Ok((status, count, total))
-        })
-        .collect::<Result<_, AppError>>()?;
+    let mut totals = Vec::new();
+    for row in &rows {
+        let StatusColumns {
+            status,
+            count,
+            total,
+        } = StatusColumns::from_query_result(row, "")?;
+        let Some(status) = status else {
+            continue;
+        };
+        let status = InvestmentStatus::parse(&status).ok_or_else(|| {
+            AppError::Unexpected(anyhow::anyhow!("an investment status {status:?}"))
+        })?;
+        totals.push((status, count, total.unwrap_or(0)));
+    }
     Ok(Some(Dashboard { account, totals }))
 }
 
