@@ -342,18 +342,17 @@ impl fmt::Display for Money {
     }
 }
 
-fn group(mut units: u64, separator: &str) -> String {
-    let mut groups = Vec::new();
-    loop {
-        if units < 1000 {
-            groups.push(units.to_string());
-            break;
+/// `units` with `separator` between each group of three digits.
+fn group(units: u64, separator: &str) -> String {
+    let digits = units.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 * separator.len());
+    for (i, digit) in digits.char_indices() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push_str(separator);
         }
-        groups.push(format!("{:03}", units % 1000));
-        units /= 1000;
+        grouped.push(digit);
     }
-    groups.reverse();
-    groups.join(separator)
+    grouped
 }
 
 /// An annual interest rate in basis points (1 550 = 15.50 %).
@@ -540,6 +539,8 @@ mod tests {
         assert_eq!(rub(MAX_MINOR), "999\u{a0}999\u{a0}999\u{a0}999,99\u{a0}₽");
         assert_eq!(usd(123_456_789), "$1,234,567.89");
         assert_eq!(usd(-5), "-$0.05");
+        assert_eq!(rub(99_999), "999,99\u{a0}₽");
+        assert_eq!(usd(10_000_000), "$100,000.00");
     }
 
     #[test]
