@@ -347,7 +347,7 @@ fn group(units: u64, separator: &str) -> String {
     let digits = units.to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 * separator.len());
     for (i, digit) in digits.char_indices() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push_str(separator);
         }
         grouped.push(digit);

@@ -200,6 +200,16 @@ const PART: &str = "part";
 const WALLET_PART: i32 = 0;
 const MOVEMENT_PART: i32 = 1;
 
+/// A movement's columns ([`MovementPart`]), empty on the wallet branch.
+const MOVEMENT_COLUMNS: [&str; 6] = [
+    "created_at",
+    "kind",
+    "memo",
+    "amount",
+    "balance_after",
+    "seq",
+];
+
 /// The wallet and the count of its movements, on the wallet branch's rows.
 #[derive(Debug, FromQueryResult)]
 struct WalletPart {
@@ -344,7 +354,7 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
     let wallet_branch = wallets::Entity::find()
         .select_only()
         .column_as(Expr::cust(WALLET_PART.to_string()), PART);
-    let mut view = with_wallet_columns(wallet_branch)
+    let wallet_and_accounts = with_wallet_columns(wallet_branch)
         .column_as(
             Expr::SubQuery(None, Box::new(movement_count(user_id, currency).into())),
             TOTAL_ROWS,
@@ -353,13 +363,12 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .column(bank_accounts::Column::HolderName)
         .column(bank_accounts::Column::BankName)
         .column(bank_accounts::Column::AccountNumber)
-        .column_as(bank_accounts::Column::CreatedAt, "account_created_at")
-        .column_as(null(), "created_at")
-        .column_as(null(), "kind")
-        .column_as(null(), "memo")
-        .column_as(null(), "amount")
-        .column_as(null(), "balance_after")
-        .column_as(null(), "seq")
+        .column_as(bank_accounts::Column::CreatedAt, "account_created_at");
+    let mut view = MOVEMENT_COLUMNS
+        .into_iter()
+        .fold(wallet_and_accounts, |select, name| {
+            select.column_as(null(), name)
+        })
         .join(JoinType::LeftJoin, owner_accounts)
         .filter(wallets::Column::UserId.eq(user_id))
         .filter(wallets::Column::Currency.eq(currency.code()))
@@ -373,14 +382,7 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
     movements_page
         .expr(Expr::cust(MOVEMENT_PART.to_string()))
         .exprs(std::iter::repeat_with(null).take(empty_columns))
-        .columns([
-            "created_at",
-            "kind",
-            "memo",
-            "amount",
-            "balance_after",
-            "seq",
-        ])
+        .columns(MOVEMENT_COLUMNS)
         .from_subquery(movements, "movements");
     view.union(UnionType::All, movements_page);
     view
