@@ -130,9 +130,10 @@ async fn plain_inserts(db: &DatabaseConnection, entries: u64) -> anyhow::Result<
         let now = SystemClock.now();
         let id = Uuid::now_v7();
         let txn = db::begin_write(db).await?;
+        let seq = i64::try_from(n)? + 1;
         ledger_entries::ActiveModel {
             id: Set(id),
-            seq: Set(i64::try_from(n)? + 1),
+            seq: Set(seq),
             kind: Set(EntryKind::Deposit.as_str().to_owned()),
             memo: Set("bench".to_owned()),
             created_by: Set(None),
@@ -151,6 +152,7 @@ async fn plain_inserts(db: &DatabaseConnection, entries: u64) -> anyhow::Result<
                 amount: Set(amount),
                 balance_after: Set(0),
                 created_at: Set(now),
+                seq: Set(seq),
             }
             .insert(&txn)
             .await?;

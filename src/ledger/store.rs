@@ -190,6 +190,7 @@ pub async fn post_all(
                 amount: Set(*amount),
                 balance_after: Set(*balance_after),
                 created_at: Set(created_at),
+                seq: Set(seq),
             }
         }));
     }

@@ -99,6 +99,12 @@ fn queries() -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         (
+            "each posting carries its entry's sequence",
+            "SELECT 'entry seq ' || e.seq || ' has a posting carrying seq ' || t.seq \
+             FROM wallet_transactions t JOIN ledger_entries e ON e.id = t.entry_id WHERE t.seq <> e.seq"
+                .to_owned(),
+        ),
+        (
             "each wallet's balance equals the sum of its postings",
             "SELECT w.kind || ' wallet ' || w.currency || ' balance ' || w.balance || ' but postings sum to ' \
              || COALESCE(SUM(t.amount), 0) FROM wallets w LEFT JOIN wallet_transactions t ON t.wallet_id = w.id \

@@ -229,6 +229,46 @@ async fn tampering_with_a_stored_entry_is_detected() {
 }
 
 #[tokio::test]
+async fn a_posting_out_of_its_entrys_place_in_the_journal_is_detected() {
+    let app = spawn_app().await;
+    let wallet = user_wallet(&app).await;
+    let settlement = settlement(&app).await;
+    for _ in 0..2 {
+        move_money(&app, EntryKind::Deposit, settlement, wallet, 1_000)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM wallet_transactions t JOIN ledger_entries e ON e.id = t.entry_id \
+             WHERE t.seq = e.seq"
+        )
+        .await,
+        4,
+        "each posting is written with its entry's sequence"
+    );
+
+    // The wallet's history reads postings in the order of their `seq`: one
+    // moved ahead of a later entry would show out of place.
+    drop_append_only_triggers(&app).await;
+    app.db
+        .execute_unprepared(
+            "UPDATE wallet_transactions SET seq = 3 WHERE amount > 0 \
+             AND entry_id = (SELECT id FROM ledger_entries WHERE seq = 1)",
+        )
+        .await
+        .unwrap();
+    let report = verify(&app.db).await.unwrap();
+    assert!(!report.holds());
+    assert!(
+        report
+            .to_string()
+            .contains("entry seq 1 has a posting carrying seq 3"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
 async fn admins_see_the_verify_report_in_the_back_office() {
     let app = spawn_app().await;
     let wallet = user_wallet(&app).await;
@@ -244,8 +284,8 @@ async fn admins_see_the_verify_report_in_the_back_office() {
     );
     assert_eq!(
         html.matches("holds</span>").count(),
-        11,
-        "each of the eleven checks is listed as holding"
+        12,
+        "each of the twelve checks is listed as holding"
     );
     assert!(
         html.contains("-2 500,00 ₽"),

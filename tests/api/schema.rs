@@ -327,3 +327,82 @@ async fn migrating_renames_stored_pending_installments_to_scheduled() {
         0
     );
 }
+
+#[tokio::test]
+async fn migrating_gives_each_stored_posting_its_entrys_sequence_and_keeps_it_append_only() {
+    // Arrange: a database as it was before postings carried a sequence,
+    // with two journal entries of two postings each.
+    let EmptyDatabase {
+        db,
+        data_dir: _files,
+        ..
+    } = empty_database().await;
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261201_000024_sequence_wallet_transactions")
+        .expect("the migration is registered");
+    Migrator::up(&db, Some(u32::try_from(before).unwrap()))
+        .await
+        .unwrap();
+    let settlement = "'0193f000-0000-7000-8000-0000000000c1'";
+    let fees = "'0193f000-0000-7000-8000-0000000000c2'";
+    let mut statements = vec![
+        format!(
+            "INSERT INTO wallets (id, user_id, kind, currency, balance, reserved, created_at, updated_at) \
+             VALUES ({settlement}, NULL, 'settlement', 'RUB', -300, 0, {NOW}, {NOW})"
+        ),
+        format!(
+            "INSERT INTO wallets (id, user_id, kind, currency, balance, reserved, created_at, updated_at) \
+             VALUES ({fees}, NULL, 'fees', 'RUB', 300, 0, {NOW}, {NOW})"
+        ),
+    ];
+    for (seq, amount) in [(1, 100), (2, 200)] {
+        let entry = format!("'0193f000-0000-7000-8000-0000000000e{seq}'");
+        statements.push(format!(
+            "INSERT INTO ledger_entries (id, seq, kind, memo, created_at, hash) \
+             VALUES ({entry}, {seq}, 'fee', '', {NOW}, 'hash {seq}')"
+        ));
+        for (side, wallet, signed) in [("a", settlement, -amount), ("b", fees, amount)] {
+            statements.push(format!(
+                "INSERT INTO wallet_transactions (id, entry_id, wallet_id, amount, balance_after, created_at) \
+                 VALUES ('0193f000-0000-7000-8000-0000000000{side}{seq}', {entry}, {wallet}, {signed}, \
+                 {signed}, {NOW})"
+            ));
+        }
+    }
+    for sql in statements {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+
+    // Act
+    Migrator::up(&db, None).await.unwrap();
+
+    // Assert: every posting carries its entry's sequence...
+    let sequences: Vec<(i64, i64)> = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT t.amount, t.seq FROM wallet_transactions t ORDER BY t.seq, t.amount",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "amount").unwrap(),
+                row.try_get("", "seq").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sequences, [(-100, 1), (100, 1), (-200, 2), (200, 2)]);
+    // ...and the postings are still append-only.
+    for sql in [
+        "UPDATE wallet_transactions SET seq = 9",
+        "DELETE FROM wallet_transactions",
+    ] {
+        let refused = db.execute_unprepared(sql).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("append-only"),
+            "{sql}: {refused}"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! `wallet_transactions`: signed postings of a journal entry to wallets. Mirrors migration `m20261122_000004`; change only together with a new migration.
+//! `wallet_transactions`: signed postings of a journal entry to wallets. Mirrors migrations `m20261122_000004` and `m20261201_000024` (`seq`); change only together with a new migration.
 
 use sea_orm::entity::prelude::*;
 
@@ -14,6 +14,9 @@ pub struct Model {
     /// Wallet balance right after this posting, minor units.
     pub balance_after: i64,
     pub created_at: DateTimeUtc,
+    /// Its journal entry's `seq`: a wallet's movements in journal order
+    /// from the index `(wallet_id, seq)`.
+    pub seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

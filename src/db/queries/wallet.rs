@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic,
     Iterable, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationTrait, Value,
-    sea_query::{Expr, Query, SelectStatement, UnionType},
+    sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -150,8 +150,17 @@ pub struct HistoryRow {
     pub balance_after: i64,
 }
 
-/// The movements of the user's wallet in `currency`, newest first.
+/// The movements of the user's wallet in `currency`, newest first: read
+/// from the index `(wallet_id, seq)` a page at a time, whatever the
+/// wallet's length (the wallet is found first, by a subquery, so that
+/// neither database joins every movement before it orders them).
 fn history_of(user_id: UserId, currency: Currency) -> Select<wallet_transactions::Entity> {
+    let wallet_id = wallets::Entity::find()
+        .select_only()
+        .column(wallets::Column::Id)
+        .filter(wallets::Column::UserId.eq(user_id))
+        .filter(wallets::Column::Currency.eq(currency.code()))
+        .into_query();
     wallet_transactions::Entity::find()
         .select_only()
         .column(ledger_entries::Column::CreatedAt)
@@ -159,18 +168,19 @@ fn history_of(user_id: UserId, currency: Currency) -> Select<wallet_transactions
         .column(ledger_entries::Column::Memo)
         .column(wallet_transactions::Column::Amount)
         .column(wallet_transactions::Column::BalanceAfter)
-        .column(ledger_entries::Column::Seq)
+        .column(wallet_transactions::Column::Seq)
         .join(
             JoinType::InnerJoin,
             wallet_transactions::Relation::Entry.def(),
         )
-        .join(
-            JoinType::InnerJoin,
-            wallet_transactions::Relation::Wallet.def(),
+        .filter(
+            Expr::col((
+                wallet_transactions::Entity,
+                wallet_transactions::Column::WalletId,
+            ))
+            .eq(Expr::SubQuery(None, Box::new(wallet_id.into()))),
         )
-        .filter(wallets::Column::UserId.eq(user_id))
-        .filter(wallets::Column::Currency.eq(currency.code()))
-        .order_by_desc(ledger_entries::Column::Seq)
+        .order_by_desc(wallet_transactions::Column::Seq)
 }
 
 /// `select` with every column of the wallet it joins, each named
@@ -277,7 +287,7 @@ pub async fn wallet_view(
     currency: Currency,
     page: Option<u64>,
 ) -> Result<Option<WalletView>, AppError> {
-    let mut page = clamp_page(page).min(furthest_page(HISTORY_PER_PAGE));
+    let mut page = std::cmp::min(clamp_page(page), furthest_page(HISTORY_PER_PAGE));
     let mut parts = wallet_view_parts(conn, user_id, currency, page).await?;
     let Some(wallet) = &parts.wallet else {
         return Ok(None);
@@ -356,7 +366,7 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .column_as(Expr::cust(WALLET_PART.to_string()), PART);
     let wallet_and_accounts = with_wallet_columns(wallet_branch)
         .column_as(
-            Expr::SubQuery(None, Box::new(movement_count(user_id, currency).into())),
+            Expr::SubQuery(None, Box::new(movement_count().into())),
             TOTAL_ROWS,
         )
         .column_as(bank_accounts::Column::Id, "account_id")
@@ -388,19 +398,19 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
     view
 }
 
-/// `SELECT COUNT(*)` of the user's movements in `currency`: the postings
-/// alone (each belongs to a journal entry by its foreign key, so joining
-/// the journal would not change the count).
-fn movement_count(user_id: UserId, currency: Currency) -> SelectStatement {
+/// `SELECT COUNT(*)` of the movements of the wallet of the row it is a
+/// column of (from the index `(wallet_id, seq)` alone).
+fn movement_count() -> SelectStatement {
     wallet_transactions::Entity::find()
         .select_only()
         .column_as(Expr::cust("COUNT(*)"), TOTAL_ROWS)
-        .join(
-            JoinType::InnerJoin,
-            wallet_transactions::Relation::Wallet.def(),
+        .filter(
+            Expr::col((
+                wallet_transactions::Entity,
+                wallet_transactions::Column::WalletId,
+            ))
+            .equals((wallets::Entity, wallets::Column::Id)),
         )
-        .filter(wallets::Column::UserId.eq(user_id))
-        .filter(wallets::Column::Currency.eq(currency.code()))
         .into_query()
 }
 
