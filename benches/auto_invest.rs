@@ -90,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
             reserved: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
+            posting_count: Set(0),
         });
         profile_rows.push(investor_profiles::ActiveModel {
             user_id: Set(id),

@@ -139,6 +139,7 @@ pub async fn bench_user(db: &DatabaseConnection, role: &str, n: u64) -> anyhow::
         reserved: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        posting_count: Set(0),
     }
     .insert(db)
     .await?;

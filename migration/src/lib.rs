@@ -30,7 +30,7 @@ mod m20261130_000020_create_auto_invest;
 mod m20261130_000021_create_offers;
 mod m20261130_000022_create_secondary_listings;
 mod m20261130_000023_index_secondary_queue;
-mod m20261201_000024_sequence_wallet_transactions;
+mod m20261201_000024_index_wallet_history;
 
 pub struct Migrator;
 
@@ -61,7 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000021_create_offers::Migration),
             Box::new(m20261130_000022_create_secondary_listings::Migration),
             Box::new(m20261130_000023_index_secondary_queue::Migration),
-            Box::new(m20261201_000024_sequence_wallet_transactions::Migration),
+            Box::new(m20261201_000024_index_wallet_history::Migration),
         ]
     }
 }

@@ -251,6 +251,7 @@ async fn seed_reference_data(db: &DatabaseConnection, clock: &dyn Clock) -> Resu
                     reserved: Set(0),
                     created_at: Set(now),
                     updated_at: Set(now),
+                    posting_count: Set(0),
                 }
                 .insert(&txn)
                 .await?;

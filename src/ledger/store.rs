@@ -75,7 +75,8 @@ pub async fn post(
         .ok_or_else(|| DbErr::Custom("an entry posted without an id".into()).into())
 }
 
-/// Wallets per balance update (two bound parameters each, and the ids).
+/// Wallets per balance update (five bound parameters each: an id and a
+/// value for the balance and for the posting count, and the id again).
 const WALLETS_PER_UPDATE: usize = 1_000;
 
 /// Posts `entries` one after the other, as [`post`] posts one, with one
@@ -133,6 +134,7 @@ pub async fn post_all(
                 .into());
             }
             wallet.balance = balance_after;
+            wallet.posting_count += 1;
             lines.push((wallet.id, posting.amount, balance_after));
         }
         lines_of.push(lines);
@@ -195,26 +197,33 @@ pub async fn post_all(
         }));
     }
     db::insert_all(txn, entry_rows).await?;
-    // Every wallet's new balance in one statement (per thousand wallets),
-    // every posting in another: the wallets locked are those posted to.
-    let touched: Vec<(Uuid, i64)> = locked
-        .values()
-        .map(|wallet| (wallet.id, wallet.balance))
-        .collect();
+    // Every wallet's new balance and posting count in one statement (per
+    // thousand wallets), every posting in another: the wallets locked are
+    // those posted to.
+    let touched: Vec<&wallets::Model> = locked.values().collect();
     for chunk in touched.chunks(WALLETS_PER_UPDATE) {
-        let balances = chunk
-            .iter()
-            .fold(
-                sea_orm::sea_query::CaseStatement::new(),
-                |case, (wallet_id, balance)| {
-                    case.case(wallets::Column::Id.eq(*wallet_id), Expr::value(*balance))
-                },
-            )
-            .finally(Expr::col(wallets::Column::Balance));
+        let each_wallet = |column: wallets::Column, value: fn(&wallets::Model) -> i64| {
+            chunk
+                .iter()
+                .fold(CaseStatement::new(), |case, wallet| {
+                    case.case(
+                        wallets::Column::Id.eq(wallet.id),
+                        Expr::value(value(wallet)),
+                    )
+                })
+                .finally(Expr::col(column))
+        };
         wallets::Entity::update_many()
-            .col_expr(wallets::Column::Balance, balances.into())
+            .col_expr(
+                wallets::Column::Balance,
+                each_wallet(wallets::Column::Balance, |wallet| wallet.balance).into(),
+            )
+            .col_expr(
+                wallets::Column::PostingCount,
+                each_wallet(wallets::Column::PostingCount, |wallet| wallet.posting_count).into(),
+            )
             .col_expr(wallets::Column::UpdatedAt, Expr::value(created_at))
-            .filter(wallets::Column::Id.is_in(chunk.iter().map(|(wallet_id, _)| *wallet_id)))
+            .filter(wallets::Column::Id.is_in(chunk.iter().map(|wallet| wallet.id)))
             .exec(txn)
             .await?;
     }

@@ -112,6 +112,13 @@ fn queries() -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         (
+            "each wallet's posting count equals its postings",
+            "SELECT w.kind || ' wallet ' || w.currency || ' counts ' || w.posting_count || ' postings but has ' \
+             || COUNT(t.id) FROM wallets w LEFT JOIN wallet_transactions t ON t.wallet_id = w.id \
+             GROUP BY w.id, w.kind, w.currency, w.posting_count HAVING w.posting_count <> COUNT(t.id)"
+                .to_owned(),
+        ),
+        (
             "user balances are never negative and 0 <= reserved <= balance",
             format!(
                 "SELECT 'user wallet ' || w.currency || ': balance ' || w.balance || ', reserved ' || w.reserved \

@@ -249,6 +249,7 @@ async fn open_wallet(
         reserved: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        posting_count: Set(0),
     }
     .insert(conn)
     .await?;

@@ -269,6 +269,44 @@ async fn a_posting_out_of_its_entrys_place_in_the_journal_is_detected() {
 }
 
 #[tokio::test]
+async fn each_wallet_counts_its_postings_as_they_are_written() {
+    let app = spawn_app().await;
+    let wallet = user_wallet(&app).await;
+    let settlement = settlement(&app).await;
+    for _ in 0..3 {
+        move_money(&app, EntryKind::Deposit, settlement, wallet, 1_000)
+            .await
+            .unwrap();
+    }
+    move_money(&app, EntryKind::Withdrawal, wallet, settlement, 500)
+        .await
+        .unwrap();
+    for id in [wallet, settlement] {
+        let counted = crowdlend::db::entities::wallets::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .posting_count;
+        assert_eq!(counted, 4);
+    }
+    assert!(verify(&app.db).await.unwrap().holds());
+
+    // The count pages the wallet's history: one that drifts is reported.
+    app.db
+        .execute_unprepared(
+            "UPDATE wallets SET posting_count = posting_count + 1 WHERE kind = 'user'",
+        )
+        .await
+        .unwrap();
+    let report = verify(&app.db).await.unwrap();
+    assert!(
+        report.to_string().contains("counts 5 postings but has 4"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
 async fn admins_see_the_verify_report_in_the_back_office() {
     let app = spawn_app().await;
     let wallet = user_wallet(&app).await;
@@ -284,8 +322,8 @@ async fn admins_see_the_verify_report_in_the_back_office() {
     );
     assert_eq!(
         html.matches("holds</span>").count(),
-        12,
-        "each of the twelve checks is listed as holding"
+        13,
+        "each of the thirteen checks is listed as holding"
     );
     assert!(
         html.contains("-2 500,00 ₽"),

@@ -329,7 +329,8 @@ async fn migrating_renames_stored_pending_installments_to_scheduled() {
 }
 
 #[tokio::test]
-async fn migrating_gives_each_stored_posting_its_entrys_sequence_and_keeps_it_append_only() {
+async fn migrating_gives_stored_postings_their_sequence_and_wallets_their_count_and_keeps_postings_append_only()
+ {
     // Arrange: a database as it was before postings carried a sequence,
     // with two journal entries of two postings each.
     let EmptyDatabase {
@@ -339,7 +340,7 @@ async fn migrating_gives_each_stored_posting_its_entrys_sequence_and_keeps_it_ap
     } = empty_database().await;
     let before = Migrator::migrations()
         .iter()
-        .position(|m| m.name() == "m20261201_000024_sequence_wallet_transactions")
+        .position(|m| m.name() == "m20261201_000024_index_wallet_history")
         .expect("the migration is registered");
     Migrator::up(&db, Some(u32::try_from(before).unwrap()))
         .await
@@ -394,6 +395,26 @@ async fn migrating_gives_each_stored_posting_its_entrys_sequence_and_keeps_it_ap
         })
         .collect();
     assert_eq!(sequences, [(-100, 1), (100, 1), (-200, 2), (200, 2)]);
+    // ...every wallet its number of postings...
+    let counts: Vec<(String, i64)> = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT kind, posting_count FROM wallets ORDER BY kind",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "kind").unwrap(),
+                row.try_get("", "posting_count").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [("fees".to_owned(), 2), ("settlement".to_owned(), 2)]
+    );
     // ...and the postings are still append-only.
     for sql in [
         "UPDATE wallet_transactions SET seq = 9",

@@ -1,4 +1,4 @@
-//! `wallets`: balances of users and of the platform. Mirrors migration `m20261122_000004`; change only together with a new migration.
+//! `wallets`: balances of users and of the platform. Mirrors migrations `m20261122_000004` and `m20261201_000024` (`posting_count`); change only together with a new migration.
 
 use sea_orm::entity::prelude::*;
 
@@ -24,6 +24,9 @@ pub struct Model {
     pub reserved: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// How many postings (`wallet_transactions`) the wallet has, written
+    /// with its balance: the wallet page's page count without counting.
+    pub posting_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, TOTAL_ROWS, clamp_page, fixed_sql::FixedSql, furthest_page, pages_for};
+use super::{Page, clamp_page, fixed_sql::FixedSql, furthest_page, pages_for};
 use crate::{
     db::{
         entities::{bank_accounts, bank_transfers, ledger_entries, wallet_transactions, wallets},
@@ -220,12 +220,11 @@ const MOVEMENT_COLUMNS: [&str; 6] = [
     "seq",
 ];
 
-/// The wallet and the count of its movements, on the wallet branch's rows.
+/// The wallet, on the wallet branch's rows.
 #[derive(Debug, FromQueryResult)]
 struct WalletPart {
     #[sea_orm(nested(prefix = "wallet_"))]
     wallet: wallets::Model,
-    total_rows: i64,
 }
 
 /// A bank account beside the wallet (absent when the user has none).
@@ -292,7 +291,7 @@ pub async fn wallet_view(
     let Some(wallet) = &parts.wallet else {
         return Ok(None);
     };
-    let total = u64::try_from(wallet.total_rows).unwrap_or(0);
+    let total = u64::try_from(wallet.wallet.posting_count).unwrap_or(0);
     let pages = pages_for(total, HISTORY_PER_PAGE);
     if page > pages {
         page = pages;
@@ -349,7 +348,7 @@ async fn wallet_view_parts(
     WalletViewParts::decode(&conn.query_all_raw(statement).await?)
 }
 
-/// The wallet with its movement count, left-joined to the bank accounts
+/// The wallet (with its posting count), left-joined to the bank accounts
 /// (so the wallet comes back when there are none), `UNION ALL` the page of
 /// movements (two branches, so PostgreSQL resolves each NULL column against
 /// the other branch's type). Nothing is joined to the union, so neither
@@ -365,10 +364,6 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .select_only()
         .column_as(Expr::cust(WALLET_PART.to_string()), PART);
     let wallet_and_accounts = with_wallet_columns(wallet_branch)
-        .column_as(
-            Expr::SubQuery(None, Box::new(movement_count().into())),
-            TOTAL_ROWS,
-        )
         .column_as(bank_accounts::Column::Id, "account_id")
         .column(bank_accounts::Column::HolderName)
         .column(bank_accounts::Column::BankName)
@@ -386,8 +381,8 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
 
     let mut movements = history_of(user_id, currency).into_query();
     movements.limit(HISTORY_PER_PAGE).offset(offset);
-    // The wallet's columns, the count and an account's five are empty.
-    let empty_columns = wallets::Column::iter().count() + 1 + 5;
+    // The wallet's columns and an account's five are empty.
+    let empty_columns = wallets::Column::iter().count() + 5;
     let mut movements_page = Query::select();
     movements_page
         .expr(Expr::cust(MOVEMENT_PART.to_string()))
@@ -396,22 +391,6 @@ fn wallet_view_statement(user_id: UserId, currency: Currency, offset: u64) -> Se
         .from_subquery(movements, "movements");
     view.union(UnionType::All, movements_page);
     view
-}
-
-/// `SELECT COUNT(*)` of the movements of the wallet of the row it is a
-/// column of (from the index `(wallet_id, seq)` alone).
-fn movement_count() -> SelectStatement {
-    wallet_transactions::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("COUNT(*)"), TOTAL_ROWS)
-        .filter(
-            Expr::col((
-                wallet_transactions::Entity,
-                wallet_transactions::Column::WalletId,
-            ))
-            .equals((wallets::Entity, wallets::Column::Id)),
-        )
-        .into_query()
 }
 
 /// Every movement of the user's wallet in `currency`, newest first (for the

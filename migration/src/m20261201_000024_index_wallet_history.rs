@@ -1,14 +1,20 @@
-//! Each posting carries its journal entry's `seq`, and a wallet's postings
-//! are indexed by it: `/wallet` reads a page of movements, newest first,
-//! straight from the index `(wallet_id, seq)`. Before, every view joined
-//! all of the wallet's postings to their entries and sorted them by the
-//! entry's sequence: 6 ms a view for a wallet of 3 000 movements on SQLite,
-//! growing with every distribution the investor receives.
+//! `/wallet` reads a page of a wallet's movements, newest first, and the
+//! number of pages, without touching the rest of the wallet's history:
 //!
-//! Existing postings take their entry's sequence. The table is append-only
-//! (migration 7), so its UPDATE trigger is lifted for the copy and put back
-//! in the same migration. A posting written without a sequence reads 0,
-//! which `ledger verify` reports (its entry's sequence is never 0).
+//! - each posting carries its journal entry's `seq`, and a wallet's postings
+//!   are indexed by `(wallet_id, seq)`: the page is read from the index.
+//!   Before, every view joined all of the wallet's postings to their entries
+//!   and sorted them by the entry's sequence: 6 ms a view for a wallet of
+//!   3 000 movements on SQLite, growing with every distribution received;
+//! - each wallet keeps `posting_count`, the number of its postings, written
+//!   with its balance: counting 3 000 postings from the index took another
+//!   270 µs a view.
+//!
+//! Stored postings take their entry's sequence and stored wallets their
+//! count. The postings are append-only (migration 7), so their UPDATE
+//! trigger is lifted for the copy and put back in the same transaction. A
+//! posting written without a sequence reads 0, and a count that does not
+//! match, both of which `ledger verify` reports.
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
@@ -63,6 +69,24 @@ impl MigrationTrait for Migration {
             }
         }
         manager
+            .alter_table(
+                Table::alter()
+                    .table(Wallets::Table)
+                    .add_column(
+                        ColumnDef::new(Wallets::PostingCount)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        db.execute_unprepared(
+            "UPDATE wallets SET posting_count = (SELECT COUNT(*) FROM wallet_transactions \
+             WHERE wallet_transactions.wallet_id = wallets.id)",
+        )
+        .await?;
+        manager
             .create_index(
                 Index::create()
                     .name(INDEX)
@@ -86,6 +110,14 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(
                 Table::alter()
+                    .table(Wallets::Table)
+                    .drop_column(Wallets::PostingCount)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
                     .table(WalletTransactions::Table)
                     .drop_column(WalletTransactions::Seq)
                     .to_owned(),
@@ -99,4 +131,10 @@ enum WalletTransactions {
     Table,
     WalletId,
     Seq,
+}
+
+#[derive(DeriveIden)]
+enum Wallets {
+    Table,
+    PostingCount,
 }
