@@ -3,7 +3,7 @@
 
 use crowdlend::{db, domain::installment::InstallmentStatus};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TryGetableMany};
 
 use crate::helpers::{EmptyDatabase, empty_database, spawn_app};
 
@@ -225,6 +225,19 @@ async fn insert_installment(
     .map(|_| ())
 }
 
+/// The rows `sql` returns, each read as `T`, column by column.
+async fn rows<T: TryGetableMany>(db: &DatabaseConnection, sql: &str) -> Vec<T> {
+    db.query_all_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.try_get_many_by_index().unwrap())
+    .collect()
+}
+
 async fn statuses(db: &DatabaseConnection) -> Vec<String> {
     db.query_all_raw(sea_orm::Statement::from_string(
         db.get_database_backend(),
@@ -379,38 +392,15 @@ async fn migrating_gives_stored_postings_their_sequence_and_wallets_their_count_
     Migrator::up(&db, None).await.unwrap();
 
     // Assert: every posting carries its entry's sequence...
-    let sequences: Vec<(i64, i64)> = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT t.amount, t.seq FROM wallet_transactions t ORDER BY t.seq, t.amount",
-        ))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row.try_get("", "amount").unwrap(),
-                row.try_get("", "seq").unwrap(),
-            )
-        })
-        .collect();
+    let sequences: Vec<(i64, i64)> = rows(
+        &db,
+        "SELECT t.amount, t.seq FROM wallet_transactions t ORDER BY t.seq, t.amount",
+    )
+    .await;
     assert_eq!(sequences, [(-100, 1), (100, 1), (-200, 2), (200, 2)]);
     // ...every wallet its number of postings...
-    let counts: Vec<(String, i64)> = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT kind, posting_count FROM wallets ORDER BY kind",
-        ))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row.try_get("", "kind").unwrap(),
-                row.try_get("", "posting_count").unwrap(),
-            )
-        })
-        .collect();
+    let counts: Vec<(String, i64)> =
+        rows(&db, "SELECT kind, posting_count FROM wallets ORDER BY kind").await;
     assert_eq!(
         counts,
         [("fees".to_owned(), 2), ("settlement".to_owned(), 2)]
