@@ -225,6 +225,19 @@ async fn insert_installment(
     .map(|_| ())
 }
 
+/// A fresh database with every migration before `migration` applied.
+async fn migrated_to_before(migration: &str) -> EmptyDatabase {
+    let database = empty_database().await;
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == migration)
+        .expect("the migration is registered");
+    Migrator::up(&database.db, Some(u32::try_from(before).unwrap()))
+        .await
+        .unwrap();
+    database
+}
+
 /// The rows `sql` returns, each read as `T`, column by column.
 async fn rows<T: TryGetableMany>(db: &DatabaseConnection, sql: &str) -> Vec<T> {
     db.query_all_raw(sea_orm::Statement::from_string(
@@ -294,14 +307,7 @@ async fn migrating_renames_stored_pending_installments_to_scheduled() {
         db,
         data_dir: _files,
         ..
-    } = empty_database().await;
-    let before = Migrator::migrations()
-        .iter()
-        .position(|m| m.name() == "m20261130_000015_installment_statuses")
-        .expect("the migration is registered");
-    Migrator::up(&db, Some(u32::try_from(before).unwrap()))
-        .await
-        .unwrap();
+    } = migrated_to_before("m20261130_000015_installment_statuses").await;
     borrower_with_loan(&db).await;
     insert_installment(&db, 1, Some("paid")).await.unwrap();
     insert_installment(&db, 2, Some("pending")).await.unwrap();
@@ -342,22 +348,14 @@ async fn migrating_renames_stored_pending_installments_to_scheduled() {
 }
 
 #[tokio::test]
-async fn migrating_gives_stored_postings_their_sequence_and_wallets_their_count_and_keeps_postings_append_only()
- {
+async fn migrating_sequences_stored_postings_and_counts_them_per_wallet() {
     // Arrange: a database as it was before postings carried a sequence,
     // with two journal entries of two postings each.
     let EmptyDatabase {
         db,
         data_dir: _files,
         ..
-    } = empty_database().await;
-    let before = Migrator::migrations()
-        .iter()
-        .position(|m| m.name() == "m20261201_000024_index_wallet_history")
-        .expect("the migration is registered");
-    Migrator::up(&db, Some(u32::try_from(before).unwrap()))
-        .await
-        .unwrap();
+    } = migrated_to_before("m20261201_000024_index_wallet_history").await;
     let settlement = "'0193f000-0000-7000-8000-0000000000c1'";
     let fees = "'0193f000-0000-7000-8000-0000000000c2'";
     let mut statements = vec![
