@@ -140,6 +140,13 @@ async fn a_user_wallet_never_goes_below_zero_or_below_its_reservations() {
     assert!(verify(&app.db).await.unwrap().holds());
 }
 
+/// `verify` finds the ledger broken, with `violation` among what it reports.
+async fn assert_verify_reports(app: &TestApp, violation: &str) {
+    let report = verify(&app.db).await.unwrap();
+    assert!(!report.holds());
+    assert!(report.to_string().contains(violation), "{report}");
+}
+
 async fn drop_append_only_triggers(app: &TestApp) {
     let statements: &[&str] = match app.db.get_database_backend() {
         sea_orm::DbBackend::Postgres => &[
@@ -190,14 +197,7 @@ async fn tampering_with_a_stored_entry_is_detected() {
         .execute_unprepared("UPDATE ledger_entries SET memo = 'edited' WHERE seq = 2")
         .await
         .unwrap();
-    let report = verify(&app.db).await.unwrap();
-    assert!(!report.holds());
-    assert!(
-        report
-            .to_string()
-            .contains("entry seq 2: content does not match its hash"),
-        "{report}"
-    );
+    assert_verify_reports(&app, "entry seq 2: content does not match its hash").await;
 
     // Or moves a posting's amount (and the balance with it, so the sums still agree).
     app.db
@@ -219,13 +219,7 @@ async fn tampering_with_a_stored_entry_is_detected() {
         )
         .await
         .unwrap();
-    let report = verify(&app.db).await.unwrap();
-    assert!(
-        report
-            .to_string()
-            .contains("entry seq 3: content does not match its hash"),
-        "{report}"
-    );
+    assert_verify_reports(&app, "entry seq 3: content does not match its hash").await;
 }
 
 #[tokio::test]
@@ -258,14 +252,7 @@ async fn a_posting_out_of_its_entrys_place_in_the_journal_is_detected() {
         )
         .await
         .unwrap();
-    let report = verify(&app.db).await.unwrap();
-    assert!(!report.holds());
-    assert!(
-        report
-            .to_string()
-            .contains("entry seq 1 has a posting carrying seq 3"),
-        "{report}"
-    );
+    assert_verify_reports(&app, "entry seq 1 has a posting carrying seq 3").await;
 }
 
 #[tokio::test]
@@ -299,11 +286,7 @@ async fn each_wallet_counts_its_postings_as_they_are_written() {
         )
         .await
         .unwrap();
-    let report = verify(&app.db).await.unwrap();
-    assert!(
-        report.to_string().contains("counts 5 postings but has 4"),
-        "{report}"
-    );
+    assert_verify_reports(&app, "counts 5 postings but has 4").await;
 }
 
 #[tokio::test]
