@@ -140,6 +140,19 @@ async fn a_user_wallet_never_goes_below_zero_or_below_its_reservations() {
     assert!(verify(&app.db).await.unwrap().holds());
 }
 
+/// A user's wallet and the settlement wallet, after `times` deposits of
+/// 10.00 into the first from the second.
+async fn deposited(app: &TestApp, times: usize) -> (Uuid, Uuid) {
+    let wallet = user_wallet(app).await;
+    let settlement = settlement(app).await;
+    for _ in 0..times {
+        move_money(app, EntryKind::Deposit, settlement, wallet, 1_000)
+            .await
+            .unwrap();
+    }
+    (wallet, settlement)
+}
+
 /// `verify` finds the ledger broken, with `violation` among what it reports.
 async fn assert_verify_reports(app: &TestApp, violation: &str) {
     let report = verify(&app.db).await.unwrap();
@@ -166,13 +179,7 @@ async fn drop_append_only_triggers(app: &TestApp) {
 #[tokio::test]
 async fn tampering_with_a_stored_entry_is_detected() {
     let app = spawn_app().await;
-    let wallet = user_wallet(&app).await;
-    let settlement = settlement(&app).await;
-    for _ in 0..3 {
-        move_money(&app, EntryKind::Deposit, settlement, wallet, 1_000)
-            .await
-            .unwrap();
-    }
+    deposited(&app, 3).await;
     assert!(verify(&app.db).await.unwrap().holds());
 
     // The application's own connection cannot rewrite history (I9).
@@ -225,13 +232,7 @@ async fn tampering_with_a_stored_entry_is_detected() {
 #[tokio::test]
 async fn a_posting_out_of_its_entrys_place_in_the_journal_is_detected() {
     let app = spawn_app().await;
-    let wallet = user_wallet(&app).await;
-    let settlement = settlement(&app).await;
-    for _ in 0..2 {
-        move_money(&app, EntryKind::Deposit, settlement, wallet, 1_000)
-            .await
-            .unwrap();
-    }
+    deposited(&app, 2).await;
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM wallet_transactions t JOIN ledger_entries e ON e.id = t.entry_id \
@@ -258,13 +259,7 @@ async fn a_posting_out_of_its_entrys_place_in_the_journal_is_detected() {
 #[tokio::test]
 async fn each_wallet_counts_its_postings_as_they_are_written() {
     let app = spawn_app().await;
-    let wallet = user_wallet(&app).await;
-    let settlement = settlement(&app).await;
-    for _ in 0..3 {
-        move_money(&app, EntryKind::Deposit, settlement, wallet, 1_000)
-            .await
-            .unwrap();
-    }
+    let (wallet, settlement) = deposited(&app, 3).await;
     move_money(&app, EntryKind::Withdrawal, wallet, settlement, 500)
         .await
         .unwrap();
